@@ -1,0 +1,11 @@
+use cafe_shared::{clients, config, telemetry};
+use lambda_runtime::{Error, run, service_fn};
+use order_notifier::{OrderNotifier, handle};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    telemetry::init();
+    let aws = clients::aws_config().await;
+    let notifier = OrderNotifier::new(clients::sns(&aws), config::ORDER_TOPIC_ARN.value());
+    run(service_fn(|event| handle(&notifier, event))).await
+}

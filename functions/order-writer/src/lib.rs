@@ -1,0 +1,324 @@
+//! order-writer: stores every order of an SQS batch in the DynamoDB table `orders`, once.
+//!
+//! - An invalid body is reported as a batch item failure with one log line saying why; SQS makes
+//!   it visible again and, after `maxReceiveCount`, parks it in the DLQ. The rest of the batch is
+//!   unaffected.
+//! - The `orderID` is derived from the message (its `Idempotency-Key` attribute, else its SQS
+//!   `messageId`) and written with `attribute_not_exists(orderID)`, so a redelivered message is
+//!   a success that creates no second order.
+
+use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::DisplayErrorContext;
+use cafe_shared::image::to_item;
+use cafe_shared::{Order, OrderError, StoredOrder};
+use chrono::{DateTime, Utc};
+use futures::stream::{self, StreamExt};
+use lambda_runtime::{Error, LambdaEvent};
+use thiserror::Error;
+use tracing::{error, info, warn};
+use uuid::{Uuid, uuid};
+
+/// How many records of one batch are written to DynamoDB at the same time.
+pub const MAX_CONCURRENT_WRITES: usize = 10;
+
+/// Message attribute a client may set to name its order; a resend with the same key is the same
+/// order, whichever SQS message carries it.
+pub const IDEMPOTENCY_KEY: &str = "Idempotency-Key";
+
+/// Namespace of the UUIDv5 order ids. Changing it would give redelivered messages new ids.
+const ORDER_ID_NAMESPACE: Uuid = uuid!("995a0802-7af6-424c-85d0-72b5ceaaa296");
+
+pub struct OrderWriter {
+    dynamodb: Client,
+    table: String,
+}
+
+/// What became of one message that did not fail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Written {
+    Stored { order_id: String },
+    /// The order was stored by an earlier delivery of the same message (or key).
+    AlreadyStored { order_id: String },
+}
+
+#[derive(Debug, Error)]
+pub enum WriteError {
+    #[error("not a valid order: {0}")]
+    Invalid(#[from] OrderError),
+    #[error("the order could not be encoded for DynamoDB: {0}")]
+    Encoding(#[from] cafe_shared::image::Error),
+    #[error("DynamoDB did not store the order: {0}")]
+    Storage(String),
+}
+
+impl OrderWriter {
+    pub fn new(dynamodb: Client, table: impl Into<String>) -> Self {
+        Self {
+            dynamodb,
+            table: table.into(),
+        }
+    }
+
+    /// Stores the order one message carries; storing it again is a success, not a second order.
+    pub async fn write(&self, message: &SqsMessage, message_id: &str) -> Result<Written, WriteError> {
+        let order = stored_order(message, message_id)?;
+        let result = self
+            .dynamodb
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(to_item(&order)?))
+            .condition_expression("attribute_not_exists(orderID)")
+            .send()
+            .await;
+        let order_id = order.order_id;
+        match result {
+            Ok(_) => Ok(Written::Stored { order_id }),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(Written::AlreadyStored { order_id })
+            }
+            Err(e) => Err(WriteError::Storage(DisplayErrorContext(e).to_string())),
+        }
+    }
+}
+
+/// Handles one SQS batch: writes its records concurrently and reports only the failed ones.
+pub async fn handle(
+    writer: &OrderWriter,
+    event: LambdaEvent<SqsEvent>,
+) -> Result<SqsBatchResponse, Error> {
+    let records = event.payload.records;
+    // A record that cannot be named cannot be reported on its own: fail the batch rather than
+    // risk deleting it unprocessed.
+    let message_ids = records
+        .iter()
+        .map(|message| message.message_id.as_deref())
+        .collect::<Option<Vec<&str>>>()
+        .ok_or("an SQS record has no messageId; the whole batch will be retried")?;
+
+    let outcomes: Vec<Result<Written, WriteError>> = stream::iter(records.iter().zip(&message_ids))
+        .map(|(message, message_id)| writer.write(message, message_id))
+        .buffered(MAX_CONCURRENT_WRITES)
+        .collect()
+        .await;
+
+    let mut response = SqsBatchResponse::default();
+    for (message_id, outcome) in message_ids.iter().zip(outcomes) {
+        log_outcome(message_id, &outcome);
+        if outcome.is_err() {
+            let mut failure = BatchItemFailure::default();
+            failure.item_identifier = (*message_id).to_owned();
+            response.batch_item_failures.push(failure);
+        }
+    }
+    info!(
+        records = message_ids.len(),
+        failed = response.batch_item_failures.len(),
+        "batch done"
+    );
+    Ok(response)
+}
+
+/// One log line per message, with the ids an operator searches for.
+fn log_outcome(message_id: &str, outcome: &Result<Written, WriteError>) {
+    match outcome {
+        Ok(Written::Stored { order_id }) => info!(message_id, order_id, "order stored"),
+        Ok(Written::AlreadyStored { order_id }) => {
+            info!(message_id, order_id, "order already stored; redelivery ignored")
+        }
+        Err(e @ WriteError::Invalid(_)) => {
+            warn!(message_id, reason = %e, "order rejected; it stays on the queue until the DLQ takes it")
+        }
+        Err(e) => error!(message_id, reason = %e, "order not stored; it will be retried"),
+    }
+}
+
+/// The order a message carries, as it will be stored.
+pub fn stored_order(message: &SqsMessage, message_id: &str) -> Result<StoredOrder, OrderError> {
+    let order = Order::parse(message.body.as_deref().unwrap_or_default())?;
+    Ok(StoredOrder {
+        order_id: order_id(message, message_id),
+        received_at: received_at(message),
+        message_id: message_id.to_owned(),
+        order,
+    })
+}
+
+/// A deterministic id: the same message (or the same `Idempotency-Key`) always gives the same id.
+pub fn order_id(message: &SqsMessage, message_id: &str) -> String {
+    let key = message
+        .message_attributes
+        .get(IDEMPOTENCY_KEY)
+        .and_then(|attribute| attribute.string_value.as_deref())
+        .filter(|key| !key.trim().is_empty());
+    // Prefixes keep a client's key from ever colliding with some message's id.
+    let name = match key {
+        Some(key) => format!("key:{key}"),
+        None => format!("message:{message_id}"),
+    };
+    Uuid::new_v5(&ORDER_ID_NAMESPACE, name.as_bytes()).to_string()
+}
+
+/// When SQS received the message (its `SentTimestamp`), so every redelivery agrees; the current
+/// time only if the attribute is missing.
+pub fn received_at(message: &SqsMessage) -> DateTime<Utc> {
+    message
+        .attributes
+        .get("SentTimestamp")
+        .and_then(|millis| millis.parse().ok())
+        .and_then(DateTime::from_timestamp_millis)
+        .unwrap_or_else(Utc::now)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_dynamodb::operation::put_item::{PutItemError, PutItemInput, PutItemOutput};
+    use aws_sdk_dynamodb::types::AttributeValue;
+    use aws_sdk_dynamodb::types::error::{
+        ConditionalCheckFailedException, ProvisionedThroughputExceededException,
+    };
+    use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
+    use lambda_runtime::Context;
+
+    fn fixture(name: &str) -> SqsEvent {
+        let path = format!("{}/../../events/{name}", env!("CARGO_MANIFEST_DIR"));
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    }
+
+    fn writer(rules: &[&Rule]) -> OrderWriter {
+        OrderWriter::new(mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, rules), "orders")
+    }
+
+    async fn failed_ids(writer: &OrderWriter, event: SqsEvent) -> Vec<String> {
+        let response = handle(writer, LambdaEvent::new(event, Context::default())).await.unwrap();
+        response.batch_item_failures.into_iter().map(|f| f.item_identifier).collect()
+    }
+
+    fn stores_conditionally() -> Rule {
+        mock!(aws_sdk_dynamodb::Client::put_item)
+            .match_requests(|put| {
+                put.table_name() == Some("orders")
+                    && put.condition_expression() == Some("attribute_not_exists(orderID)")
+            })
+            .then_output(|| PutItemOutput::builder().build())
+    }
+
+    fn text(put: &PutItemInput, field: &str) -> String {
+        match put.item().and_then(|item| item.get(field)) {
+            Some(AttributeValue::S(text)) => text.clone(),
+            other => panic!("{field} is not a string attribute: {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_valid_batch_is_stored_with_the_condition_and_no_failures() {
+        let stored = stores_conditionally();
+        let failures = failed_ids(&writer(&[&stored]), fixture("sqs-orders.json")).await;
+        assert!(failures.is_empty(), "{failures:?}");
+        assert_eq!(stored.num_calls(), 3);
+    }
+
+    #[test]
+    fn an_order_is_stored_as_a_native_map_with_what_the_cafe_adds() {
+        let event = fixture("sqs-orders.json");
+        let message = &event.records[1];
+        let order = stored_order(message, message.message_id.as_deref().unwrap()).unwrap();
+        let item = to_item(&order).unwrap();
+        assert_eq!(item["item"], AttributeValue::S("flat white".into()));
+        assert_eq!(item["customerID"], AttributeValue::S("c-2041".into()));
+        assert_eq!(item["quantity"], AttributeValue::N("2".into()));
+        assert_eq!(item["milk"], AttributeValue::S("oat".into()));
+        assert_eq!(item["messageId"], AttributeValue::S(message.message_id.clone().unwrap()));
+        // SentTimestamp 1763719201000 ms, so every redelivery agrees on it.
+        assert_eq!(item["receivedAt"], AttributeValue::S("2025-11-21T10:00:01Z".into()));
+        assert_eq!(item["orderID"], AttributeValue::S(order.order_id.clone()));
+    }
+
+    #[tokio::test]
+    async fn hostile_text_reaches_dynamodb_unchanged() {
+        let event = fixture("sqs-orders-hostile.json");
+        let items: Vec<String> = event
+            .records
+            .iter()
+            .map(|m| Order::parse(m.body.as_deref().unwrap()).unwrap().item)
+            .collect();
+        let stored = mock!(aws_sdk_dynamodb::Client::put_item)
+            .match_requests(move |put| items.contains(&text(put, "item")))
+            .then_output(|| PutItemOutput::builder().build());
+        assert!(failed_ids(&writer(&[&stored]), event).await.is_empty());
+        assert_eq!(stored.num_calls(), 5);
+    }
+
+    #[tokio::test]
+    async fn a_mixed_batch_reports_exactly_its_invalid_messages() {
+        let event = fixture("sqs-orders-mixed.json");
+        let ids: Vec<String> = event.records.iter().map(|m| m.message_id.clone().unwrap()).collect();
+        let stored = stores_conditionally();
+        let failures = failed_ids(&writer(&[&stored]), event).await;
+        // Bodies 1 (not JSON), 3 (blank item) and 6 (no customerID) are not orders.
+        assert_eq!(failures, vec![ids[1].clone(), ids[3].clone(), ids[6].clone()]);
+        assert_eq!(stored.num_calls(), 7);
+    }
+
+    #[tokio::test]
+    async fn an_order_already_stored_is_a_success() {
+        let already = mock!(aws_sdk_dynamodb::Client::put_item).then_error(|| {
+            PutItemError::ConditionalCheckFailedException(
+                ConditionalCheckFailedException::builder().message("exists").build(),
+            )
+        });
+        let failures = failed_ids(&writer(&[&already]), fixture("sqs-orders.json")).await;
+        assert!(failures.is_empty(), "{failures:?}");
+        assert_eq!(already.num_calls(), 3);
+    }
+
+    #[tokio::test]
+    async fn throttling_on_one_record_fails_only_that_record() {
+        let event = fixture("sqs-orders-mixed.json");
+        let throttled_id = event.records[4].message_id.clone().unwrap();
+        let throttled = mock!(aws_sdk_dynamodb::Client::put_item)
+            .match_requests(|put| text(put, "customerID") == "m-4")
+            .then_error(|| {
+                PutItemError::ProvisionedThroughputExceededException(
+                    ProvisionedThroughputExceededException::builder().message("slow down").build(),
+                )
+            });
+        let stored = stores_conditionally();
+        let failures = failed_ids(&writer(&[&throttled, &stored]), event).await;
+        assert!(failures.contains(&throttled_id));
+        assert_eq!(failures.len(), 4, "the 3 invalid bodies and the throttled one: {failures:?}");
+        assert_eq!(stored.num_calls(), 6);
+    }
+
+    #[tokio::test]
+    async fn a_record_without_message_id_fails_the_whole_batch() {
+        let mut event = fixture("sqs-orders.json");
+        event.records[0].message_id = None;
+        let stored = stores_conditionally();
+        let result = handle(&writer(&[&stored]), LambdaEvent::new(event, Context::default())).await;
+        assert!(result.is_err());
+        assert_eq!(stored.num_calls(), 0);
+    }
+
+    #[test]
+    fn order_ids_are_deterministic_per_message_or_key() {
+        let event = fixture("sqs-orders.json");
+        let [plain, other, keyed] = &event.records[..] else { panic!("three records") };
+        let id = |m: &SqsMessage| order_id(m, m.message_id.as_deref().unwrap());
+        assert_eq!(id(plain), id(plain));
+        assert_ne!(id(plain), id(other));
+        assert!(Uuid::parse_str(&id(plain)).is_ok());
+
+        // The same Idempotency-Key in another message is the same order.
+        let mut resent = keyed.clone();
+        resent.message_id = Some("a-different-message".into());
+        assert_eq!(id(&resent), id(keyed));
+        let mut without_key = keyed.clone();
+        without_key.message_attributes.clear();
+        assert_ne!(id(&without_key), id(keyed));
+    }
+}

@@ -1,0 +1,12 @@
+//! What every café function shares: configuration, the one place AWS clients are built, the
+//! `Order` domain type and its validation, logging set-up, and DynamoDB image conversions.
+//! No handler logic lives here.
+
+pub mod clients;
+pub mod config;
+#[cfg(feature = "dynamodb")]
+pub mod image;
+pub mod order;
+pub mod telemetry;
+
+pub use order::{Order, OrderError, StoredOrder};

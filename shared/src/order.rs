@@ -1,0 +1,215 @@
+//! The café's `Order`: what a customer may send, how it is checked, and how it is stored.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use thiserror::Error;
+
+/// Largest order body accepted. Keeps every order, its stored item and its notification well
+/// inside the SQS (256 KiB), DynamoDB (400 KB) and SNS (256 KiB) limits.
+pub const MAX_ORDER_BYTES: usize = 64 * 1024;
+
+/// Fields the café sets on a stored order; a customer may not send them.
+pub const RESERVED_FIELDS: [&str; 3] = ["orderID", "receivedAt", "messageId"];
+
+/// An order as a customer sends it: `{"item": "latex gloves", "customerID": "12345"}`, with an
+/// optional positive `quantity` and any further fields, which are kept as given.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Order {
+    pub item: String,
+    #[serde(rename = "customerID")]
+    pub customer_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quantity: Option<u64>,
+    /// Everything else the customer sent (size, notes, …).
+    #[serde(flatten)]
+    pub details: Map<String, Value>,
+}
+
+/// Why a body is not an order. The message is written for the person who sent it.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum OrderError {
+    #[error("the order is empty")]
+    Empty,
+    #[error("the order is {size} bytes; at most {MAX_ORDER_BYTES} bytes are accepted")]
+    TooLarge { size: usize },
+    #[error("the order is not valid JSON: {0}")]
+    NotJson(String),
+    #[error("the order must be a JSON object, not {0}")]
+    NotAnObject(&'static str),
+    #[error("the order has no `{0}`")]
+    Missing(&'static str),
+    #[error("`{field}` must be a string, not {found}")]
+    NotText {
+        field: &'static str,
+        found: &'static str,
+    },
+    #[error("`{0}` must not be blank")]
+    Blank(&'static str),
+    #[error("`quantity` must be a whole number of at least 1, not {0}")]
+    BadQuantity(String),
+    #[error("`{0}` is set by the café and may not be sent")]
+    Reserved(&'static str),
+}
+
+impl Order {
+    /// Parses and validates an order body (an SQS message body or an API request body).
+    pub fn parse(body: &str) -> Result<Self, OrderError> {
+        if body.len() > MAX_ORDER_BYTES {
+            return Err(OrderError::TooLarge { size: body.len() });
+        }
+        if body.trim().is_empty() {
+            return Err(OrderError::Empty);
+        }
+        let value: Value =
+            serde_json::from_str(body).map_err(|e| OrderError::NotJson(e.to_string()))?;
+        Self::from_json(value)
+    }
+
+    /// Validates an already parsed JSON value as an order.
+    pub fn from_json(value: Value) -> Result<Self, OrderError> {
+        let mut fields = match value {
+            Value::Object(fields) => fields,
+            other => return Err(OrderError::NotAnObject(json_kind(&other))),
+        };
+        if let Some(reserved) = RESERVED_FIELDS.into_iter().find(|f| fields.contains_key(*f)) {
+            return Err(OrderError::Reserved(reserved));
+        }
+        let item = take_text(&mut fields, "item")?;
+        let customer_id = take_text(&mut fields, "customerID")?;
+        let quantity = fields.remove("quantity").map(positive_whole).transpose()?;
+        Ok(Self {
+            item,
+            customer_id,
+            quantity,
+            details: fields,
+        })
+    }
+}
+
+fn take_text(fields: &mut Map<String, Value>, field: &'static str) -> Result<String, OrderError> {
+    match fields.remove(field) {
+        None => Err(OrderError::Missing(field)),
+        Some(Value::String(text)) if text.trim().is_empty() => Err(OrderError::Blank(field)),
+        Some(Value::String(text)) => Ok(text),
+        Some(other) => Err(OrderError::NotText {
+            field,
+            found: json_kind(&other),
+        }),
+    }
+}
+
+fn positive_whole(value: Value) -> Result<u64, OrderError> {
+    value
+        .as_u64()
+        .filter(|quantity| *quantity >= 1)
+        .ok_or_else(|| OrderError::BadQuantity(value.to_string()))
+}
+
+fn json_kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// An order as it is stored in the `orders` table (one native DynamoDB map per order) and as
+/// subscribers receive it: the customer's fields plus what the café adds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredOrder {
+    #[serde(rename = "orderID")]
+    pub order_id: String,
+    /// When the order reached the queue (RFC 3339, UTC).
+    #[serde(rename = "receivedAt")]
+    pub received_at: DateTime<Utc>,
+    /// The SQS message the order came in.
+    #[serde(rename = "messageId")]
+    pub message_id: String,
+    #[serde(flatten)]
+    pub order: Order,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn the_seed_order_is_valid() {
+        let order = Order::parse(r#"{"item": "latex gloves", "customerID": "12345"}"#).unwrap();
+        assert_eq!(order.item, "latex gloves");
+        assert_eq!(order.customer_id, "12345");
+        assert_eq!(order.quantity, None);
+        assert!(order.details.is_empty());
+    }
+
+    #[test]
+    fn other_fields_are_kept_as_given() {
+        let body = json!({"item": "beans", "customerID": "c1", "quantity": 3,
+                          "notes": "ring twice & wait", "rush": true, "extras": ["milk", 2]});
+        let order = Order::parse(&body.to_string()).unwrap();
+        assert_eq!(order.quantity, Some(3));
+        assert_eq!(order.details["notes"], "ring twice & wait");
+        assert_eq!(order.details["extras"], json!(["milk", 2]));
+        assert_eq!(serde_json::to_value(&order).unwrap(), body);
+    }
+
+    #[test]
+    fn hostile_text_survives_unchanged() {
+        let item = "Café “crème” & <b>50% off</b> + 'tips' 🍩";
+        let body = json!({"item": item, "customerID": "ü+&%"}).to_string();
+        let order = Order::parse(&body).unwrap();
+        assert_eq!(order.item, item);
+        assert_eq!(order.customer_id, "ü+&%");
+    }
+
+    #[test]
+    fn each_invalid_body_says_what_is_wrong() {
+        let cases = [
+            ("", "the order is empty"),
+            ("not json", "the order is not valid JSON"),
+            ("[1, 2]", "must be a JSON object, not an array"),
+            (r#"{"customerID": "1"}"#, "the order has no `item`"),
+            (r#"{"item": "x"}"#, "the order has no `customerID`"),
+            (r#"{"item": 7, "customerID": "1"}"#, "`item` must be a string, not a number"),
+            (r#"{"item": "  ", "customerID": "1"}"#, "`item` must not be blank"),
+            (r#"{"item": "x", "customerID": null}"#, "`customerID` must be a string, not null"),
+            (r#"{"item": "x", "customerID": "1", "quantity": 0}"#, "`quantity` must be a whole number"),
+            (r#"{"item": "x", "customerID": "1", "quantity": 1.5}"#, "not 1.5"),
+            (r#"{"item": "x", "customerID": "1", "quantity": "2"}"#, "not \"2\""),
+            (r#"{"item": "x", "customerID": "1", "orderID": "mine"}"#, "`orderID` is set by the café"),
+        ];
+        for (body, expected) in cases {
+            let error = Order::parse(body).expect_err(body).to_string();
+            assert!(error.contains(expected), "{body:?} gave {error:?}");
+        }
+    }
+
+    #[test]
+    fn oversized_bodies_are_refused_before_parsing() {
+        let body = format!(r#"{{"item": "{}", "customerID": "1"}}"#, "x".repeat(MAX_ORDER_BYTES));
+        assert_eq!(Order::parse(&body), Err(OrderError::TooLarge { size: body.len() }));
+    }
+
+    #[test]
+    fn a_stored_order_flattens_the_customer_fields() {
+        let stored = StoredOrder {
+            order_id: "o-1".into(),
+            received_at: "2026-11-21T10:00:00Z".parse().unwrap(),
+            message_id: "m-1".into(),
+            order: Order::parse(r#"{"item": "mug", "customerID": "c", "quantity": 2, "size": "L"}"#)
+                .unwrap(),
+        };
+        let value = serde_json::to_value(&stored).unwrap();
+        assert_eq!(
+            value,
+            json!({"orderID": "o-1", "receivedAt": "2026-11-21T10:00:00Z", "messageId": "m-1",
+                   "item": "mug", "customerID": "c", "quantity": 2, "size": "L"})
+        );
+        assert_eq!(serde_json::from_value::<StoredOrder>(value).unwrap(), stored);
+    }
+}

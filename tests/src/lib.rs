@@ -1,0 +1,323 @@
+//! Test harness: a private moto server per test, the café's resources in it, and Lambda-shaped
+//! events read back from it (SQS batches, DynamoDB stream batches), so handlers are exercised on
+//! exactly what Lambda would hand them.
+
+use std::net::{Ipv4Addr, TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_lambda_events::event::dynamodb::{Event as StreamEvent, EventRecord, StreamRecord};
+use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage, SqsMessageAttribute};
+use aws_sdk_dynamodb::config::Credentials;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+    StreamSpecification, StreamViewType,
+};
+use aws_sdk_dynamodbstreams::types::ShardIteratorType;
+use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
+
+pub const REGION: &str = "us-east-1";
+
+/// The workspace root, where `.venv` lives.
+pub fn workspace_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ sits inside the workspace")
+        .to_path_buf()
+}
+
+/// A moto server of its own on a free loopback port, stopped when dropped.
+pub struct Emulator {
+    child: Child,
+    pub endpoint: String,
+}
+
+impl Emulator {
+    pub fn start() -> Self {
+        let moto = std::env::var_os("MOTO_SERVER")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| workspace_root().join(".venv/bin/moto_server"));
+        assert!(
+            moto.exists(),
+            "{} not found: run `make test` (it installs moto into .venv) or set MOTO_SERVER",
+            moto.display()
+        );
+        let port = free_port();
+        let child = Command::new(&moto)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", moto.display()));
+        let emulator = Self {
+            child,
+            endpoint: format!("http://127.0.0.1:{port}"),
+        };
+        wait_until(Duration::from_secs(30), "moto to listen", || {
+            TcpStream::connect((Ipv4Addr::LOCALHOST, port)).is_ok()
+        });
+        emulator
+    }
+
+    /// SDK configuration pointing at this emulator, with throwaway credentials.
+    pub fn sdk_config(&self) -> SdkConfig {
+        SdkConfig::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new(REGION))
+            .endpoint_url(&self.endpoint)
+            .credentials_provider(aws_sdk_dynamodb::config::SharedCredentialsProvider::new(
+                Credentials::new("testing", "testing", None, None, "cafe-tests"),
+            ))
+            .build()
+    }
+
+    pub fn dynamodb(&self) -> aws_sdk_dynamodb::Client {
+        aws_sdk_dynamodb::Client::new(&self.sdk_config())
+    }
+    pub fn streams(&self) -> aws_sdk_dynamodbstreams::Client {
+        aws_sdk_dynamodbstreams::Client::new(&self.sdk_config())
+    }
+    pub fn sns(&self) -> aws_sdk_sns::Client {
+        aws_sdk_sns::Client::new(&self.sdk_config())
+    }
+    pub fn sqs(&self) -> aws_sdk_sqs::Client {
+        aws_sdk_sqs::Client::new(&self.sdk_config())
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        .and_then(|listener| listener.local_addr())
+        .map(|address| address.port())
+        .expect("a free loopback port")
+}
+
+/// Polls `ready` until it holds, failing the test after `limit`.
+pub fn wait_until(limit: Duration, what: &str, mut ready: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !ready() {
+        assert!(Instant::now() < deadline, "timed out after {limit:?} waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The `orders` table as deployed: `orderID` key, on demand, NEW_IMAGE stream. Returns the
+/// stream's ARN.
+pub async fn create_orders_table(dynamodb: &aws_sdk_dynamodb::Client, table: &str) -> String {
+    let output = dynamodb
+        .create_table()
+        .table_name(table)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("orderID")
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .unwrap(),
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name("orderID")
+                .key_type(KeyType::Hash)
+                .build()
+                .unwrap(),
+        )
+        .stream_specification(
+            StreamSpecification::builder()
+                .stream_enabled(true)
+                .stream_view_type(StreamViewType::NewImage)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .expect("create the orders table");
+    output
+        .table_description()
+        .and_then(|table| table.latest_stream_arn())
+        .expect("the table has a stream")
+        .to_owned()
+}
+
+/// Every item of a table, as plain JSON.
+pub async fn scan_json(dynamodb: &aws_sdk_dynamodb::Client, table: &str) -> Vec<serde_json::Value> {
+    let output = dynamodb.scan().table_name(table).send().await.expect("scan");
+    output
+        .items()
+        .iter()
+        .map(|item| serde_dynamo::from_item(item.clone()).expect("plain JSON"))
+        .collect()
+}
+
+/// A topic with an SQS queue subscribed to it (envelope delivery, as an SQS subscriber gets it).
+/// Returns (topic ARN, queue URL).
+pub async fn topic_with_queue(
+    sns: &aws_sdk_sns::Client,
+    sqs: &aws_sdk_sqs::Client,
+    topic: &str,
+) -> (String, String) {
+    let topic_arn = sns.create_topic().name(topic).send().await.expect("create topic");
+    let topic_arn = topic_arn.topic_arn().expect("topic ARN").to_owned();
+    let queue_url = create_queue(sqs, &format!("{topic}-subscriber")).await;
+    let queue_arn = queue_arn(sqs, &queue_url).await;
+    sns.subscribe()
+        .topic_arn(&topic_arn)
+        .protocol("sqs")
+        .endpoint(queue_arn)
+        .send()
+        .await
+        .expect("subscribe the queue");
+    (topic_arn, queue_url)
+}
+
+pub async fn create_queue(sqs: &aws_sdk_sqs::Client, name: &str) -> String {
+    let output = sqs.create_queue().queue_name(name).send().await.expect("create queue");
+    output.queue_url().expect("queue URL").to_owned()
+}
+
+pub async fn queue_arn(sqs: &aws_sdk_sqs::Client, queue_url: &str) -> String {
+    let output = sqs
+        .get_queue_attributes()
+        .queue_url(queue_url)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .expect("queue attributes");
+    output.attributes().and_then(|a| a.get(&QueueAttributeName::QueueArn)).expect("queue ARN").clone()
+}
+
+/// Receives (and deletes) everything currently on a queue.
+pub async fn drain(sqs: &aws_sdk_sqs::Client, queue_url: &str) -> Vec<aws_sdk_sqs::types::Message> {
+    let mut all = Vec::new();
+    loop {
+        let output = sqs
+            .receive_message()
+            .queue_url(queue_url)
+            .max_number_of_messages(10)
+            .message_system_attribute_names(MessageSystemAttributeName::All)
+            .message_attribute_names("All")
+            .send()
+            .await
+            .expect("receive");
+        let messages = output.messages.unwrap_or_default();
+        if messages.is_empty() {
+            return all;
+        }
+        for message in &messages {
+            sqs.delete_message()
+                .queue_url(queue_url)
+                .receipt_handle(message.receipt_handle().unwrap_or_default())
+                .send()
+                .await
+                .expect("delete");
+        }
+        all.extend(messages);
+    }
+}
+
+/// SQS messages as Lambda's SQS event source hands them to a function.
+pub fn sqs_event(messages: &[aws_sdk_sqs::types::Message], queue_arn: &str) -> SqsEvent {
+    let mut event = SqsEvent::default();
+    event.records = messages
+        .iter()
+        .map(|message| {
+            let mut record = SqsMessage::default();
+            record.message_id = message.message_id.clone();
+            record.receipt_handle = message.receipt_handle.clone();
+            record.body = message.body.clone();
+            record.md5_of_body = message.md5_of_body.clone();
+            record.md5_of_message_attributes = message.md5_of_message_attributes.clone();
+            record.attributes = message
+                .attributes()
+                .into_iter()
+                .flatten()
+                .map(|(name, value)| (name.as_str().to_owned(), value.clone()))
+                .collect();
+            record.message_attributes = message
+                .message_attributes()
+                .into_iter()
+                .flatten()
+                .map(|(name, value)| {
+                    let mut attribute = SqsMessageAttribute::default();
+                    attribute.data_type = Some(value.data_type().to_owned());
+                    attribute.string_value = value.string_value().map(str::to_owned);
+                    (name.clone(), attribute)
+                })
+                .collect();
+            record.event_source = Some("aws:sqs".into());
+            record.event_source_arn = Some(queue_arn.to_owned());
+            record.aws_region = Some(REGION.into());
+            record
+        })
+        .collect();
+    event
+}
+
+/// Every record on a table's stream from its start, as Lambda's DynamoDB event source hands them
+/// to a function (one batch, in order).
+pub async fn stream_event(streams: &aws_sdk_dynamodbstreams::Client, stream_arn: &str) -> StreamEvent {
+    let description = streams
+        .describe_stream()
+        .stream_arn(stream_arn)
+        .send()
+        .await
+        .expect("describe stream");
+    let shards = description
+        .stream_description()
+        .map(|d| d.shards().to_vec())
+        .unwrap_or_default();
+    let mut event = StreamEvent::default();
+    for shard in shards {
+        let iterator = streams
+            .get_shard_iterator()
+            .stream_arn(stream_arn)
+            .shard_id(shard.shard_id().unwrap_or_default())
+            .shard_iterator_type(ShardIteratorType::TrimHorizon)
+            .send()
+            .await
+            .expect("shard iterator");
+        let records = streams
+            .get_records()
+            .set_shard_iterator(iterator.shard_iterator)
+            .send()
+            .await
+            .expect("stream records");
+        event
+            .records
+            .extend(records.records().iter().map(|r| lambda_record(r, stream_arn)));
+    }
+    event
+}
+
+fn lambda_record(record: &aws_sdk_dynamodbstreams::types::Record, stream_arn: &str) -> EventRecord {
+    let change = record.dynamodb().cloned().unwrap_or_else(|| {
+        aws_sdk_dynamodbstreams::types::StreamRecord::builder().build()
+    });
+    let mut stream_record = StreamRecord::default();
+    stream_record.keys = change.keys.unwrap_or_default().into();
+    stream_record.new_image = change.new_image.unwrap_or_default().into();
+    stream_record.sequence_number = change.sequence_number;
+    stream_record.size_bytes = change.size_bytes.unwrap_or_default();
+    if let Some(created) = change.approximate_creation_date_time {
+        stream_record.approximate_creation_date_time =
+            chrono::DateTime::from_timestamp(created.secs(), 0).unwrap_or_default();
+    }
+    let mut lambda = EventRecord::default();
+    lambda.event_id = record.event_id().unwrap_or_default().to_owned();
+    lambda.event_name = record.event_name().map(|n| n.as_str().to_owned()).unwrap_or_default();
+    lambda.event_source = Some("aws:dynamodb".into());
+    lambda.event_version = record.event_version().map(str::to_owned);
+    lambda.aws_region = REGION.into();
+    lambda.event_source_arn = Some(stream_arn.to_owned());
+    lambda.change = stream_record;
+    lambda
+}

@@ -271,3 +271,170 @@ fn batches(notifications: &[Notification]) -> Vec<&[Notification]> {
     }
     batches
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_sns::operation::publish_batch::{PublishBatchError, PublishBatchInput, PublishBatchOutput};
+    use aws_sdk_sns::types::BatchResultErrorEntry;
+    use aws_sdk_sns::types::error::InternalErrorException;
+    use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
+    use lambda_runtime::Context;
+    use std::sync::{Arc, Mutex};
+
+    fn fixture() -> Event {
+        let path = format!("{}/../../events/dynamodb-stream.json", env!("CARGO_MANIFEST_DIR"));
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    }
+
+    /// `count` INSERT records, each a distinct order with its own sequence number.
+    fn inserts(count: usize) -> Event {
+        let template = fixture().records.remove(0);
+        let mut event = Event::default();
+        event.records = (0..count)
+            .map(|i| {
+                let mut record = template.clone();
+                record.change.sequence_number = Some(format!("{}", 1000 + i));
+                let image = serde_json::to_value(&record.change.new_image).unwrap();
+                let mut image: serde_json::Map<String, Value> = serde_json::from_value(image).unwrap();
+                image.insert("orderID".into(), json!({"S": format!("order-{i}")}));
+                record.change.new_image = serde_json::from_value(Value::Object(image)).unwrap();
+                record
+            })
+            .collect();
+        event
+    }
+
+    fn notifier(rules: &[&Rule]) -> OrderNotifier {
+        OrderNotifier::new(mock_client!(aws_sdk_sns, RuleMode::Sequential, rules), "arn:topic")
+    }
+
+    async fn failed_sequence_number(notifier: &OrderNotifier, event: Event) -> Option<String> {
+        let response = handle(notifier, LambdaEvent::new(event, Context::default())).await.unwrap();
+        assert!(response.batch_item_failures.len() <= 1);
+        response.batch_item_failures.into_iter().next().and_then(|f| f.item_identifier)
+    }
+
+    /// Accepts every entry and records each request.
+    fn accepts_all(seen: Arc<Mutex<Vec<PublishBatchInput>>>) -> Rule {
+        mock!(aws_sdk_sns::Client::publish_batch)
+            .match_requests(move |request| {
+                seen.lock().unwrap().push(request.clone());
+                true
+            })
+            .then_output(|| PublishBatchOutput::builder().build())
+    }
+
+    #[tokio::test]
+    async fn only_inserts_are_published_with_subject_body_and_attributes() {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let rule = accepts_all(seen.clone());
+        let failed = failed_sequence_number(&notifier(&[&rule]), fixture()).await;
+        assert_eq!(failed, None);
+
+        let requests = seen.lock().unwrap();
+        assert_eq!(requests.len(), 1, "three orders fit one PublishBatch");
+        let entries = requests[0].publish_batch_request_entries();
+        assert_eq!(requests[0].topic_arn(), Some("arn:topic"));
+        let order_ids: Vec<&str> = entries
+            .iter()
+            .map(|e| e.message_attributes().unwrap()["orderID"].string_value().unwrap())
+            .collect();
+        // The MODIFY and REMOVE records are skipped.
+        assert_eq!(
+            order_ids,
+            ["3f2a1b2c-5d6e-5f70-8a9b-0c1d2e3f4a5b", "7b8c9d0e-1f2a-5b3c-9d4e-5f6a7b8c9d0e", "a1b2c3d4-e5f6-5a7b-8c9d-0e1f2a3b4c5d"]
+        );
+        let first = &entries[0];
+        assert_eq!(first.subject(), Some("New order 3f2a1b2c: 2 x latex gloves for customer 12345"));
+        assert_eq!(first.message_structure(), Some("json"));
+        assert_eq!(first.message_attributes().unwrap()["customerID"].string_value(), Some("12345"));
+        let message: Value = serde_json::from_str(first.message()).unwrap();
+        assert!(message["email"].as_str().unwrap().contains("2 × latex gloves\nfor customer 12345"));
+        let machine: Value = serde_json::from_str(message["sqs"].as_str().unwrap()).unwrap();
+        assert_eq!(machine["quantity"], 2);
+        assert_eq!(machine["item"], "latex gloves");
+    }
+
+    #[test]
+    fn subscribers_get_plain_json_and_readable_text() {
+        let record = fixture().records.remove(2);
+        let notification = notification(record).unwrap();
+        let message: Value = serde_json::from_str(&notification.message).unwrap();
+        let machine: Value = serde_json::from_str(message["lambda"].as_str().unwrap()).unwrap();
+        assert_eq!(
+            machine,
+            json!({"orderID": "7b8c9d0e-1f2a-5b3c-9d4e-5f6a7b8c9d0e", "receivedAt": "2026-11-21T10:00:00Z",
+                   "messageId": "4c5d6e7f-8a9b-4c0d-8e1f-2a3b4c5d6e7f", "item": "Café crème & <croissant>",
+                   "customerID": "Zoë", "quantity": 1, "notes": "100% oat + \"extra\" foam", "rush": true,
+                   "extras": ["cinnamon", 2], "address": {"city": "Zürich", "floor": 3}, "gift": null})
+        );
+        let text = message["default"].as_str().unwrap();
+        assert!(text.contains("1 × Café crème & <croissant>\nfor customer Zoë\nreceived 2026-11-21 10:00:00 UTC"), "{text}");
+        assert!(text.contains("  notes: 100% oat + \"extra\" foam\n"), "{text}");
+        // SNS subjects must be ASCII.
+        assert_eq!(notification.subject, "New order 7b8c9d0e: 1 x Caf? cr?me & <croissant> for customer Zo?");
+    }
+
+    #[test]
+    fn long_subjects_are_cut_below_the_sns_limit() {
+        let mut record = fixture().records.remove(0);
+        let long_item = serde_json::from_value(json!({"S": "ristretto\n".repeat(30)})).unwrap();
+        record.change.new_image.insert("item".into(), long_item);
+        let subject = notification(record).unwrap().subject;
+        assert!(subject.len() < 100 && subject.ends_with("..."), "{subject}");
+        assert!(subject.chars().all(|c| (' '..='~').contains(&c)), "{subject}");
+    }
+
+    #[tokio::test]
+    async fn a_failed_entry_resumes_the_stream_at_its_record() {
+        let rule = mock!(aws_sdk_sns::Client::publish_batch).then_output(|| {
+            let failed = BatchResultErrorEntry::builder()
+                .id("1")
+                .code("InternalError")
+                .sender_fault(false)
+                .message("try again")
+                .build()
+                .unwrap();
+            PublishBatchOutput::builder().failed(failed).build()
+        });
+        let failed = failed_sequence_number(&notifier(&[&rule]), fixture()).await;
+        // The second INSERT, not the MODIFY between them.
+        assert_eq!(failed.as_deref(), Some("111100000000000000000300"));
+    }
+
+    #[tokio::test]
+    async fn batches_of_ten_stop_at_the_first_failed_call() {
+        let first = accepts_all(Arc::default());
+        let second = mock!(aws_sdk_sns::Client::publish_batch).then_error(|| {
+            PublishBatchError::InternalErrorException(InternalErrorException::builder().build())
+        });
+        let third = accepts_all(Arc::default());
+        let notifier = notifier(&[&first, &second, &third]);
+        let failed = failed_sequence_number(&notifier, inserts(25)).await;
+        assert_eq!(failed.as_deref(), Some("1010"), "the 11th record opens the failed batch");
+        assert_eq!((first.num_calls(), third.num_calls()), (1, 0));
+    }
+
+    #[tokio::test]
+    async fn twenty_five_orders_go_out_in_three_batches() {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let rule = accepts_all(seen.clone());
+        let notifier = OrderNotifier::new(mock_client!(aws_sdk_sns, RuleMode::MatchAny, [&rule]), "arn:topic");
+        assert_eq!(failed_sequence_number(&notifier, inserts(25)).await, None);
+        let sizes: Vec<usize> =
+            seen.lock().unwrap().iter().map(|r| r.publish_batch_request_entries().len()).collect();
+        assert_eq!(sizes, [10, 10, 5]);
+    }
+
+    #[tokio::test]
+    async fn an_insert_that_is_not_an_order_is_retried_after_those_before_it() {
+        let mut event = fixture();
+        event.records[4].change.new_image.remove("item");
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let rule = accepts_all(seen.clone());
+        let failed = failed_sequence_number(&notifier(&[&rule]), event).await;
+        assert_eq!(failed.as_deref(), Some("111100000000000000000500"));
+        assert_eq!(seen.lock().unwrap()[0].publish_batch_request_entries().len(), 2);
+    }
+}

@@ -262,9 +262,13 @@ pub fn sqs_event(messages: &[aws_sdk_sqs::types::Message], queue_arn: &str) -> S
     event
 }
 
-/// Every record on a table's stream from its start, as Lambda's DynamoDB event source hands them
-/// to a function (one batch, in order).
-pub async fn stream_event(streams: &aws_sdk_dynamodbstreams::Client, stream_arn: &str) -> StreamEvent {
+/// The records on a table's stream after sequence number `after` (from the start when `None`),
+/// as Lambda's DynamoDB event source hands them to a function: one batch, in order.
+pub async fn stream_event(
+    streams: &aws_sdk_dynamodbstreams::Client,
+    stream_arn: &str,
+    after: Option<&str>,
+) -> StreamEvent {
     let description = streams
         .describe_stream()
         .stream_arn(stream_arn)
@@ -281,7 +285,11 @@ pub async fn stream_event(streams: &aws_sdk_dynamodbstreams::Client, stream_arn:
             .get_shard_iterator()
             .stream_arn(stream_arn)
             .shard_id(shard.shard_id().unwrap_or_default())
-            .shard_iterator_type(ShardIteratorType::TrimHorizon)
+            .shard_iterator_type(match after {
+                Some(_) => ShardIteratorType::AfterSequenceNumber,
+                None => ShardIteratorType::TrimHorizon,
+            })
+            .set_sequence_number(after.map(str::to_owned))
             .send()
             .await
             .expect("shard iterator");

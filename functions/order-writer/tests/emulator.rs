@@ -1,0 +1,73 @@
+//! order-writer against DynamoDB in a real (emulated) server: what it writes is read back.
+
+use aws_lambda_events::event::sqs::SqsEvent;
+use cafe_tests::{Emulator, create_orders_table, scan_json};
+use lambda_runtime::{Context, LambdaEvent};
+use order_writer::{OrderWriter, handle};
+use serde_json::Value;
+
+fn mixed_batch() -> SqsEvent {
+    let path = format!("{}/../../events/sqs-orders-mixed.json", env!("CARGO_MANIFEST_DIR"));
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+async fn deliver(writer: &OrderWriter, event: SqsEvent) -> Vec<String> {
+    let response = handle(writer, LambdaEvent::new(event, Context::default())).await.unwrap();
+    response.batch_item_failures.into_iter().map(|f| f.item_identifier).collect()
+}
+
+#[tokio::test]
+async fn a_batch_is_stored_once_however_often_it_is_delivered() {
+    let emulator = Emulator::start();
+    let dynamodb = emulator.dynamodb();
+    create_orders_table(&dynamodb, "orders").await;
+    let writer = OrderWriter::new(dynamodb.clone(), "orders");
+    let event = mixed_batch();
+    let ids: Vec<String> = event.records.iter().map(|m| m.message_id.clone().unwrap()).collect();
+    let invalid = vec![ids[1].clone(), ids[3].clone(), ids[6].clone()];
+
+    assert_eq!(deliver(&writer, event.clone()).await, invalid);
+    let first = scan_json(&dynamodb, "orders").await;
+    assert_eq!(first.len(), 7);
+
+    // Redelivery of the whole batch: the valid ones are successes again, nothing new is stored.
+    assert_eq!(deliver(&writer, event).await, invalid);
+    let mut second = scan_json(&dynamodb, "orders").await;
+    assert_eq!(second.len(), 7);
+    let by_id = |items: &mut Vec<Value>| items.sort_by_key(|i| i["orderID"].as_str().unwrap().to_owned());
+    by_id(&mut second);
+    let mut first = first;
+    by_id(&mut first);
+    assert_eq!(first, second, "a redelivery changes no stored order");
+
+    let croissant = second.iter().find(|o| o["item"] == "croissant").expect("croissant stored");
+    assert_eq!(croissant["customerID"], "m-2");
+    assert_eq!(croissant["quantity"], 4, "stored as a number, not a JSON string");
+    assert_eq!(croissant["messageId"], ids[2].as_str());
+    assert!(croissant["receivedAt"].as_str().unwrap().ends_with('Z'));
+}
+
+#[tokio::test]
+async fn the_stored_item_is_a_native_map() {
+    let emulator = Emulator::start();
+    let dynamodb = emulator.dynamodb();
+    create_orders_table(&dynamodb, "orders").await;
+    let writer = OrderWriter::new(dynamodb.clone(), "orders");
+    let mut event = mixed_batch();
+    event.records.truncate(1);
+    assert!(deliver(&writer, event).await.is_empty());
+
+    let items = dynamodb.scan().table_name("orders").send().await.unwrap();
+    let item = &items.items()[0];
+    assert_eq!(item["item"].as_s().unwrap(), "cappuccino");
+    assert_eq!(item["customerID"].as_s().unwrap(), "m-1");
+    assert!(item.get("order").is_none(), "no JSON string wrapper");
+}
+
+#[tokio::test]
+async fn a_missing_table_fails_every_record_for_a_retry() {
+    let emulator = Emulator::start();
+    let writer = OrderWriter::new(emulator.dynamodb(), "no-such-table");
+    let event = mixed_batch();
+    assert_eq!(deliver(&writer, event).await.len(), 10);
+}

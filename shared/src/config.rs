@@ -73,7 +73,8 @@ mod tests {
 
     #[test]
     fn a_set_value_wins() {
-        let table = ORDERS_TABLE.value_from(|name| (name == "ORDERS_TABLE").then(|| "prod-orders".into()));
+        let table =
+            ORDERS_TABLE.value_from(|name| (name == "ORDERS_TABLE").then(|| "prod-orders".into()));
         assert_eq!(table, "prod-orders");
     }
 

@@ -72,7 +72,10 @@ impl Order {
             Value::Object(fields) => fields,
             other => return Err(OrderError::NotAnObject(json_kind(&other))),
         };
-        if let Some(reserved) = RESERVED_FIELDS.into_iter().find(|f| fields.contains_key(*f)) {
+        if let Some(reserved) = RESERVED_FIELDS
+            .into_iter()
+            .find(|f| fields.contains_key(*f))
+        {
             return Err(OrderError::Reserved(reserved));
         }
         let item = take_text(&mut fields, "item")?;
@@ -175,13 +178,34 @@ mod tests {
             ("[1, 2]", "must be a JSON object, not an array"),
             (r#"{"customerID": "1"}"#, "the order has no `item`"),
             (r#"{"item": "x"}"#, "the order has no `customerID`"),
-            (r#"{"item": 7, "customerID": "1"}"#, "`item` must be a string, not a number"),
-            (r#"{"item": "  ", "customerID": "1"}"#, "`item` must not be blank"),
-            (r#"{"item": "x", "customerID": null}"#, "`customerID` must be a string, not null"),
-            (r#"{"item": "x", "customerID": "1", "quantity": 0}"#, "`quantity` must be a whole number"),
-            (r#"{"item": "x", "customerID": "1", "quantity": 1.5}"#, "not 1.5"),
-            (r#"{"item": "x", "customerID": "1", "quantity": "2"}"#, "not \"2\""),
-            (r#"{"item": "x", "customerID": "1", "orderID": "mine"}"#, "`orderID` is set by the café"),
+            (
+                r#"{"item": 7, "customerID": "1"}"#,
+                "`item` must be a string, not a number",
+            ),
+            (
+                r#"{"item": "  ", "customerID": "1"}"#,
+                "`item` must not be blank",
+            ),
+            (
+                r#"{"item": "x", "customerID": null}"#,
+                "`customerID` must be a string, not null",
+            ),
+            (
+                r#"{"item": "x", "customerID": "1", "quantity": 0}"#,
+                "`quantity` must be a whole number",
+            ),
+            (
+                r#"{"item": "x", "customerID": "1", "quantity": 1.5}"#,
+                "not 1.5",
+            ),
+            (
+                r#"{"item": "x", "customerID": "1", "quantity": "2"}"#,
+                "not \"2\"",
+            ),
+            (
+                r#"{"item": "x", "customerID": "1", "orderID": "mine"}"#,
+                "`orderID` is set by the café",
+            ),
         ];
         for (body, expected) in cases {
             let error = Order::parse(body).expect_err(body).to_string();
@@ -191,8 +215,14 @@ mod tests {
 
     #[test]
     fn oversized_bodies_are_refused_before_parsing() {
-        let body = format!(r#"{{"item": "{}", "customerID": "1"}}"#, "x".repeat(MAX_ORDER_BYTES));
-        assert_eq!(Order::parse(&body), Err(OrderError::TooLarge { size: body.len() }));
+        let body = format!(
+            r#"{{"item": "{}", "customerID": "1"}}"#,
+            "x".repeat(MAX_ORDER_BYTES)
+        );
+        assert_eq!(
+            Order::parse(&body),
+            Err(OrderError::TooLarge { size: body.len() })
+        );
     }
 
     #[test]
@@ -201,8 +231,10 @@ mod tests {
             order_id: "o-1".into(),
             received_at: "2026-11-21T10:00:00Z".parse().unwrap(),
             message_id: "m-1".into(),
-            order: Order::parse(r#"{"item": "mug", "customerID": "c", "quantity": 2, "size": "L"}"#)
-                .unwrap(),
+            order: Order::parse(
+                r#"{"item": "mug", "customerID": "c", "quantity": 2, "size": "L"}"#,
+            )
+            .unwrap(),
         };
         let value = serde_json::to_value(&stored).unwrap();
         assert_eq!(
@@ -210,6 +242,9 @@ mod tests {
             json!({"orderID": "o-1", "receivedAt": "2026-11-21T10:00:00Z", "messageId": "m-1",
                    "item": "mug", "customerID": "c", "quantity": 2, "size": "L"})
         );
-        assert_eq!(serde_json::from_value::<StoredOrder>(value).unwrap(), stored);
+        assert_eq!(
+            serde_json::from_value::<StoredOrder>(value).unwrap(),
+            stored
+        );
     }
 }

@@ -105,7 +105,10 @@ fn free_port() -> u16 {
 pub fn wait_until(limit: Duration, what: &str, mut ready: impl FnMut() -> bool) {
     let deadline = Instant::now() + limit;
     while !ready() {
-        assert!(Instant::now() < deadline, "timed out after {limit:?} waiting for {what}");
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {limit:?} waiting for {what}"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }
@@ -150,7 +153,12 @@ pub async fn create_orders_table(dynamodb: &aws_sdk_dynamodb::Client, table: &st
 
 /// Every item of a table, as plain JSON.
 pub async fn scan_json(dynamodb: &aws_sdk_dynamodb::Client, table: &str) -> Vec<serde_json::Value> {
-    let output = dynamodb.scan().table_name(table).send().await.expect("scan");
+    let output = dynamodb
+        .scan()
+        .table_name(table)
+        .send()
+        .await
+        .expect("scan");
     output
         .items()
         .iter()
@@ -165,7 +173,12 @@ pub async fn topic_with_queue(
     sqs: &aws_sdk_sqs::Client,
     topic: &str,
 ) -> (String, String) {
-    let topic_arn = sns.create_topic().name(topic).send().await.expect("create topic");
+    let topic_arn = sns
+        .create_topic()
+        .name(topic)
+        .send()
+        .await
+        .expect("create topic");
     let topic_arn = topic_arn.topic_arn().expect("topic ARN").to_owned();
     let queue_url = create_queue(sqs, &format!("{topic}-subscriber")).await;
     let queue_arn = queue_arn(sqs, &queue_url).await;
@@ -180,7 +193,12 @@ pub async fn topic_with_queue(
 }
 
 pub async fn create_queue(sqs: &aws_sdk_sqs::Client, name: &str) -> String {
-    let output = sqs.create_queue().queue_name(name).send().await.expect("create queue");
+    let output = sqs
+        .create_queue()
+        .queue_name(name)
+        .send()
+        .await
+        .expect("create queue");
     output.queue_url().expect("queue URL").to_owned()
 }
 
@@ -192,7 +210,11 @@ pub async fn queue_arn(sqs: &aws_sdk_sqs::Client, queue_url: &str) -> String {
         .send()
         .await
         .expect("queue attributes");
-    output.attributes().and_then(|a| a.get(&QueueAttributeName::QueueArn)).expect("queue ARN").clone()
+    output
+        .attributes()
+        .and_then(|a| a.get(&QueueAttributeName::QueueArn))
+        .expect("queue ARN")
+        .clone()
 }
 
 /// Receives (and deletes) everything currently on a queue.
@@ -299,17 +321,21 @@ pub async fn stream_event(
             .send()
             .await
             .expect("stream records");
-        event
-            .records
-            .extend(records.records().iter().map(|r| lambda_record(r, stream_arn)));
+        event.records.extend(
+            records
+                .records()
+                .iter()
+                .map(|r| lambda_record(r, stream_arn)),
+        );
     }
     event
 }
 
 fn lambda_record(record: &aws_sdk_dynamodbstreams::types::Record, stream_arn: &str) -> EventRecord {
-    let change = record.dynamodb().cloned().unwrap_or_else(|| {
-        aws_sdk_dynamodbstreams::types::StreamRecord::builder().build()
-    });
+    let change = record
+        .dynamodb()
+        .cloned()
+        .unwrap_or_else(|| aws_sdk_dynamodbstreams::types::StreamRecord::builder().build());
     let mut stream_record = StreamRecord::default();
     stream_record.keys = change.keys.unwrap_or_default().into();
     stream_record.new_image = change.new_image.unwrap_or_default().into();
@@ -321,7 +347,10 @@ fn lambda_record(record: &aws_sdk_dynamodbstreams::types::Record, stream_arn: &s
     }
     let mut lambda = EventRecord::default();
     lambda.event_id = record.event_id().unwrap_or_default().to_owned();
-    lambda.event_name = record.event_name().map(|n| n.as_str().to_owned()).unwrap_or_default();
+    lambda.event_name = record
+        .event_name()
+        .map(|n| n.as_str().to_owned())
+        .unwrap_or_default();
     lambda.event_source = Some("aws:dynamodb".into());
     lambda.event_version = record.event_version().map(str::to_owned);
     lambda.aws_region = REGION.into();

@@ -4,8 +4,8 @@
 
 use aws_lambda_events::event::sqs::SqsEvent;
 use cafe_tests::{
-    Emulator, create_orders_table, create_queue, drain, queue_arn, scan_json, sqs_event, stream_event,
-    topic_with_queue,
+    Emulator, create_orders_table, create_queue, drain, queue_arn, scan_json, sqs_event,
+    stream_event, topic_with_queue,
 };
 use lambda_runtime::{Context, LambdaEvent};
 use order_notifier::OrderNotifier;
@@ -14,7 +14,10 @@ use serde_json::Value;
 
 /// The bodies of the sample mixed batch: 7 orders and 3 bodies that are not orders.
 fn mixed_bodies() -> Vec<String> {
-    let path = format!("{}/../events/sqs-orders-mixed.json", env!("CARGO_MANIFEST_DIR"));
+    let path = format!(
+        "{}/../events/sqs-orders-mixed.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
     let event: SqsEvent = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     event.records.into_iter().map(|m| m.body.unwrap()).collect()
 }
@@ -32,16 +35,26 @@ async fn ten_messages_with_three_invalid_give_seven_orders_and_seven_notificatio
 
     let bodies = mixed_bodies();
     for body in &bodies {
-        sqs.send_message().queue_url(&queue_url).message_body(body).send().await.unwrap();
+        sqs.send_message()
+            .queue_url(&queue_url)
+            .message_body(body)
+            .send()
+            .await
+            .unwrap();
     }
     let received = drain(&sqs, &queue_url).await;
     assert_eq!(received.len(), 10);
     let batch = sqs_event(&received, &queue);
 
-    let response = order_writer::handle(&writer, LambdaEvent::new(batch.clone(), Context::default()))
-        .await
-        .unwrap();
-    let mut failed: Vec<&str> = response.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
+    let response =
+        order_writer::handle(&writer, LambdaEvent::new(batch.clone(), Context::default()))
+            .await
+            .unwrap();
+    let mut failed: Vec<&str> = response
+        .batch_item_failures
+        .iter()
+        .map(|f| f.item_identifier.as_str())
+        .collect();
     let mut invalid: Vec<&str> = received
         .iter()
         .filter(|m| cafe_shared::Order::parse(m.body().unwrap()).is_err())
@@ -50,14 +63,30 @@ async fn ten_messages_with_three_invalid_give_seven_orders_and_seven_notificatio
     failed.sort();
     invalid.sort();
     assert_eq!(invalid.len(), 3);
-    assert_eq!(failed, invalid, "exactly the three invalid messages are reported");
+    assert_eq!(
+        failed, invalid,
+        "exactly the three invalid messages are reported"
+    );
     assert_eq!(scan_json(&dynamodb, "orders").await.len(), 7);
 
     let stream = stream_event(&emulator.streams(), &stream_arn, None).await;
     assert_eq!(stream.records.len(), 7);
-    let checkpoint = stream.records.last().unwrap().change.sequence_number.clone().unwrap();
+    let checkpoint = stream
+        .records
+        .last()
+        .unwrap()
+        .change
+        .sequence_number
+        .clone()
+        .unwrap();
     let first = stream.records[0].change.sequence_number.as_deref();
-    assert_eq!(stream_event(&emulator.streams(), &stream_arn, first).await.records.len(), 6);
+    assert_eq!(
+        stream_event(&emulator.streams(), &stream_arn, first)
+            .await
+            .records
+            .len(),
+        6
+    );
     let response = order_notifier::handle(&notifier, LambdaEvent::new(stream, Context::default()))
         .await
         .unwrap();
@@ -77,16 +106,32 @@ async fn ten_messages_with_three_invalid_give_seven_orders_and_seven_notificatio
     items.sort();
     assert_eq!(
         items,
-        ["americano", "cappuccino", "cold brew", "croissant", "macchiato", "muffin", "scone"]
+        [
+            "americano",
+            "cappuccino",
+            "cold brew",
+            "croissant",
+            "macchiato",
+            "muffin",
+            "scone"
+        ]
     );
 
     // The same batch delivered again: no new item, so nothing new on the stream after the
     // notifier's checkpoint, so no second notification.
-    let again = order_writer::handle(&writer, LambdaEvent::new(batch, Context::default())).await.unwrap();
+    let again = order_writer::handle(&writer, LambdaEvent::new(batch, Context::default()))
+        .await
+        .unwrap();
     assert_eq!(again.batch_item_failures.len(), 3);
     assert_eq!(scan_json(&dynamodb, "orders").await.len(), 7);
     let rest = stream_event(&emulator.streams(), &stream_arn, Some(&checkpoint)).await;
-    assert!(rest.records.is_empty(), "redelivery wrote to the stream: {:?}", rest.records);
-    order_notifier::handle(&notifier, LambdaEvent::new(rest, Context::default())).await.unwrap();
+    assert!(
+        rest.records.is_empty(),
+        "redelivery wrote to the stream: {:?}",
+        rest.records
+    );
+    order_notifier::handle(&notifier, LambdaEvent::new(rest, Context::default()))
+        .await
+        .unwrap();
     assert!(drain(&sqs, &subscriber).await.is_empty());
 }

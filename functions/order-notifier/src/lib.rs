@@ -62,7 +62,10 @@ impl OrderNotifier {
 
     /// Publishes in order, a batch at a time. On failure returns the index of the first
     /// notification that was not published; those before it were.
-    pub async fn publish(&self, notifications: &[Notification]) -> Result<(), (usize, NotifyError)> {
+    pub async fn publish(
+        &self,
+        notifications: &[Notification],
+    ) -> Result<(), (usize, NotifyError)> {
         let mut start = 0;
         for batch in batches(notifications) {
             self.publish_batch(batch)
@@ -162,10 +165,10 @@ pub async fn handle(
 /// The notification for one INSERT record.
 pub fn notification(record: EventRecord) -> Result<Notification, NotifyError> {
     let sequence_number = record.change.sequence_number.unwrap_or_default();
-    let plain =
-        image_to_json(record.change.new_image).map_err(|e| NotifyError::NotAnOrder(e.to_string()))?;
-    let order: StoredOrder =
-        serde_json::from_value(plain.clone()).map_err(|e| NotifyError::NotAnOrder(e.to_string()))?;
+    let plain = image_to_json(record.change.new_image)
+        .map_err(|e| NotifyError::NotAnOrder(e.to_string()))?;
+    let order: StoredOrder = serde_json::from_value(plain.clone())
+        .map_err(|e| NotifyError::NotAnOrder(e.to_string()))?;
     let text = email_text(&order);
     let machine = plain.to_string();
     let message = json!({
@@ -189,7 +192,11 @@ pub fn notification(record: EventRecord) -> Result<Notification, NotifyError> {
 /// "New order 3f2a1b2c: 2 x latex gloves for customer 12345", made safe for SNS.
 pub fn subject(order: &StoredOrder) -> String {
     let short_id: String = order.order_id.chars().take(8).collect();
-    let quantity = order.order.quantity.map(|q| format!("{q} x ")).unwrap_or_default();
+    let quantity = order
+        .order
+        .quantity
+        .map(|q| format!("{q} x "))
+        .unwrap_or_default();
     let subject = format!(
         "New order {short_id}: {quantity}{} for customer {}",
         order.order.item, order.order.customer_id
@@ -232,7 +239,10 @@ pub fn email_text(order: &StoredOrder) -> String {
     text
 }
 
-fn entry(index: usize, notification: &Notification) -> Result<PublishBatchRequestEntry, NotifyError> {
+fn entry(
+    index: usize,
+    notification: &Notification,
+) -> Result<PublishBatchRequestEntry, NotifyError> {
     let attribute = |value: &str| {
         MessageAttributeValue::builder()
             .data_type("String")
@@ -244,8 +254,14 @@ fn entry(index: usize, notification: &Notification) -> Result<PublishBatchReques
         .subject(&notification.subject)
         .message(&notification.message)
         .message_structure("json")
-        .message_attributes("orderID", attribute(&notification.order_id).map_err(build_error)?)
-        .message_attributes("customerID", attribute(&notification.customer_id).map_err(build_error)?)
+        .message_attributes(
+            "orderID",
+            attribute(&notification.order_id).map_err(build_error)?,
+        )
+        .message_attributes(
+            "customerID",
+            attribute(&notification.customer_id).map_err(build_error)?,
+        )
         .build()
         .map_err(build_error)
 }
@@ -275,7 +291,9 @@ fn batches(notifications: &[Notification]) -> Vec<&[Notification]> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use aws_sdk_sns::operation::publish_batch::{PublishBatchError, PublishBatchInput, PublishBatchOutput};
+    use aws_sdk_sns::operation::publish_batch::{
+        PublishBatchError, PublishBatchInput, PublishBatchOutput,
+    };
     use aws_sdk_sns::types::BatchResultErrorEntry;
     use aws_sdk_sns::types::error::InternalErrorException;
     use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
@@ -283,7 +301,10 @@ mod tests {
     use std::sync::{Arc, Mutex};
 
     fn fixture() -> Event {
-        let path = format!("{}/../../events/dynamodb-stream.json", env!("CARGO_MANIFEST_DIR"));
+        let path = format!(
+            "{}/../../events/dynamodb-stream.json",
+            env!("CARGO_MANIFEST_DIR")
+        );
         serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
     }
 
@@ -296,7 +317,8 @@ mod tests {
                 let mut record = template.clone();
                 record.change.sequence_number = Some(format!("{}", 1000 + i));
                 let image = serde_json::to_value(&record.change.new_image).unwrap();
-                let mut image: serde_json::Map<String, Value> = serde_json::from_value(image).unwrap();
+                let mut image: serde_json::Map<String, Value> =
+                    serde_json::from_value(image).unwrap();
                 image.insert("orderID".into(), json!({"S": format!("order-{i}")}));
                 record.change.new_image = serde_json::from_value(Value::Object(image)).unwrap();
                 record
@@ -306,13 +328,22 @@ mod tests {
     }
 
     fn notifier(rules: &[&Rule]) -> OrderNotifier {
-        OrderNotifier::new(mock_client!(aws_sdk_sns, RuleMode::Sequential, rules), "arn:topic")
+        OrderNotifier::new(
+            mock_client!(aws_sdk_sns, RuleMode::Sequential, rules),
+            "arn:topic",
+        )
     }
 
     async fn failed_sequence_number(notifier: &OrderNotifier, event: Event) -> Option<String> {
-        let response = handle(notifier, LambdaEvent::new(event, Context::default())).await.unwrap();
+        let response = handle(notifier, LambdaEvent::new(event, Context::default()))
+            .await
+            .unwrap();
         assert!(response.batch_item_failures.len() <= 1);
-        response.batch_item_failures.into_iter().next().and_then(|f| f.item_identifier)
+        response
+            .batch_item_failures
+            .into_iter()
+            .next()
+            .and_then(|f| f.item_identifier)
     }
 
     /// Accepts every entry and records each request.
@@ -338,19 +369,38 @@ mod tests {
         assert_eq!(requests[0].topic_arn(), Some("arn:topic"));
         let order_ids: Vec<&str> = entries
             .iter()
-            .map(|e| e.message_attributes().unwrap()["orderID"].string_value().unwrap())
+            .map(|e| {
+                e.message_attributes().unwrap()["orderID"]
+                    .string_value()
+                    .unwrap()
+            })
             .collect();
         // The MODIFY and REMOVE records are skipped.
         assert_eq!(
             order_ids,
-            ["3f2a1b2c-5d6e-5f70-8a9b-0c1d2e3f4a5b", "7b8c9d0e-1f2a-5b3c-9d4e-5f6a7b8c9d0e", "a1b2c3d4-e5f6-5a7b-8c9d-0e1f2a3b4c5d"]
+            [
+                "3f2a1b2c-5d6e-5f70-8a9b-0c1d2e3f4a5b",
+                "7b8c9d0e-1f2a-5b3c-9d4e-5f6a7b8c9d0e",
+                "a1b2c3d4-e5f6-5a7b-8c9d-0e1f2a3b4c5d"
+            ]
         );
         let first = &entries[0];
-        assert_eq!(first.subject(), Some("New order 3f2a1b2c: 2 x latex gloves for customer 12345"));
+        assert_eq!(
+            first.subject(),
+            Some("New order 3f2a1b2c: 2 x latex gloves for customer 12345")
+        );
         assert_eq!(first.message_structure(), Some("json"));
-        assert_eq!(first.message_attributes().unwrap()["customerID"].string_value(), Some("12345"));
+        assert_eq!(
+            first.message_attributes().unwrap()["customerID"].string_value(),
+            Some("12345")
+        );
         let message: Value = serde_json::from_str(first.message()).unwrap();
-        assert!(message["email"].as_str().unwrap().contains("2 × latex gloves\nfor customer 12345"));
+        assert!(
+            message["email"]
+                .as_str()
+                .unwrap()
+                .contains("2 × latex gloves\nfor customer 12345")
+        );
         let machine: Value = serde_json::from_str(message["sqs"].as_str().unwrap()).unwrap();
         assert_eq!(machine["quantity"], 2);
         assert_eq!(machine["item"], "latex gloves");
@@ -370,10 +420,21 @@ mod tests {
                    "extras": ["cinnamon", 2], "address": {"city": "Zürich", "floor": 3}, "gift": null})
         );
         let text = message["default"].as_str().unwrap();
-        assert!(text.contains("1 × Café crème & <croissant>\nfor customer Zoë\nreceived 2026-11-21 10:00:00 UTC"), "{text}");
-        assert!(text.contains("  notes: 100% oat + \"extra\" foam\n"), "{text}");
+        assert!(
+            text.contains(
+                "1 × Café crème & <croissant>\nfor customer Zoë\nreceived 2026-11-21 10:00:00 UTC"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("  notes: 100% oat + \"extra\" foam\n"),
+            "{text}"
+        );
         // SNS subjects must be ASCII.
-        assert_eq!(notification.subject, "New order 7b8c9d0e: 1 x Caf? cr?me & <croissant> for customer Zo?");
+        assert_eq!(
+            notification.subject,
+            "New order 7b8c9d0e: 1 x Caf? cr?me & <croissant> for customer Zo?"
+        );
     }
 
     #[test]
@@ -383,7 +444,10 @@ mod tests {
         record.change.new_image.insert("item".into(), long_item);
         let subject = notification(record).unwrap().subject;
         assert!(subject.len() < 100 && subject.ends_with("..."), "{subject}");
-        assert!(subject.chars().all(|c| (' '..='~').contains(&c)), "{subject}");
+        assert!(
+            subject.chars().all(|c| (' '..='~').contains(&c)),
+            "{subject}"
+        );
     }
 
     #[tokio::test]
@@ -412,7 +476,11 @@ mod tests {
         let third = accepts_all(Arc::default());
         let notifier = notifier(&[&first, &second, &third]);
         let failed = failed_sequence_number(&notifier, inserts(25)).await;
-        assert_eq!(failed.as_deref(), Some("1010"), "the 11th record opens the failed batch");
+        assert_eq!(
+            failed.as_deref(),
+            Some("1010"),
+            "the 11th record opens the failed batch"
+        );
         assert_eq!((first.num_calls(), third.num_calls()), (1, 0));
     }
 
@@ -420,10 +488,17 @@ mod tests {
     async fn twenty_five_orders_go_out_in_three_batches() {
         let seen = Arc::new(Mutex::new(Vec::new()));
         let rule = accepts_all(seen.clone());
-        let notifier = OrderNotifier::new(mock_client!(aws_sdk_sns, RuleMode::MatchAny, [&rule]), "arn:topic");
+        let notifier = OrderNotifier::new(
+            mock_client!(aws_sdk_sns, RuleMode::MatchAny, [&rule]),
+            "arn:topic",
+        );
         assert_eq!(failed_sequence_number(&notifier, inserts(25)).await, None);
-        let sizes: Vec<usize> =
-            seen.lock().unwrap().iter().map(|r| r.publish_batch_request_entries().len()).collect();
+        let sizes: Vec<usize> = seen
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|r| r.publish_batch_request_entries().len())
+            .collect();
         assert_eq!(sizes, [10, 10, 5]);
     }
 
@@ -435,6 +510,11 @@ mod tests {
         let rule = accepts_all(seen.clone());
         let failed = failed_sequence_number(&notifier(&[&rule]), event).await;
         assert_eq!(failed.as_deref(), Some("111100000000000000000500"));
-        assert_eq!(seen.lock().unwrap()[0].publish_batch_request_entries().len(), 2);
+        assert_eq!(
+            seen.lock().unwrap()[0]
+                .publish_batch_request_entries()
+                .len(),
+            2
+        );
     }
 }

@@ -7,7 +7,10 @@ use order_notifier::{OrderNotifier, handle};
 use serde_json::Value;
 
 fn stream_batch() -> Event {
-    let path = format!("{}/../../events/dynamodb-stream.json", env!("CARGO_MANIFEST_DIR"));
+    let path = format!(
+        "{}/../../events/dynamodb-stream.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
@@ -18,7 +21,12 @@ async fn an_sqs_subscriber_reads_each_new_order_once_as_plain_json() {
     let (topic_arn, queue_url) = topic_with_queue(&sns, &sqs, "OrderNotifications").await;
     let notifier = OrderNotifier::new(sns, topic_arn);
 
-    let response = handle(&notifier, LambdaEvent::new(stream_batch(), Context::default())).await.unwrap();
+    let response = handle(
+        &notifier,
+        LambdaEvent::new(stream_batch(), Context::default()),
+    )
+    .await
+    .unwrap();
     assert!(response.batch_item_failures.is_empty());
 
     let envelopes: Vec<Value> = drain(&sqs, &queue_url)
@@ -29,10 +37,18 @@ async fn an_sqs_subscriber_reads_each_new_order_once_as_plain_json() {
     assert_eq!(envelopes.len(), 3, "three INSERTs, no MODIFY or REMOVE");
     let hostile = envelopes
         .iter()
-        .find(|e| e["Subject"].as_str().unwrap().starts_with("New order 7b8c9d0e"))
+        .find(|e| {
+            e["Subject"]
+                .as_str()
+                .unwrap()
+                .starts_with("New order 7b8c9d0e")
+        })
         .expect("the second order");
     assert_eq!(hostile["MessageAttributes"]["customerID"]["Value"], "Zoë");
-    assert_eq!(hostile["MessageAttributes"]["orderID"]["Value"], "7b8c9d0e-1f2a-5b3c-9d4e-5f6a7b8c9d0e");
+    assert_eq!(
+        hostile["MessageAttributes"]["orderID"]["Value"],
+        "7b8c9d0e-1f2a-5b3c-9d4e-5f6a7b8c9d0e"
+    );
     let order: Value = serde_json::from_str(hostile["Message"].as_str().unwrap()).unwrap();
     assert_eq!(order["item"], "Café crème & <croissant>");
     assert_eq!(order["notes"], "100% oat + \"extra\" foam");
@@ -46,7 +62,16 @@ async fn a_missing_topic_reports_the_first_insert() {
         emulator.sns(),
         "arn:aws:sns:us-east-1:123456789012:NoSuchTopic",
     );
-    let response = handle(&notifier, LambdaEvent::new(stream_batch(), Context::default())).await.unwrap();
-    let failed: Vec<_> = response.batch_item_failures.iter().map(|f| f.item_identifier.clone()).collect();
+    let response = handle(
+        &notifier,
+        LambdaEvent::new(stream_batch(), Context::default()),
+    )
+    .await
+    .unwrap();
+    let failed: Vec<_> = response
+        .batch_item_failures
+        .iter()
+        .map(|f| f.item_identifier.clone())
+        .collect();
     assert_eq!(failed, [Some("111100000000000000000100".to_owned())]);
 }

@@ -37,9 +37,13 @@ pub struct OrderWriter {
 /// What became of one message that did not fail.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Written {
-    Stored { order_id: String },
+    Stored {
+        order_id: String,
+    },
     /// The order was stored by an earlier delivery of the same message (or key).
-    AlreadyStored { order_id: String },
+    AlreadyStored {
+        order_id: String,
+    },
 }
 
 #[derive(Debug, Error)]
@@ -61,7 +65,11 @@ impl OrderWriter {
     }
 
     /// Stores the order one message carries; storing it again is a success, not a second order.
-    pub async fn write(&self, message: &SqsMessage, message_id: &str) -> Result<Written, WriteError> {
+    pub async fn write(
+        &self,
+        message: &SqsMessage,
+        message_id: &str,
+    ) -> Result<Written, WriteError> {
         let order = stored_order(message, message_id)?;
         let result = self
             .dynamodb
@@ -127,7 +135,10 @@ fn log_outcome(message_id: &str, outcome: &Result<Written, WriteError>) {
     match outcome {
         Ok(Written::Stored { order_id }) => info!(message_id, order_id, "order stored"),
         Ok(Written::AlreadyStored { order_id }) => {
-            info!(message_id, order_id, "order already stored; redelivery ignored")
+            info!(
+                message_id,
+                order_id, "order already stored; redelivery ignored"
+            )
         }
         Err(e @ WriteError::Invalid(_)) => {
             warn!(message_id, reason = %e, "order rejected; it stays on the queue until the DLQ takes it")
@@ -190,12 +201,21 @@ mod tests {
     }
 
     fn writer(rules: &[&Rule]) -> OrderWriter {
-        OrderWriter::new(mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, rules), "orders")
+        OrderWriter::new(
+            mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, rules),
+            "orders",
+        )
     }
 
     async fn failed_ids(writer: &OrderWriter, event: SqsEvent) -> Vec<String> {
-        let response = handle(writer, LambdaEvent::new(event, Context::default())).await.unwrap();
-        response.batch_item_failures.into_iter().map(|f| f.item_identifier).collect()
+        let response = handle(writer, LambdaEvent::new(event, Context::default()))
+            .await
+            .unwrap();
+        response
+            .batch_item_failures
+            .into_iter()
+            .map(|f| f.item_identifier)
+            .collect()
     }
 
     fn stores_conditionally() -> Rule {
@@ -232,9 +252,15 @@ mod tests {
         assert_eq!(item["customerID"], AttributeValue::S("c-2041".into()));
         assert_eq!(item["quantity"], AttributeValue::N("2".into()));
         assert_eq!(item["milk"], AttributeValue::S("oat".into()));
-        assert_eq!(item["messageId"], AttributeValue::S(message.message_id.clone().unwrap()));
+        assert_eq!(
+            item["messageId"],
+            AttributeValue::S(message.message_id.clone().unwrap())
+        );
         // SentTimestamp 1763719201000 ms, so every redelivery agrees on it.
-        assert_eq!(item["receivedAt"], AttributeValue::S("2025-11-21T10:00:01Z".into()));
+        assert_eq!(
+            item["receivedAt"],
+            AttributeValue::S("2025-11-21T10:00:01Z".into())
+        );
         assert_eq!(item["orderID"], AttributeValue::S(order.order_id.clone()));
     }
 
@@ -256,11 +282,18 @@ mod tests {
     #[tokio::test]
     async fn a_mixed_batch_reports_exactly_its_invalid_messages() {
         let event = fixture("sqs-orders-mixed.json");
-        let ids: Vec<String> = event.records.iter().map(|m| m.message_id.clone().unwrap()).collect();
+        let ids: Vec<String> = event
+            .records
+            .iter()
+            .map(|m| m.message_id.clone().unwrap())
+            .collect();
         let stored = stores_conditionally();
         let failures = failed_ids(&writer(&[&stored]), event).await;
         // Bodies 1 (not JSON), 3 (blank item) and 6 (no customerID) are not orders.
-        assert_eq!(failures, vec![ids[1].clone(), ids[3].clone(), ids[6].clone()]);
+        assert_eq!(
+            failures,
+            vec![ids[1].clone(), ids[3].clone(), ids[6].clone()]
+        );
         assert_eq!(stored.num_calls(), 7);
     }
 
@@ -268,7 +301,9 @@ mod tests {
     async fn an_order_already_stored_is_a_success() {
         let already = mock!(aws_sdk_dynamodb::Client::put_item).then_error(|| {
             PutItemError::ConditionalCheckFailedException(
-                ConditionalCheckFailedException::builder().message("exists").build(),
+                ConditionalCheckFailedException::builder()
+                    .message("exists")
+                    .build(),
             )
         });
         let failures = failed_ids(&writer(&[&already]), fixture("sqs-orders.json")).await;
@@ -284,13 +319,19 @@ mod tests {
             .match_requests(|put| text(put, "customerID") == "m-4")
             .then_error(|| {
                 PutItemError::ProvisionedThroughputExceededException(
-                    ProvisionedThroughputExceededException::builder().message("slow down").build(),
+                    ProvisionedThroughputExceededException::builder()
+                        .message("slow down")
+                        .build(),
                 )
             });
         let stored = stores_conditionally();
         let failures = failed_ids(&writer(&[&throttled, &stored]), event).await;
         assert!(failures.contains(&throttled_id));
-        assert_eq!(failures.len(), 4, "the 3 invalid bodies and the throttled one: {failures:?}");
+        assert_eq!(
+            failures.len(),
+            4,
+            "the 3 invalid bodies and the throttled one: {failures:?}"
+        );
         assert_eq!(stored.num_calls(), 6);
     }
 
@@ -299,7 +340,11 @@ mod tests {
         let mut event = fixture("sqs-orders.json");
         event.records[0].message_id = None;
         let stored = stores_conditionally();
-        let result = handle(&writer(&[&stored]), LambdaEvent::new(event, Context::default())).await;
+        let result = handle(
+            &writer(&[&stored]),
+            LambdaEvent::new(event, Context::default()),
+        )
+        .await;
         assert!(result.is_err());
         assert_eq!(stored.num_calls(), 0);
     }
@@ -307,7 +352,9 @@ mod tests {
     #[test]
     fn order_ids_are_deterministic_per_message_or_key() {
         let event = fixture("sqs-orders.json");
-        let [plain, other, keyed] = &event.records[..] else { panic!("three records") };
+        let [plain, other, keyed] = &event.records[..] else {
+            panic!("three records")
+        };
         let id = |m: &SqsMessage| order_id(m, m.message_id.as_deref().unwrap());
         assert_eq!(id(plain), id(plain));
         assert_ne!(id(plain), id(other));

@@ -7,13 +7,22 @@ use order_writer::{OrderWriter, handle};
 use serde_json::Value;
 
 fn mixed_batch() -> SqsEvent {
-    let path = format!("{}/../../events/sqs-orders-mixed.json", env!("CARGO_MANIFEST_DIR"));
+    let path = format!(
+        "{}/../../events/sqs-orders-mixed.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
 async fn deliver(writer: &OrderWriter, event: SqsEvent) -> Vec<String> {
-    let response = handle(writer, LambdaEvent::new(event, Context::default())).await.unwrap();
-    response.batch_item_failures.into_iter().map(|f| f.item_identifier).collect()
+    let response = handle(writer, LambdaEvent::new(event, Context::default()))
+        .await
+        .unwrap();
+    response
+        .batch_item_failures
+        .into_iter()
+        .map(|f| f.item_identifier)
+        .collect()
 }
 
 #[tokio::test]
@@ -23,7 +32,11 @@ async fn a_batch_is_stored_once_however_often_it_is_delivered() {
     create_orders_table(&dynamodb, "orders").await;
     let writer = OrderWriter::new(dynamodb.clone(), "orders");
     let event = mixed_batch();
-    let ids: Vec<String> = event.records.iter().map(|m| m.message_id.clone().unwrap()).collect();
+    let ids: Vec<String> = event
+        .records
+        .iter()
+        .map(|m| m.message_id.clone().unwrap())
+        .collect();
     let invalid = vec![ids[1].clone(), ids[3].clone(), ids[6].clone()];
 
     assert_eq!(deliver(&writer, event.clone()).await, invalid);
@@ -34,15 +47,22 @@ async fn a_batch_is_stored_once_however_often_it_is_delivered() {
     assert_eq!(deliver(&writer, event).await, invalid);
     let mut second = scan_json(&dynamodb, "orders").await;
     assert_eq!(second.len(), 7);
-    let by_id = |items: &mut Vec<Value>| items.sort_by_key(|i| i["orderID"].as_str().unwrap().to_owned());
+    let by_id =
+        |items: &mut Vec<Value>| items.sort_by_key(|i| i["orderID"].as_str().unwrap().to_owned());
     by_id(&mut second);
     let mut first = first;
     by_id(&mut first);
     assert_eq!(first, second, "a redelivery changes no stored order");
 
-    let croissant = second.iter().find(|o| o["item"] == "croissant").expect("croissant stored");
+    let croissant = second
+        .iter()
+        .find(|o| o["item"] == "croissant")
+        .expect("croissant stored");
     assert_eq!(croissant["customerID"], "m-2");
-    assert_eq!(croissant["quantity"], 4, "stored as a number, not a JSON string");
+    assert_eq!(
+        croissant["quantity"], 4,
+        "stored as a number, not a JSON string"
+    );
     assert_eq!(croissant["messageId"], ids[2].as_str());
     assert!(croissant["receivedAt"].as_str().unwrap().ends_with('Z'));
 }

@@ -3,7 +3,7 @@ SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := help
 
-FUNCTIONS := order-writer order-notifier
+FUNCTIONS := $(notdir $(wildcard functions/*))
 VENV := .venv
 TOOLS := $(VENV)/.installed
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
@@ -31,7 +31,7 @@ tools: $(TOOLS) ## install the pinned tools from PyPI into .venv (done on first 
 
 build: $(TOOLS) ## release arm64 bootstraps, zipped for Lambda: target/lambda/<function>/bootstrap.zip
 	@rustup target list --installed | grep -qx aarch64-unknown-linux-gnu || rustup target add aarch64-unknown-linux-gnu
-	cargo lambda build --release --arm64 --output-format zip
+	cargo lambda build --release --arm64 --output-format zip $(addprefix --package ,$(FUNCTIONS))
 	@for f in $(FUNCTIONS); do ls -l $(TARGET_DIR)/lambda/$$f/bootstrap.zip; done
 
 test: $(TOOLS) ## every test: unit (SDK mocks), emulator integration, end to end

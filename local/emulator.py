@@ -6,6 +6,7 @@ Run by `make emulator`; stops on Ctrl-C or SIGTERM. Nothing is kept between runs
 """
 
 import json
+import logging
 import os
 import signal
 import threading
@@ -71,6 +72,7 @@ def provision(endpoint):
 
 
 def main():
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
     server = ThreadedMotoServer(ip_address=HOST, port=PORT, verbose=False)
     server.start()
     endpoint = f"http://{HOST}:{PORT}"

@@ -28,6 +28,22 @@ pub fn workspace_root() -> PathBuf {
         .to_path_buf()
 }
 
+/// A sample event from `events/`, as Lambda would deliver it.
+pub fn sample_event<T: serde::de::DeserializeOwned>(file: &str) -> T {
+    let path = workspace_root().join("events").join(file);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// The message ids an SQS handler reported as failed, in its order.
+pub fn failed_ids(response: &aws_lambda_events::event::sqs::SqsBatchResponse) -> Vec<String> {
+    response
+        .batch_item_failures
+        .iter()
+        .map(|f| f.item_identifier.clone())
+        .collect()
+}
+
 /// A moto server of its own on a free loopback port, stopped when dropped.
 pub struct Emulator {
     child: Child,

@@ -4,8 +4,8 @@
 
 use aws_lambda_events::event::sqs::SqsEvent;
 use cafe_tests::{
-    Emulator, create_orders_table, create_queue, drain, queue_arn, scan_json, sqs_event,
-    stream_event, topic_with_queue,
+    Emulator, create_orders_table, create_queue, drain, queue_arn, sample_event, scan_json,
+    sqs_event, stream_event, topic_with_queue,
 };
 use lambda_runtime::{Context, LambdaEvent};
 use order_notifier::OrderNotifier;
@@ -14,11 +14,7 @@ use serde_json::Value;
 
 /// The bodies of the sample mixed batch: 7 orders and 3 bodies that are not orders.
 fn mixed_bodies() -> Vec<String> {
-    let path = format!(
-        "{}/../events/sqs-orders-mixed.json",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let event: SqsEvent = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let event: SqsEvent = sample_event("sqs-orders-mixed.json");
     event.records.into_iter().map(|m| m.body.unwrap()).collect()
 }
 

@@ -301,11 +301,7 @@ mod tests {
     use std::sync::{Arc, Mutex};
 
     fn fixture() -> Event {
-        let path = format!(
-            "{}/../../events/dynamodb-stream.json",
-            env!("CARGO_MANIFEST_DIR")
-        );
-        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+        cafe_tests::sample_event("dynamodb-stream.json")
     }
 
     /// `count` INSERT records, each a distinct order with its own sequence number.

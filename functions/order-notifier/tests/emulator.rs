@@ -1,17 +1,13 @@
 //! order-notifier against SNS in a real (emulated) server, read back by an SQS subscriber.
 
 use aws_lambda_events::event::dynamodb::Event;
-use cafe_tests::{Emulator, drain, topic_with_queue};
+use cafe_tests::{Emulator, drain, sample_event, topic_with_queue};
 use lambda_runtime::{Context, LambdaEvent};
 use order_notifier::{OrderNotifier, handle};
 use serde_json::Value;
 
 fn stream_batch() -> Event {
-    let path = format!(
-        "{}/../../events/dynamodb-stream.json",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    sample_event("dynamodb-stream.json")
 }
 
 #[tokio::test]

@@ -195,9 +195,10 @@ mod tests {
     use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
     use lambda_runtime::Context;
 
-    fn fixture(name: &str) -> SqsEvent {
-        let path = format!("{}/../../events/{name}", env!("CARGO_MANIFEST_DIR"));
-        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    use cafe_tests::{failed_ids, sample_event};
+
+    fn fixture(file: &str) -> SqsEvent {
+        sample_event(file)
     }
 
     fn writer(rules: &[&Rule]) -> OrderWriter {
@@ -207,15 +208,9 @@ mod tests {
         )
     }
 
-    async fn failed_ids(writer: &OrderWriter, event: SqsEvent) -> Vec<String> {
-        let response = handle(writer, LambdaEvent::new(event, Context::default()))
-            .await
-            .unwrap();
-        response
-            .batch_item_failures
-            .into_iter()
-            .map(|f| f.item_identifier)
-            .collect()
+    async fn deliver(writer: &OrderWriter, event: SqsEvent) -> Vec<String> {
+        let response = handle(writer, LambdaEvent::new(event, Context::default())).await;
+        failed_ids(&response.unwrap())
     }
 
     fn stores_conditionally() -> Rule {
@@ -237,7 +232,7 @@ mod tests {
     #[tokio::test]
     async fn a_valid_batch_is_stored_with_the_condition_and_no_failures() {
         let stored = stores_conditionally();
-        let failures = failed_ids(&writer(&[&stored]), fixture("sqs-orders.json")).await;
+        let failures = deliver(&writer(&[&stored]), fixture("sqs-orders.json")).await;
         assert!(failures.is_empty(), "{failures:?}");
         assert_eq!(stored.num_calls(), 3);
     }
@@ -275,7 +270,7 @@ mod tests {
         let stored = mock!(aws_sdk_dynamodb::Client::put_item)
             .match_requests(move |put| items.contains(&text(put, "item")))
             .then_output(|| PutItemOutput::builder().build());
-        assert!(failed_ids(&writer(&[&stored]), event).await.is_empty());
+        assert!(deliver(&writer(&[&stored]), event).await.is_empty());
         assert_eq!(stored.num_calls(), 5);
     }
 
@@ -288,7 +283,7 @@ mod tests {
             .map(|m| m.message_id.clone().unwrap())
             .collect();
         let stored = stores_conditionally();
-        let failures = failed_ids(&writer(&[&stored]), event).await;
+        let failures = deliver(&writer(&[&stored]), event).await;
         // Bodies 1 (not JSON), 3 (blank item) and 6 (no customerID) are not orders.
         assert_eq!(
             failures,
@@ -306,7 +301,7 @@ mod tests {
                     .build(),
             )
         });
-        let failures = failed_ids(&writer(&[&already]), fixture("sqs-orders.json")).await;
+        let failures = deliver(&writer(&[&already]), fixture("sqs-orders.json")).await;
         assert!(failures.is_empty(), "{failures:?}");
         assert_eq!(already.num_calls(), 3);
     }
@@ -325,7 +320,7 @@ mod tests {
                 )
             });
         let stored = stores_conditionally();
-        let failures = failed_ids(&writer(&[&throttled, &stored]), event).await;
+        let failures = deliver(&writer(&[&throttled, &stored]), event).await;
         assert!(failures.contains(&throttled_id));
         assert_eq!(
             failures.len(),

@@ -1,28 +1,18 @@
 //! order-writer against DynamoDB in a real (emulated) server: what it writes is read back.
 
 use aws_lambda_events::event::sqs::SqsEvent;
-use cafe_tests::{Emulator, create_orders_table, scan_json};
+use cafe_tests::{Emulator, create_orders_table, failed_ids, sample_event, scan_json};
 use lambda_runtime::{Context, LambdaEvent};
 use order_writer::{OrderWriter, handle};
 use serde_json::Value;
 
 fn mixed_batch() -> SqsEvent {
-    let path = format!(
-        "{}/../../events/sqs-orders-mixed.json",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    sample_event("sqs-orders-mixed.json")
 }
 
 async fn deliver(writer: &OrderWriter, event: SqsEvent) -> Vec<String> {
-    let response = handle(writer, LambdaEvent::new(event, Context::default()))
-        .await
-        .unwrap();
-    response
-        .batch_item_failures
-        .into_iter()
-        .map(|f| f.item_identifier)
-        .collect()
+    let response = handle(writer, LambdaEvent::new(event, Context::default())).await;
+    failed_ids(&response.unwrap())
 }
 
 #[tokio::test]

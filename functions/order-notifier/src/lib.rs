@@ -25,7 +25,7 @@ use tracing::{error, info};
 pub const MAX_BATCH_ENTRIES: usize = 10;
 pub const MAX_BATCH_BYTES: usize = 256 * 1024;
 
-/// SNS subjects are ASCII, one line, under 100 characters.
+/// SNS subjects are one line of UTF-8 text under 100 characters.
 const MAX_SUBJECT_CHARS: usize = 99;
 
 pub struct OrderNotifier {
@@ -189,30 +189,25 @@ pub fn notification(record: EventRecord) -> Result<Notification, NotifyError> {
     })
 }
 
-/// "New order 3f2a1b2c: 2 x latex gloves for customer 12345", made safe for SNS.
+/// "New order 3f2a1b2c: 2 × latex gloves for customer 12345", made fit for an SNS subject.
 pub fn subject(order: &StoredOrder) -> String {
     let short_id: String = order.order_id.chars().take(8).collect();
     let quantity = order
         .order
         .quantity
-        .map(|q| format!("{q} x "))
+        .map(|q| format!("{q} × "))
         .unwrap_or_default();
     let subject = format!(
         "New order {short_id}: {quantity}{} for customer {}",
         order.order.item, order.order.customer_id
     );
-    let ascii: String = subject
+    let one_line = subject
         .chars()
-        .map(|c| match c {
-            ' '..='~' => c,
-            c if c.is_whitespace() => ' ',
-            _ => '?',
-        })
-        .collect();
-    if ascii.len() <= MAX_SUBJECT_CHARS {
-        ascii
+        .map(|c| if c.is_control() { ' ' } else { c });
+    if subject.chars().count() <= MAX_SUBJECT_CHARS {
+        one_line.collect()
     } else {
-        format!("{}...", &ascii[..MAX_SUBJECT_CHARS - 3])
+        one_line.take(MAX_SUBJECT_CHARS - 1).chain(['…']).collect()
     }
 }
 
@@ -383,7 +378,7 @@ mod tests {
         let first = &entries[0];
         assert_eq!(
             first.subject(),
-            Some("New order 3f2a1b2c: 2 x latex gloves for customer 12345")
+            Some("New order 3f2a1b2c: 2 × latex gloves for customer 12345")
         );
         assert_eq!(first.message_structure(), Some("json"));
         assert_eq!(
@@ -426,10 +421,9 @@ mod tests {
             text.contains("  notes: 100% oat + \"extra\" foam\n"),
             "{text}"
         );
-        // SNS subjects must be ASCII.
         assert_eq!(
             notification.subject,
-            "New order 7b8c9d0e: 1 x Caf? cr?me & <croissant> for customer Zo?"
+            "New order 7b8c9d0e: 1 × Café crème & <croissant> for customer Zoë"
         );
     }
 
@@ -439,11 +433,11 @@ mod tests {
         let long_item = serde_json::from_value(json!({"S": "ristretto\n".repeat(30)})).unwrap();
         record.change.new_image.insert("item".into(), long_item);
         let subject = notification(record).unwrap().subject;
-        assert!(subject.len() < 100 && subject.ends_with("..."), "{subject}");
         assert!(
-            subject.chars().all(|c| (' '..='~').contains(&c)),
+            subject.chars().count() < 100 && subject.ends_with('…'),
             "{subject}"
         );
+        assert!(!subject.chars().any(char::is_control), "{subject}");
     }
 
     #[tokio::test]

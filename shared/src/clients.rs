@@ -38,3 +38,82 @@ pub fn s3(config: &SdkConfig) -> aws_sdk_s3::Client {
         .build();
     aws_sdk_s3::Client::from_conf(s3_config)
 }
+
+/// The coffee database's connection pool: from `DATABASE_URL`, or in the deployed form from
+/// `DB_HOST`, `DB_PORT`, `DB_USER`, `DB_NAME` and the password in the Secrets Manager secret
+/// `DB_SECRET_ARN`, over TLS unless `DB_TLS=disabled`. Connections open lazily.
+#[cfg(feature = "mysql")]
+pub async fn mysql_pool(aws: &SdkConfig) -> Result<mysql_async::Pool, String> {
+    use crate::config::{
+        DATABASE_URL, DB_CA_FILE, DB_HOST, DB_NAME, DB_PORT, DB_SECRET_ARN, DB_TLS, DB_USER,
+    };
+    use mysql_async::{Opts, OptsBuilder, PoolConstraints, PoolOpts, SslOpts};
+
+    let host = DB_HOST.value();
+    let builder = if host.is_empty() {
+        let url = DATABASE_URL.value();
+        OptsBuilder::from_opts(Opts::from_url(&url).map_err(|e| format!("DATABASE_URL: {e}"))?)
+    } else {
+        let password = secret_password(aws, &DB_SECRET_ARN.value()).await?;
+        let mut builder = OptsBuilder::default()
+            .ip_or_hostname(host)
+            .tcp_port(DB_PORT.parse()?)
+            .user(Some(DB_USER.value()))
+            .pass(Some(password))
+            .db_name(Some(DB_NAME.value()));
+        if DB_TLS.value() != "disabled" {
+            let ca_file = DB_CA_FILE.value();
+            let mut tls = SslOpts::default();
+            if !ca_file.is_empty() {
+                tls = tls.with_root_certs(vec![std::path::PathBuf::from(ca_file).into()]);
+            }
+            builder = builder.ssl_opts(tls);
+        }
+        builder
+    };
+    // A Lambda instance serves one invocation at a time.
+    let constraints = PoolConstraints::new(0, 2).expect("0 ≤ 2");
+    Ok(mysql_async::Pool::new(builder.pool_opts(
+        PoolOpts::default().with_constraints(constraints),
+    )))
+}
+
+/// The database password: the secret's `password` field when it is JSON (as RDS writes it),
+/// else the whole secret string.
+#[cfg(feature = "mysql")]
+async fn secret_password(aws: &SdkConfig, secret_arn: &str) -> Result<String, String> {
+    if secret_arn.is_empty() {
+        return Err("DB_HOST is set but DB_SECRET_ARN is not".into());
+    }
+    let secret = aws_sdk_secretsmanager::Client::new(aws)
+        .get_secret_value()
+        .secret_id(secret_arn)
+        .send()
+        .await
+        .map_err(|e| {
+            let e = aws_sdk_secretsmanager::error::DisplayErrorContext(e);
+            format!("cannot read the database secret: {e}")
+        })?;
+    let text = secret.secret_string().unwrap_or_default();
+    Ok(password_from_secret(text))
+}
+
+#[cfg(feature = "mysql")]
+fn password_from_secret(text: &str) -> String {
+    serde_json::from_str::<serde_json::Value>(text)
+        .ok()
+        .and_then(|secret| secret.get("password")?.as_str().map(str::to_owned))
+        .unwrap_or_else(|| text.to_owned())
+}
+
+#[cfg(all(test, feature = "mysql"))]
+mod tests {
+    use super::password_from_secret;
+
+    #[test]
+    fn the_password_comes_from_an_rds_secret_or_a_plain_one() {
+        let rds = r#"{"username": "admin", "password": "s3cr&t\"x"}"#;
+        assert_eq!(password_from_secret(rds), "s3cr&t\"x");
+        assert_eq!(password_from_secret("plain-password"), "plain-password");
+    }
+}

@@ -55,11 +55,89 @@ pub const REPORTS_BUCKET: Setting = Setting {
     default: "cafe-reports",
 };
 
+/// Lowest bean quantity that is not flagged as low stock in the report.
+pub const LOW_STOCK_THRESHOLD: Setting = Setting {
+    name: "LOW_STOCK_THRESHOLD",
+    default: "50",
+};
+
+/// How long the report link in the email works, in seconds (1 to 604800, i.e. 7 days).
+pub const REPORT_LINK_EXPIRY_SECONDS: Setting = Setting {
+    name: "REPORT_LINK_EXPIRY_SECONDS",
+    default: "900",
+};
+
+/// How long the mailer waits for the rendered report to appear before giving up, in seconds.
+pub const REPORT_WAIT_SECONDS: Setting = Setting {
+    name: "REPORT_WAIT_SECONDS",
+    default: "60",
+};
+
+/// The coffee database, as a URL; used when `DB_HOST` is not set.
+pub const DATABASE_URL: Setting = Setting {
+    name: "DATABASE_URL",
+    default: "mysql://root@127.0.0.1:3306/coffee",
+};
+
+/// The deployed form: database host, port, user and name, with the password read from the
+/// Secrets Manager secret `DB_SECRET_ARN` (its `password` field, or the whole secret string).
+pub const DB_HOST: Setting = Setting {
+    name: "DB_HOST",
+    default: "",
+};
+pub const DB_PORT: Setting = Setting {
+    name: "DB_PORT",
+    default: "3306",
+};
+pub const DB_USER: Setting = Setting {
+    name: "DB_USER",
+    default: "admin",
+};
+pub const DB_NAME: Setting = Setting {
+    name: "DB_NAME",
+    default: "COFFEE",
+};
+pub const DB_SECRET_ARN: Setting = Setting {
+    name: "DB_SECRET_ARN",
+    default: "",
+};
+/// With `DB_HOST`: `required` (TLS, the default) or `disabled`.
+pub const DB_TLS: Setting = Setting {
+    name: "DB_TLS",
+    default: "required",
+};
+/// With TLS: a PEM file of extra root certificates (e.g. the Amazon RDS CA bundle).
+pub const DB_CA_FILE: Setting = Setting {
+    name: "DB_CA_FILE",
+    default: "",
+};
+pub const DB_CONNECT_TIMEOUT_SECONDS: Setting = Setting {
+    name: "DB_CONNECT_TIMEOUT_SECONDS",
+    default: "5",
+};
+pub const DB_QUERY_TIMEOUT_SECONDS: Setting = Setting {
+    name: "DB_QUERY_TIMEOUT_SECONDS",
+    default: "10",
+};
+
 /// Log output: `json` (one JSON object per line, for CloudWatch) or `text` (for people).
 pub const LOG_FORMAT: Setting = Setting {
     name: "LOG_FORMAT",
     default: "json",
 };
+
+impl Setting {
+    /// The value parsed, with an error naming the variable when it does not parse.
+    pub fn parse<T: std::str::FromStr>(&self) -> Result<T, String>
+    where
+        T::Err: std::fmt::Display,
+    {
+        let value = self.value();
+        value
+            .parse()
+            .map_err(|e| format!("{}={value:?} is not valid: {e}", self.name))
+    }
+}
 
 #[cfg(test)]
 mod tests {

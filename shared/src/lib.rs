@@ -4,9 +4,12 @@
 
 pub mod clients;
 pub mod config;
+pub mod error;
 #[cfg(feature = "dynamodb")]
 pub mod image;
+pub mod inventory;
 pub mod order;
 pub mod telemetry;
 
+pub use error::NamedError;
 pub use order::{Order, OrderError, StoredOrder};

@@ -1,0 +1,263 @@
+//! inventory-reader: reads every coffee supplier and its beans from the COFFEE database in one
+//! ordered query and returns them as an inventory document; when that document is too large for
+//! a Step Functions payload it is stored in S3 and only its location is returned.
+//!
+//! Failures carry names the state machine matches: `DatabaseUnavailable` (retry later),
+//! `DatabaseAccessDenied` and `InventoryQueryFailed` (retrying will not help),
+//! `InventoryStoreFailed` (S3 refused the claim check; retry later).
+
+use std::time::Duration;
+
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::ServerSideEncryption;
+use cafe_shared::NamedError;
+use cafe_shared::inventory::{
+    Bean, CLAIM_CHECK_BYTES, Inventory, InventoryPayload, S3Location, Supplier,
+};
+use chrono::Utc;
+use lambda_runtime::{Diagnostic, LambdaEvent};
+use mysql_async::prelude::Queryable;
+use mysql_async::{Pool, Row};
+use rust_decimal::Decimal;
+use serde::Deserialize;
+use thiserror::Error;
+use tokio::time::timeout;
+use tracing::{info, warn};
+
+/// Suppliers with their beans, one row per bean (or one row with no bean for a supplier that has
+/// none), ordered so each supplier's rows are consecutive.
+pub const INVENTORY_QUERY: &str = "\
+SELECT s.id, s.name, s.address, s.city, s.state, s.email, s.phone,
+       b.id, b.type, b.product_name, b.price, b.description, b.quantity
+  FROM suppliers s
+  LEFT JOIN beans b ON b.supplier_id = s.id
+ ORDER BY s.name, s.id, b.type, b.product_name, b.id";
+
+pub struct InventoryReader {
+    pub pool: Pool,
+    pub s3: aws_sdk_s3::Client,
+    /// Where inventories too large for a state payload are stored.
+    pub bucket: String,
+    pub connect_timeout: Duration,
+    pub query_timeout: Duration,
+}
+
+/// The state machine passes its execution name, which names the claim-check object.
+#[derive(Debug, Default, Deserialize)]
+pub struct ReadRequest {
+    #[serde(default)]
+    pub execution: Option<String>,
+}
+
+#[derive(Debug, Error)]
+pub enum ReadError {
+    #[error("the database did not answer: {0}")]
+    DatabaseUnavailable(String),
+    #[error("the database refused access: {0}")]
+    DatabaseAccessDenied(String),
+    #[error("the inventory query failed: {0}")]
+    InventoryQueryFailed(String),
+    #[error("the inventory could not be stored in S3: {0}")]
+    InventoryStoreFailed(String),
+}
+
+impl NamedError for ReadError {
+    fn name(&self) -> &'static str {
+        match self {
+            Self::DatabaseUnavailable(_) => "DatabaseUnavailable",
+            Self::DatabaseAccessDenied(_) => "DatabaseAccessDenied",
+            Self::InventoryQueryFailed(_) => "InventoryQueryFailed",
+            Self::InventoryStoreFailed(_) => "InventoryStoreFailed",
+        }
+    }
+
+    fn retryable(&self) -> bool {
+        matches!(
+            self,
+            Self::DatabaseUnavailable(_) | Self::InventoryStoreFailed(_)
+        )
+    }
+}
+
+impl From<ReadError> for Diagnostic {
+    fn from(error: ReadError) -> Self {
+        cafe_shared::error::diagnostic(&error)
+    }
+}
+
+/// MySQL server errors that mean the credentials or the database name are wrong.
+const ACCESS_ERRORS: [u16; 4] = [1044, 1045, 1049, 1698];
+/// MySQL server errors that pass: too many connections, shutdown, lock waits, deadlocks.
+const TRANSIENT_ERRORS: [u16; 6] = [1040, 1053, 1205, 1213, 2006, 2013];
+
+/// Sorts a driver error into the failure kinds the state machine tells apart.
+pub fn classify(error: mysql_async::Error) -> ReadError {
+    let message = error.to_string();
+    match error {
+        mysql_async::Error::Io(_) | mysql_async::Error::Driver(_) => {
+            ReadError::DatabaseUnavailable(message)
+        }
+        mysql_async::Error::Server(e) if ACCESS_ERRORS.contains(&e.code) => {
+            ReadError::DatabaseAccessDenied(message)
+        }
+        mysql_async::Error::Server(e) if TRANSIENT_ERRORS.contains(&e.code) => {
+            ReadError::DatabaseUnavailable(message)
+        }
+        _ => ReadError::InventoryQueryFailed(message),
+    }
+}
+
+pub async fn handle(
+    reader: &InventoryReader,
+    event: LambdaEvent<ReadRequest>,
+) -> Result<InventoryPayload, ReadError> {
+    let execution = event.payload.execution.unwrap_or(event.context.request_id);
+    let inventory = reader.read().await?;
+    let payload = reader.payload(&execution, inventory).await?;
+    let form = match &payload {
+        InventoryPayload::Inline(_) => "inline",
+        InventoryPayload::Stored(_) => "stored in S3",
+    };
+    info!(execution, form, "inventory read");
+    Ok(payload)
+}
+
+impl InventoryReader {
+    /// Every supplier with its beans, read in one query.
+    pub async fn read(&self) -> Result<Inventory, ReadError> {
+        let mut connection = timeout(self.connect_timeout, self.pool.get_conn())
+            .await
+            .map_err(|_| {
+                ReadError::DatabaseUnavailable(format!(
+                    "no connection within {:?}",
+                    self.connect_timeout
+                ))
+            })?
+            .map_err(classify)?;
+        let rows: Vec<Row> = timeout(self.query_timeout, connection.query(INVENTORY_QUERY))
+            .await
+            .map_err(|_| {
+                ReadError::DatabaseUnavailable(format!(
+                    "the query took longer than {:?}",
+                    self.query_timeout
+                ))
+            })?
+            .map_err(classify)?;
+        let suppliers = suppliers(rows)?;
+        Ok(Inventory::new(Utc::now(), suppliers))
+    }
+
+    /// The inventory inline, or stored in S3 as `inventory/<execution>.json` when its JSON is
+    /// larger than [`CLAIM_CHECK_BYTES`].
+    pub async fn payload(
+        &self,
+        execution: &str,
+        inventory: Inventory,
+    ) -> Result<InventoryPayload, ReadError> {
+        let json = serde_json::to_vec(&inventory).expect("an inventory always serialises");
+        if json.len() <= CLAIM_CHECK_BYTES {
+            return Ok(InventoryPayload::Inline(inventory));
+        }
+        let location = S3Location {
+            bucket: self.bucket.clone(),
+            key: format!("inventory/{execution}.json"),
+        };
+        self.s3
+            .put_object()
+            .bucket(&location.bucket)
+            .key(&location.key)
+            .content_type("application/json")
+            .server_side_encryption(ServerSideEncryption::Aes256)
+            .body(ByteStream::from(json))
+            .send()
+            .await
+            .map_err(|e| {
+                ReadError::InventoryStoreFailed(
+                    aws_sdk_s3::error::DisplayErrorContext(e).to_string(),
+                )
+            })?;
+        Ok(InventoryPayload::Stored(location))
+    }
+}
+
+/// Groups the query's rows (ordered by supplier) into suppliers with their beans.
+pub fn suppliers(rows: Vec<Row>) -> Result<Vec<Supplier>, ReadError> {
+    let mut suppliers: Vec<Supplier> = Vec::new();
+    for mut row in rows {
+        let supplier_id: i64 = column(&mut row, 0)?;
+        if suppliers.last().is_none_or(|s| s.id != supplier_id) {
+            suppliers.push(Supplier {
+                id: supplier_id,
+                name: text(&mut row, 1)?,
+                address: text(&mut row, 2)?,
+                city: text(&mut row, 3)?,
+                state: text(&mut row, 4)?,
+                email: text(&mut row, 5)?,
+                phone: text(&mut row, 6)?,
+                beans: Vec::new(),
+            });
+        }
+        // A supplier without beans comes as one row whose bean columns are NULL.
+        if let Some(bean_id) = column::<Option<i64>>(&mut row, 7)? {
+            let bean = Bean {
+                id: bean_id,
+                kind: text(&mut row, 8)?,
+                product_name: text(&mut row, 9)?,
+                price: price(bean_id, column(&mut row, 10)?),
+                description: text(&mut row, 11)?,
+                quantity: column::<Option<i64>>(&mut row, 12)?.unwrap_or(0),
+            };
+            suppliers.last_mut().expect("pushed above").beans.push(bean);
+        }
+    }
+    Ok(suppliers)
+}
+
+/// The price column is text ('18.00'); one that is not a number is reported and left out.
+pub fn price(bean_id: i64, text: Option<String>) -> Option<Decimal> {
+    let text = text?;
+    let price = text.trim().trim_start_matches('$').parse().ok();
+    if price.is_none() {
+        warn!(
+            bean_id,
+            price = text,
+            "price is not a number; shown as unknown"
+        );
+    }
+    price
+}
+
+fn column<T: mysql_async::prelude::FromValue>(row: &mut Row, index: usize) -> Result<T, ReadError> {
+    row.take_opt(index)
+        .unwrap_or_else(|| Err(mysql_async::FromValueError(mysql_async::Value::NULL)))
+        .map_err(|e| {
+            ReadError::InventoryQueryFailed(format!("column {index}: unexpected {:?}", e.0))
+        })
+}
+
+fn text(row: &mut Row, index: usize) -> Result<String, ReadError> {
+    Ok(column::<Option<String>>(row, index)?.unwrap_or_default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prices_are_parsed_from_text() {
+        assert_eq!(price(1, Some("18.00".into())), Some(Decimal::new(1800, 2)));
+        assert_eq!(price(1, Some(" $7.5 ".into())), Some(Decimal::new(75, 1)));
+        assert_eq!(price(1, Some("call us".into())), None);
+        assert_eq!(price(1, None), None);
+    }
+
+    #[test]
+    fn error_names_are_what_the_state_machine_matches() {
+        let unavailable = ReadError::DatabaseUnavailable("x".into());
+        let diagnostic = Diagnostic::from(unavailable);
+        assert_eq!(diagnostic.error_type, "DatabaseUnavailable");
+        assert!(ReadError::DatabaseUnavailable(String::new()).retryable());
+        assert!(!ReadError::DatabaseAccessDenied(String::new()).retryable());
+        assert!(!ReadError::InventoryQueryFailed(String::new()).retryable());
+    }
+}

@@ -1,0 +1,19 @@
+use cafe_shared::config::{DB_CONNECT_TIMEOUT_SECONDS, DB_QUERY_TIMEOUT_SECONDS, REPORTS_BUCKET};
+use cafe_shared::{clients, telemetry};
+use inventory_reader::{InventoryReader, handle};
+use lambda_runtime::{Error, run, service_fn};
+use std::time::Duration;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    telemetry::init();
+    let aws = clients::aws_config().await;
+    let reader = InventoryReader {
+        pool: clients::mysql_pool(&aws).await?,
+        s3: clients::s3(&aws),
+        bucket: REPORTS_BUCKET.value(),
+        connect_timeout: Duration::from_secs(DB_CONNECT_TIMEOUT_SECONDS.parse()?),
+        query_timeout: Duration::from_secs(DB_QUERY_TIMEOUT_SECONDS.parse()?),
+    };
+    run(service_fn(|event| handle(&reader, event))).await
+}

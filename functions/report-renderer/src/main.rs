@@ -1,0 +1,16 @@
+use cafe_shared::config::{LOW_STOCK_THRESHOLD, REPORTS_BUCKET};
+use cafe_shared::{clients, telemetry};
+use lambda_runtime::{Error, run, service_fn};
+use report_renderer::{ReportRenderer, handle};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    telemetry::init();
+    let aws = clients::aws_config().await;
+    let renderer = ReportRenderer {
+        s3: clients::s3(&aws),
+        bucket: REPORTS_BUCKET.value(),
+        low_stock_threshold: LOW_STOCK_THRESHOLD.parse()?,
+    };
+    run(service_fn(|event| handle(&renderer, event))).await
+}

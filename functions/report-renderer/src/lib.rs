@@ -196,3 +196,167 @@ pub fn render(inventory: &Inventory, low_stock_threshold: i64) -> Result<String,
     }
     .render()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_s3::operation::put_object::PutObjectOutput;
+    use aws_smithy_mocks::{RuleMode, mock, mock_client};
+    use chrono::{TimeZone, Utc};
+    use lambda_runtime::Context;
+
+    fn bean(id: i64, kind: &str, name: &str, price: Option<&str>, quantity: i64) -> Bean {
+        Bean {
+            id,
+            kind: kind.into(),
+            product_name: name.into(),
+            price: price.map(|p| p.parse().unwrap()),
+            description: String::new(),
+            quantity,
+        }
+    }
+
+    fn supplier(id: i64, name: &str, beans: Vec<Bean>) -> Supplier {
+        Supplier {
+            id,
+            name: name.into(),
+            address: "12 Ridge Road".into(),
+            city: "Asheville".into(),
+            state: "NC".into(),
+            email: "orders@example.com".into(),
+            phone: "+1 828 555 0101".into(),
+            beans,
+        }
+    }
+
+    fn small_inventory() -> Inventory {
+        let generated = Utc.with_ymd_and_hms(2026, 11, 21, 9, 30, 0).unwrap();
+        Inventory::new(
+            generated,
+            vec![
+                supplier(1, "Highland Bean Co.", vec![
+                    bean(1, "Arabica", "Ridge Morning Blend", Some("18.00"), 420),
+                    bean(2, "Robusta", "Ridge Dark Espresso", Some("14.5"), 12),
+                ]),
+                supplier(2, "<script>alert(1)</script>", vec![
+                    bean(3, "Liberica", "\"Smoky\" & <b>bold</b>", None, 60),
+                ]),
+                supplier(3, "Tiny Batch Roasters", vec![]),
+            ],
+        )
+    }
+
+    #[test]
+    fn the_report_shows_every_supplier_bean_and_total() {
+        let html = render(&small_inventory(), 50).unwrap();
+        assert!(html.starts_with("<!DOCTYPE html>"));
+        assert!(html.contains("<title>Bean quantity report · Saturday 21 November 2026, 09:30 UTC</title>"));
+        for text in ["Highland Bean Co.", "Ridge Morning Blend", "Arabica", "18.00", "420 bags",
+                     "Ridge Dark Espresso", "14.50", "Tiny Batch Roasters", "+1 828 555 0101"] {
+            assert!(html.contains(text), "missing {text}");
+        }
+        // Totals: 3 suppliers, 3 beans, 492 bags, value 18×420 + 14.5×12 = 7734.00.
+        assert!(html.contains("<b>3</b><span>suppliers</span>"));
+        assert!(html.contains("<b>492</b><span>bags in stock</span>"));
+        assert!(html.contains("<b>7734.00</b><span>stock value</span>"));
+        assert!(html.contains("<b>1</b><span>low on stock (under 50 bags)</span>"));
+        assert_eq!(html.matches("class=\"bean low\"").count(), 1, "only the 12-bag bean is low");
+    }
+
+    #[test]
+    fn names_are_shown_as_text_never_as_markup() {
+        let html = render(&small_inventory(), 50).unwrap();
+        assert!(!html.contains("<script>alert(1)</script>"));
+        assert!(html.contains("<h2>&#60;script&#62;alert(1)&#60;/script&#62;</h2>"));
+        assert!(html.contains("&#34;Smoky&#34; &#38; &#60;b&#62;bold&#60;/b&#62;"));
+        assert!(!html.contains("<b>bold</b>"));
+        // A price the database did not have as a number.
+        assert!(html.contains("<span class=\"price\">—</span>"));
+        assert!(!html.contains("<link") && !html.contains("src="), "self-contained: no external assets");
+    }
+
+    #[test]
+    fn empty_states_are_explained() {
+        let html = render(&small_inventory(), 50).unwrap();
+        assert!(html.contains("No beans listed for this supplier."));
+        let empty = Inventory::new(Utc::now(), vec![]);
+        let html = render(&empty, 50).unwrap();
+        assert!(html.contains("There are no suppliers in the database."));
+    }
+
+    #[test]
+    fn the_threshold_decides_what_is_low() {
+        let html = render(&small_inventory(), 500).unwrap();
+        assert_eq!(html.matches("class=\"bean low\"").count(), 3);
+        let html = render(&small_inventory(), 0).unwrap();
+        assert_eq!(html.matches("class=\"bean low\"").count(), 0);
+    }
+
+    #[test]
+    fn ten_thousand_beans_render_completely() {
+        let suppliers = (0..100)
+            .map(|s| {
+                let beans = (0..100)
+                    .map(|b| bean(s * 100 + b, "Arabica", &format!("Lot {s}-{b}"), Some("9.99"), b))
+                    .collect();
+                supplier(s, &format!("Supplier {s}"), beans)
+            })
+            .collect();
+        let inventory = Inventory::new(Utc::now(), suppliers);
+        let html = render(&inventory, 50).unwrap();
+        assert_eq!(html.matches("<li class=\"bean").count(), 10_000);
+        assert_eq!(html.matches("class=\"bean low\"").count(), 100 * 50);
+        assert!(html.contains("Lot 99-99"));
+    }
+
+    #[test]
+    fn only_plain_report_keys_are_accepted() {
+        assert!(check_key("reports/exec-1.html").is_ok());
+        for bad in ["", "/reports/x.html", "reports/../x.html", "reports//x.html", "reports/x.txt"] {
+            assert!(check_key(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn the_report_is_uploaded_as_encrypted_html_at_the_given_key() {
+        let upload = mock!(aws_sdk_s3::Client::put_object)
+            .match_requests(|put| {
+                put.bucket() == Some("cafe-reports")
+                    && put.key() == Some("reports/exec-1.html")
+                    && put.content_type() == Some("text/html; charset=utf-8")
+                    && put.server_side_encryption() == Some(&ServerSideEncryption::Aes256)
+                    && put.acl().is_none()
+            })
+            .then_output(|| PutObjectOutput::builder().build());
+        let renderer = ReportRenderer {
+            s3: mock_client!(aws_sdk_s3, RuleMode::MatchAny, [&upload]),
+            bucket: "cafe-reports".into(),
+            low_stock_threshold: 50,
+        };
+        let request = RenderRequest {
+            report_key: "reports/exec-1.html".into(),
+            inventory: InventoryPayload::Inline(small_inventory()),
+        };
+        let report = handle(&renderer, LambdaEvent::new(request, Context::default())).await.unwrap();
+        assert_eq!(upload.num_calls(), 1);
+        assert_eq!(report.key, "reports/exec-1.html");
+        assert!(report.bytes > 1000);
+    }
+
+    #[tokio::test]
+    async fn a_bad_key_is_refused_by_name_before_any_upload() {
+        let upload = mock!(aws_sdk_s3::Client::put_object).then_output(|| PutObjectOutput::builder().build());
+        let renderer = ReportRenderer {
+            s3: mock_client!(aws_sdk_s3, RuleMode::MatchAny, [&upload]),
+            bucket: "cafe-reports".into(),
+            low_stock_threshold: 50,
+        };
+        let request = RenderRequest {
+            report_key: "../escape.html".into(),
+            inventory: InventoryPayload::Inline(small_inventory()),
+        };
+        let error = handle(&renderer, LambdaEvent::new(request, Context::default())).await.unwrap_err();
+        assert_eq!(Diagnostic::from(error).error_type, "InvalidReportRequest");
+        assert_eq!(upload.num_calls(), 0);
+    }
+}

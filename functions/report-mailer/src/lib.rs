@@ -207,3 +207,97 @@ pub fn in_words(duration: Duration) -> String {
     };
     format!("{count} {unit}{}", if count == 1 { "" } else { "s" })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_s3::operation::head_object::{HeadObjectError, HeadObjectOutput};
+    use aws_sdk_s3::types::error::NotFound;
+    use aws_sdk_sns::operation::publish::PublishOutput;
+    use aws_smithy_mocks::{RuleMode, mock, mock_client};
+    use lambda_runtime::Context;
+
+    fn request(key: &str) -> LambdaEvent<MailRequest> {
+        let request = MailRequest {
+            report_key: key.into(),
+            execution: Some("exec-1".into()),
+        };
+        LambdaEvent::new(request, Context::default())
+    }
+
+    fn mailer(s3: aws_sdk_s3::Client, sns: aws_sdk_sns::Client, wait: Duration) -> ReportMailer {
+        ReportMailer {
+            s3,
+            sns,
+            bucket: "cafe-reports".into(),
+            topic_arn: "arn:aws:sns:us-east-1:123456789012:EmailReport".into(),
+            link_expiry: Duration::from_secs(900),
+            wait,
+        }
+    }
+
+    #[test]
+    fn link_expiry_is_one_second_to_seven_days() {
+        assert_eq!(link_expiry(900), Ok(Duration::from_secs(900)));
+        assert_eq!(link_expiry(1), Ok(Duration::from_secs(1)));
+        assert_eq!(link_expiry(604_800), Ok(MAX_LINK_EXPIRY));
+        assert!(link_expiry(0).is_err());
+        let too_long = link_expiry(604_801).unwrap_err();
+        assert!(too_long.contains("1 to 604800 seconds"), "{too_long}");
+    }
+
+    #[test]
+    fn durations_read_as_words() {
+        assert_eq!(in_words(Duration::from_secs(900)), "15 minutes");
+        assert_eq!(in_words(Duration::from_secs(3600)), "1 hour");
+        assert_eq!(in_words(MAX_LINK_EXPIRY), "7 days");
+        assert_eq!(in_words(Duration::from_secs(90)), "90 seconds");
+    }
+
+    #[test]
+    fn the_email_has_the_link_and_when_it_stops_working() {
+        let expires = "2026-11-21T10:15:00Z".parse().unwrap();
+        let text = email_text("https://example.com/r?sig=1", expires, Duration::from_secs(900));
+        assert!(text.contains("\n\nhttps://example.com/r?sig=1\n\n"), "{text}");
+        assert!(text.contains("works for 15 minutes and stops working at 10:15 UTC on Saturday 21 November 2026"), "{text}");
+    }
+
+    // Presigning and publishing are exercised against the emulator (tests/emulator.rs): the
+    // mock interceptor would also intercept the presigning request.
+    #[tokio::test]
+    async fn it_waits_for_a_late_report() {
+        let head = mock!(aws_sdk_s3::Client::head_object)
+            .match_requests(|head| {
+                head.bucket() == Some("cafe-reports") && head.key() == Some("reports/exec-1.html")
+            })
+            .sequence()
+            .error(|| HeadObjectError::NotFound(NotFound::builder().build()))
+            .times(2)
+            .output(|| HeadObjectOutput::builder().build())
+            .build();
+        let publish = mock!(aws_sdk_sns::Client::publish).then_output(|| PublishOutput::builder().build());
+        let mailer = mailer(
+            mock_client!(aws_sdk_s3, RuleMode::MatchAny, [&head]),
+            mock_client!(aws_sdk_sns, RuleMode::MatchAny, [&publish]),
+            Duration::from_secs(10),
+        );
+        mailer.wait_for_report("reports/exec-1.html").await.unwrap();
+        assert_eq!(head.num_calls(), 3);
+    }
+
+    #[tokio::test]
+    async fn no_email_when_the_report_never_appears() {
+        let head = mock!(aws_sdk_s3::Client::head_object)
+            .then_error(|| HeadObjectError::NotFound(NotFound::builder().build()));
+        let publish = mock!(aws_sdk_sns::Client::publish).then_output(|| PublishOutput::builder().build());
+        let mailer = mailer(
+            mock_client!(aws_sdk_s3, RuleMode::MatchAny, [&head]),
+            mock_client!(aws_sdk_sns, RuleMode::MatchAny, [&publish]),
+            Duration::from_secs(1),
+        );
+        let error = handle(&mailer, request("reports/exec-1.html")).await.unwrap_err();
+        assert_eq!(Diagnostic::from(error).error_type, "ReportMissing");
+        assert_eq!(publish.num_calls(), 0);
+        assert!(head.num_calls() >= 2, "it looked more than once");
+    }
+}

@@ -44,6 +44,83 @@ pub fn failed_ids(response: &aws_lambda_events::event::sqs::SqsBatchResponse) ->
         .collect()
 }
 
+/// A throwaway database with the COFFEE schema and sample data, on the MariaDB/MySQL server of
+/// `DATABASE_URL` (default `mysql://root@127.0.0.1:3306`). Dropped with the value.
+pub struct TestDatabase {
+    pub name: String,
+    server: mysql_async::Opts,
+}
+
+impl TestDatabase {
+    /// A new database loaded from `db/schema.sql` and `db/seed.sql`.
+    pub async fn create() -> Self {
+        static COUNTER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let url =
+            std::env::var("DATABASE_URL").unwrap_or_else(|_| "mysql://root@127.0.0.1:3306".into());
+        let opts = mysql_async::Opts::from_url(&url).expect("DATABASE_URL is a MySQL URL");
+        let server: mysql_async::Opts = mysql_async::OptsBuilder::from_opts(opts)
+            .db_name(None::<String>)
+            .into();
+        let count = COUNTER.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let name = format!("coffee_test_{}_{count}", std::process::id());
+        let database = Self { name, server };
+        let mut connection = mysql_async::Conn::new(database.server.clone())
+            .await
+            .unwrap_or_else(|e| panic!("no MySQL server at {url}: {e} (set DATABASE_URL)"));
+        use mysql_async::prelude::Queryable;
+        connection
+            .query_drop(format!(
+                "CREATE DATABASE `{}` CHARACTER SET utf8mb4",
+                database.name
+            ))
+            .await
+            .unwrap();
+        connection
+            .query_drop(format!("USE `{}`", database.name))
+            .await
+            .unwrap();
+        for file in ["schema.sql", "seed.sql"] {
+            let sql = std::fs::read_to_string(workspace_root().join("db").join(file)).unwrap();
+            connection
+                .query_drop(sql)
+                .await
+                .unwrap_or_else(|e| panic!("db/{file}: {e}"));
+        }
+        connection.disconnect().await.unwrap();
+        database
+    }
+
+    /// Connection options for this database.
+    pub fn opts(&self) -> mysql_async::Opts {
+        mysql_async::OptsBuilder::from_opts(self.server.clone())
+            .db_name(Some(&self.name))
+            .into()
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let (server, name) = (self.server.clone(), self.name.clone());
+        // Drop runs inside the test's runtime, which cannot be blocked on: use a thread of its own.
+        let _ = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async {
+                use mysql_async::prelude::Queryable;
+                if let Ok(mut connection) = mysql_async::Conn::new(server).await {
+                    let _ = connection
+                        .query_drop(format!("DROP DATABASE IF EXISTS `{name}`"))
+                        .await;
+                    let _ = connection.disconnect().await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
 /// A moto server of its own on a free loopback port, stopped when dropped.
 pub struct Emulator {
     child: Child,

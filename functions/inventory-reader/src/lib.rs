@@ -242,6 +242,75 @@ fn text(row: &mut Row, index: usize) -> Result<String, ReadError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use aws_sdk_s3::operation::put_object::PutObjectOutput;
+    use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
+
+    fn reader(rules: &[&Rule]) -> InventoryReader {
+        InventoryReader {
+            // Never connected to: these tests only decide where an inventory goes.
+            pool: Pool::new(mysql_async::OptsBuilder::default()),
+            s3: mock_client!(aws_sdk_s3, RuleMode::MatchAny, rules),
+            bucket: "cafe-reports".into(),
+            connect_timeout: Duration::from_secs(1),
+            query_timeout: Duration::from_secs(1),
+        }
+    }
+
+    /// An inventory whose JSON is about `bytes` long.
+    fn inventory_of(bytes: usize) -> Inventory {
+        let bean = |id| Bean {
+            id,
+            kind: "Arabica".into(),
+            product_name: "x".repeat(100),
+            price: Some(Decimal::new(950, 2)),
+            description: String::new(),
+            quantity: 1,
+        };
+        let per_bean = serde_json::to_vec(&bean(100_000)).unwrap().len() + 1;
+        let supplier = Supplier {
+            id: 1,
+            name: "s".into(),
+            address: String::new(),
+            city: String::new(),
+            state: String::new(),
+            email: String::new(),
+            phone: String::new(),
+            beans: (0..(bytes / per_bean) as i64).map(bean).collect(),
+        };
+        Inventory::new(Utc::now(), vec![supplier])
+    }
+
+    #[tokio::test]
+    async fn inventories_up_to_the_threshold_stay_inline() {
+        let put = mock!(aws_sdk_s3::Client::put_object)
+            .then_output(|| PutObjectOutput::builder().build());
+        let inventory = inventory_of(CLAIM_CHECK_BYTES - 2_000);
+        assert!(serde_json::to_vec(&inventory).unwrap().len() <= CLAIM_CHECK_BYTES);
+        let payload = reader(&[&put]).payload("exec-1", inventory).await.unwrap();
+        assert!(matches!(payload, InventoryPayload::Inline(_)));
+        assert_eq!(put.num_calls(), 0);
+    }
+
+    #[tokio::test]
+    async fn larger_inventories_are_stored_encrypted_and_referenced() {
+        let put = mock!(aws_sdk_s3::Client::put_object)
+            .match_requests(|put| {
+                put.bucket() == Some("cafe-reports")
+                    && put.key() == Some("inventory/exec-1.json")
+                    && put.content_type() == Some("application/json")
+                    && put.server_side_encryption() == Some(&ServerSideEncryption::Aes256)
+            })
+            .then_output(|| PutObjectOutput::builder().build());
+        let inventory = inventory_of(CLAIM_CHECK_BYTES + 10_000);
+        assert!(serde_json::to_vec(&inventory).unwrap().len() > CLAIM_CHECK_BYTES);
+        let payload = reader(&[&put]).payload("exec-1", inventory).await.unwrap();
+        let expected = S3Location {
+            bucket: "cafe-reports".into(),
+            key: "inventory/exec-1.json".into(),
+        };
+        assert_eq!(payload, InventoryPayload::Stored(expected));
+        assert_eq!(put.num_calls(), 1);
+    }
 
     #[test]
     fn prices_are_parsed_from_text() {

@@ -257,9 +257,21 @@ mod tests {
     #[test]
     fn the_email_has_the_link_and_when_it_stops_working() {
         let expires = "2026-11-21T10:15:00Z".parse().unwrap();
-        let text = email_text("https://example.com/r?sig=1", expires, Duration::from_secs(900));
-        assert!(text.contains("\n\nhttps://example.com/r?sig=1\n\n"), "{text}");
-        assert!(text.contains("works for 15 minutes and stops working at 10:15 UTC on Saturday 21 November 2026"), "{text}");
+        let text = email_text(
+            "https://example.com/r?sig=1",
+            expires,
+            Duration::from_secs(900),
+        );
+        assert!(
+            text.contains("\n\nhttps://example.com/r?sig=1\n\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "works for 15 minutes and stops working at 10:15 UTC on Saturday 21 November 2026"
+            ),
+            "{text}"
+        );
     }
 
     // Presigning and publishing are exercised against the emulator (tests/emulator.rs): the
@@ -275,7 +287,8 @@ mod tests {
             .times(2)
             .output(|| HeadObjectOutput::builder().build())
             .build();
-        let publish = mock!(aws_sdk_sns::Client::publish).then_output(|| PublishOutput::builder().build());
+        let publish =
+            mock!(aws_sdk_sns::Client::publish).then_output(|| PublishOutput::builder().build());
         let mailer = mailer(
             mock_client!(aws_sdk_s3, RuleMode::MatchAny, [&head]),
             mock_client!(aws_sdk_sns, RuleMode::MatchAny, [&publish]),
@@ -289,13 +302,16 @@ mod tests {
     async fn no_email_when_the_report_never_appears() {
         let head = mock!(aws_sdk_s3::Client::head_object)
             .then_error(|| HeadObjectError::NotFound(NotFound::builder().build()));
-        let publish = mock!(aws_sdk_sns::Client::publish).then_output(|| PublishOutput::builder().build());
+        let publish =
+            mock!(aws_sdk_sns::Client::publish).then_output(|| PublishOutput::builder().build());
         let mailer = mailer(
             mock_client!(aws_sdk_s3, RuleMode::MatchAny, [&head]),
             mock_client!(aws_sdk_sns, RuleMode::MatchAny, [&publish]),
             Duration::from_secs(1),
         );
-        let error = handle(&mailer, request("reports/exec-1.html")).await.unwrap_err();
+        let error = handle(&mailer, request("reports/exec-1.html"))
+            .await
+            .unwrap_err();
         assert_eq!(Diagnostic::from(error).error_type, "ReportMissing");
         assert_eq!(publish.num_calls(), 0);
         assert!(head.num_calls() >= 2, "it looked more than once");

@@ -234,13 +234,19 @@ mod tests {
         Inventory::new(
             generated,
             vec![
-                supplier(1, "Highland Bean Co.", vec![
-                    bean(1, "Arabica", "Ridge Morning Blend", Some("18.00"), 420),
-                    bean(2, "Robusta", "Ridge Dark Espresso", Some("14.5"), 12),
-                ]),
-                supplier(2, "<script>alert(1)</script>", vec![
-                    bean(3, "Liberica", "\"Smoky\" & <b>bold</b>", None, 60),
-                ]),
+                supplier(
+                    1,
+                    "Highland Bean Co.",
+                    vec![
+                        bean(1, "Arabica", "Ridge Morning Blend", Some("18.00"), 420),
+                        bean(2, "Robusta", "Ridge Dark Espresso", Some("14.5"), 12),
+                    ],
+                ),
+                supplier(
+                    2,
+                    "<script>alert(1)</script>",
+                    vec![bean(3, "Liberica", "\"Smoky\" & <b>bold</b>", None, 60)],
+                ),
                 supplier(3, "Tiny Batch Roasters", vec![]),
             ],
         )
@@ -250,9 +256,20 @@ mod tests {
     fn the_report_shows_every_supplier_bean_and_total() {
         let html = render(&small_inventory(), 50).unwrap();
         assert!(html.starts_with("<!DOCTYPE html>"));
-        assert!(html.contains("<title>Bean quantity report · Saturday 21 November 2026, 09:30 UTC</title>"));
-        for text in ["Highland Bean Co.", "Ridge Morning Blend", "Arabica", "18.00", "420 bags",
-                     "Ridge Dark Espresso", "14.50", "Tiny Batch Roasters", "+1 828 555 0101"] {
+        assert!(html.contains(
+            "<title>Bean quantity report · Saturday 21 November 2026, 09:30 UTC</title>"
+        ));
+        for text in [
+            "Highland Bean Co.",
+            "Ridge Morning Blend",
+            "Arabica",
+            "18.00",
+            "420 bags",
+            "Ridge Dark Espresso",
+            "14.50",
+            "Tiny Batch Roasters",
+            "+1 828 555 0101",
+        ] {
             assert!(html.contains(text), "missing {text}");
         }
         // Totals: 3 suppliers, 3 beans, 492 bags, value 18×420 + 14.5×12 = 7734.00.
@@ -260,7 +277,11 @@ mod tests {
         assert!(html.contains("<b>492</b><span>bags in stock</span>"));
         assert!(html.contains("<b>7734.00</b><span>stock value</span>"));
         assert!(html.contains("<b>1</b><span>low on stock (under 50 bags)</span>"));
-        assert_eq!(html.matches("class=\"bean low\"").count(), 1, "only the 12-bag bean is low");
+        assert_eq!(
+            html.matches("class=\"bean low\"").count(),
+            1,
+            "only the 12-bag bean is low"
+        );
     }
 
     #[test]
@@ -272,7 +293,10 @@ mod tests {
         assert!(!html.contains("<b>bold</b>"));
         // A price the database did not have as a number.
         assert!(html.contains("<span class=\"price\">—</span>"));
-        assert!(!html.contains("<link") && !html.contains("src="), "self-contained: no external assets");
+        assert!(
+            !html.contains("<link") && !html.contains("src="),
+            "self-contained: no external assets"
+        );
     }
 
     #[test]
@@ -297,7 +321,15 @@ mod tests {
         let suppliers = (0..100)
             .map(|s| {
                 let beans = (0..100)
-                    .map(|b| bean(s * 100 + b, "Arabica", &format!("Lot {s}-{b}"), Some("9.99"), b))
+                    .map(|b| {
+                        bean(
+                            s * 100 + b,
+                            "Arabica",
+                            &format!("Lot {s}-{b}"),
+                            Some("9.99"),
+                            b,
+                        )
+                    })
                     .collect();
                 supplier(s, &format!("Supplier {s}"), beans)
             })
@@ -312,7 +344,13 @@ mod tests {
     #[test]
     fn only_plain_report_keys_are_accepted() {
         assert!(check_key("reports/exec-1.html").is_ok());
-        for bad in ["", "/reports/x.html", "reports/../x.html", "reports//x.html", "reports/x.txt"] {
+        for bad in [
+            "",
+            "/reports/x.html",
+            "reports/../x.html",
+            "reports//x.html",
+            "reports/x.txt",
+        ] {
             assert!(check_key(bad).is_err(), "{bad:?}");
         }
     }
@@ -337,7 +375,9 @@ mod tests {
             report_key: "reports/exec-1.html".into(),
             inventory: InventoryPayload::Inline(small_inventory()),
         };
-        let report = handle(&renderer, LambdaEvent::new(request, Context::default())).await.unwrap();
+        let report = handle(&renderer, LambdaEvent::new(request, Context::default()))
+            .await
+            .unwrap();
         assert_eq!(upload.num_calls(), 1);
         assert_eq!(report.key, "reports/exec-1.html");
         assert!(report.bytes > 1000);
@@ -345,7 +385,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_bad_key_is_refused_by_name_before_any_upload() {
-        let upload = mock!(aws_sdk_s3::Client::put_object).then_output(|| PutObjectOutput::builder().build());
+        let upload = mock!(aws_sdk_s3::Client::put_object)
+            .then_output(|| PutObjectOutput::builder().build());
         let renderer = ReportRenderer {
             s3: mock_client!(aws_sdk_s3, RuleMode::MatchAny, [&upload]),
             bucket: "cafe-reports".into(),
@@ -355,7 +396,9 @@ mod tests {
             report_key: "../escape.html".into(),
             inventory: InventoryPayload::Inline(small_inventory()),
         };
-        let error = handle(&renderer, LambdaEvent::new(request, Context::default())).await.unwrap_err();
+        let error = handle(&renderer, LambdaEvent::new(request, Context::default()))
+            .await
+            .unwrap_err();
         assert_eq!(Diagnostic::from(error).error_type, "InvalidReportRequest");
         assert_eq!(upload.num_calls(), 0);
     }

@@ -44,6 +44,27 @@ pub fn failed_ids(response: &aws_lambda_events::event::sqs::SqsBatchResponse) ->
         .collect()
 }
 
+/// A plain HTTP GET, as a browser would follow a link: (status, content type, body).
+pub fn http_get(url: &str) -> (u16, String, String) {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let mut response = agent
+        .get(url)
+        .call()
+        .unwrap_or_else(|e| panic!("GET {url}: {e}"));
+    let status = response.status().as_u16();
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let body = response.body_mut().read_to_string().unwrap_or_default();
+    (status, content_type, body)
+}
+
 /// A throwaway database with the COFFEE schema and sample data, on the MariaDB/MySQL server of
 /// `DATABASE_URL` (default `mysql://root@127.0.0.1:3306`). Dropped with the value.
 pub struct TestDatabase {
@@ -177,6 +198,13 @@ impl Emulator {
     }
     pub fn sqs(&self) -> aws_sdk_sqs::Client {
         aws_sdk_sqs::Client::new(&self.sdk_config())
+    }
+    /// Path-style, as the functions' own S3 client is whenever an endpoint is set.
+    pub fn s3(&self) -> aws_sdk_s3::Client {
+        let config = aws_sdk_s3::config::Builder::from(&self.sdk_config())
+            .force_path_style(true)
+            .build();
+        aws_sdk_s3::Client::from_conf(config)
     }
 }
 

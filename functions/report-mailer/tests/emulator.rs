@@ -1,0 +1,105 @@
+//! report-mailer against S3 and SNS on the emulator: it waits for a late report, and the link in
+//! the email it sends opens that report.
+
+use std::time::Duration;
+
+use cafe_tests::{Emulator, drain, http_get, topic_with_queue};
+use lambda_runtime::{Context, LambdaEvent};
+use report_mailer::{MailRequest, ReportMailer, SUBJECT, handle};
+use serde_json::Value;
+
+#[tokio::test]
+async fn the_emailed_link_opens_a_report_that_arrived_late() {
+    let emulator = Emulator::start();
+    let (s3, sns, sqs) = (emulator.s3(), emulator.sns(), emulator.sqs());
+    s3.create_bucket()
+        .bucket("cafe-reports")
+        .send()
+        .await
+        .unwrap();
+    let (topic_arn, inbox) = topic_with_queue(&sns, &sqs, "EmailReport").await;
+    let mailer = ReportMailer {
+        s3: s3.clone(),
+        sns,
+        bucket: "cafe-reports".into(),
+        topic_arn,
+        link_expiry: Duration::from_secs(900),
+        wait: Duration::from_secs(30),
+    };
+    let request = MailRequest {
+        report_key: "reports/exec-1.html".into(),
+        execution: Some("exec-1".into()),
+    };
+
+    // The report is uploaded a moment after the mailer starts waiting for it.
+    let late_upload = async {
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        s3.put_object()
+            .bucket("cafe-reports")
+            .key("reports/exec-1.html")
+            .content_type("text/html; charset=utf-8")
+            .body(
+                b"<!DOCTYPE html><h1>Bean quantity report</h1>"
+                    .to_vec()
+                    .into(),
+            )
+            .send()
+            .await
+            .unwrap();
+    };
+    let (mailed, ()) = tokio::join!(
+        handle(&mailer, LambdaEvent::new(request, Context::default())),
+        late_upload
+    );
+    let mailed = mailed.unwrap();
+
+    let emails = drain(&sqs, &inbox).await;
+    assert_eq!(emails.len(), 1);
+    let envelope: Value = serde_json::from_str(emails[0].body().unwrap()).unwrap();
+    assert_eq!(envelope["Subject"], SUBJECT);
+    assert_eq!(envelope["MessageId"], mailed.message_id.as_str());
+    let text = envelope["Message"].as_str().unwrap();
+    assert!(text.contains("works for 15 minutes"), "{text}");
+    let url = text
+        .lines()
+        .find(|line| line.starts_with("http"))
+        .expect("a link in the email");
+    assert!(url.starts_with(&emulator.endpoint), "{url}");
+
+    let (status, content_type, body) = http_get(url);
+    assert_eq!(status, 200);
+    assert_eq!(content_type, "text/html; charset=utf-8");
+    assert!(body.contains("Bean quantity report"));
+}
+
+#[tokio::test]
+async fn no_email_is_sent_for_a_report_that_never_arrives() {
+    let emulator = Emulator::start();
+    let (s3, sns, sqs) = (emulator.s3(), emulator.sns(), emulator.sqs());
+    s3.create_bucket()
+        .bucket("cafe-reports")
+        .send()
+        .await
+        .unwrap();
+    let (topic_arn, inbox) = topic_with_queue(&sns, &sqs, "EmailReport").await;
+    let mailer = ReportMailer {
+        s3,
+        sns,
+        bucket: "cafe-reports".into(),
+        topic_arn,
+        link_expiry: Duration::from_secs(900),
+        wait: Duration::from_secs(2),
+    };
+    let request = MailRequest {
+        report_key: "reports/never.html".into(),
+        execution: None,
+    };
+    let error = handle(&mailer, LambdaEvent::new(request, Context::default()))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        lambda_runtime::Diagnostic::from(error).error_type,
+        "ReportMissing"
+    );
+    assert!(drain(&sqs, &inbox).await.is_empty());
+}

@@ -6,18 +6,23 @@ SHELL := bash
 FUNCTIONS := $(notdir $(wildcard functions/*))
 VENV := .venv
 TOOLS := $(VENV)/.installed
+NODE_TOOLS := node_modules/.installed
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 EMULATOR_PORT := 4566
 WATCH_PORT := 9000
 
-# Tools from PyPI (cargo-lambda with zig, moto) come first on PATH.
-export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+# Tools from PyPI (cargo-lambda with zig, moto) and npm (asl-validator) come first on PATH.
+export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
+
+# The local coffee database (the functions' default DATABASE_URL).
+DB_NAME := coffee
+MYSQL := mysql -h 127.0.0.1 -P 3306 -u root
 
 # Point functions run by `make watch` at the local emulator started by `make emulator`.
 LOCAL_AWS := AWS_ENDPOINT_URL=http://127.0.0.1:$(EMULATOR_PORT) AWS_REGION=us-east-1 \
 	AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing LOG_FORMAT=text
 
-.PHONY: help tools build test fmt lint emulator watch invoke clean
+.PHONY: help tools build test fmt lint validate db emulator watch invoke clean
 
 help: ## list the verbs
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -27,7 +32,11 @@ $(TOOLS): requirements-dev.txt
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
-tools: $(TOOLS) ## install the pinned tools from PyPI into .venv (done on first use by every verb)
+$(NODE_TOOLS): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+tools: $(TOOLS) $(NODE_TOOLS) ## install the pinned tools from PyPI (.venv/) and npm (node_modules/); done on first use by every verb
 
 build: $(TOOLS) ## release arm64 bootstraps, zipped for Lambda: target/lambda/<function>/bootstrap.zip
 	@rustup target list --installed | grep -qx aarch64-unknown-linux-gnu || rustup target add aarch64-unknown-linux-gnu
@@ -43,6 +52,15 @@ fmt: ## format the code
 lint: ## formatting check and clippy with warnings as errors
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets --all-features -- -D warnings
+
+validate: $(NODE_TOOLS) ## validate the state machine definition with asl-validator
+	asl-validator --json-path statemachine/report.asl.json
+
+db: ## create the local `coffee` database from db/schema.sql and db/seed.sql when it has no tables
+	$(MYSQL) -e "CREATE DATABASE IF NOT EXISTS $(DB_NAME) CHARACTER SET utf8mb4"
+	@if [ "$$($(MYSQL) -N -e "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = '$(DB_NAME)'")" = 0 ]; then \
+		$(MYSQL) $(DB_NAME) < db/schema.sql && $(MYSQL) $(DB_NAME) < db/seed.sql && echo "loaded db/schema.sql and db/seed.sql into $(DB_NAME)"; \
+	else echo "$(DB_NAME) already has tables; left as it is"; fi
 
 emulator: $(TOOLS) ## local AWS (moto) on 127.0.0.1:4566 with the café's queue, table, topics and bucket
 	$(VENV)/bin/python local/emulator.py

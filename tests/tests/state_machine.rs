@@ -1,0 +1,116 @@
+//! The report state machine's definition: it parses, every transition lands on a state, every
+//! Lambda Task retries transient errors and has a Catch route, and every failure ends up emailing
+//! the manager.
+
+use std::collections::BTreeSet;
+
+use cafe_tests::workspace_root;
+use serde_json::Value;
+
+fn definition() -> Value {
+    let path = workspace_root().join("statemachine/report.asl.json");
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).expect("valid JSON")
+}
+
+/// Every (name, state) in a states map, with the names that map defines, recursively into
+/// Parallel branches.
+fn scopes(states: &Value, out: &mut Vec<(BTreeSet<String>, Vec<(String, Value)>)>) {
+    let map = states.as_object().expect("States is an object");
+    let names = map.keys().cloned().collect();
+    out.push((names, map.iter().map(|(k, v)| (k.clone(), v.clone())).collect()));
+    for state in map.values() {
+        for branch in state["Branches"].as_array().into_iter().flatten() {
+            scopes(&branch["States"], out);
+        }
+    }
+}
+
+fn all_scopes() -> Vec<(BTreeSet<String>, Vec<(String, Value)>)> {
+    let mut out = Vec::new();
+    scopes(&definition()["States"], &mut out);
+    out
+}
+
+#[test]
+fn the_flow_is_read_then_render_and_mail_in_parallel() {
+    let definition = definition();
+    assert_eq!(definition["StartAt"], "ReadInventory");
+    let states = &definition["States"];
+    assert_eq!(states["ReadInventory"]["Next"], "ProcessReport");
+    let parallel = &states["ProcessReport"];
+    assert_eq!(parallel["Type"], "Parallel");
+    let starts: Vec<&str> = parallel["Branches"].as_array().unwrap().iter().map(|b| b["StartAt"].as_str().unwrap()).collect();
+    assert_eq!(starts, ["RenderReport", "MailReport"]);
+    // The key is derived once from the execution name and handed to both branches.
+    assert_eq!(
+        parallel["Parameters"]["reportKey.$"],
+        "States.Format('reports/{}.html', $$.Execution.Name)"
+    );
+    assert_eq!(states[parallel["Next"].as_str().unwrap()]["Type"], "Succeed");
+}
+
+#[test]
+fn every_transition_names_a_state_in_its_scope() {
+    for (names, states) in all_scopes() {
+        for (name, state) in &states {
+            let mut targets: Vec<&str> = state["Next"].as_str().into_iter().collect();
+            for catcher in state["Catch"].as_array().into_iter().flatten() {
+                targets.push(catcher["Next"].as_str().expect("a Catch has Next"));
+            }
+            for target in targets {
+                assert!(names.contains(target), "{name} goes to unknown state {target}");
+            }
+            let ends = state["End"] == true || matches!(state["Type"].as_str(), Some("Succeed" | "Fail"));
+            assert!(ends || state["Next"].is_string(), "{name} neither ends nor goes on");
+        }
+    }
+}
+
+#[test]
+fn every_lambda_task_retries_transient_errors_and_catches_the_rest() {
+    let mut tasks = 0;
+    for (_, states) in all_scopes() {
+        for (name, state) in states {
+            if state["Resource"] != "arn:aws:states:::lambda:invoke" {
+                continue;
+            }
+            tasks += 1;
+            let function = state["Parameters"]["FunctionName"].as_str().unwrap();
+            assert!(function.starts_with("${") && function.ends_with("Arn}"), "{name}: {function}");
+            let retried: Vec<&str> = state["Retry"]
+                .as_array()
+                .unwrap_or_else(|| panic!("{name} has no Retry"))
+                .iter()
+                .flat_map(|r| {
+                    assert_eq!(r["JitterStrategy"], "FULL", "{name}: backoff with jitter");
+                    assert!(r["BackoffRate"].as_f64().unwrap() > 1.0, "{name}: backoff");
+                    r["ErrorEquals"].as_array().unwrap().iter().map(|e| e.as_str().unwrap())
+                })
+                .collect();
+            for transient in ["Lambda.ServiceException", "Lambda.TooManyRequestsException"] {
+                assert!(retried.contains(&transient), "{name} does not retry {transient}");
+            }
+            assert!(!retried.contains(&"States.ALL"), "{name} must not retry every error");
+            let catches = state["Catch"].as_array().unwrap_or_else(|| panic!("{name} has no Catch"));
+            assert!(catches.iter().any(|c| c["ErrorEquals"][0] == "States.ALL"), "{name}: catch-all");
+        }
+    }
+    assert_eq!(tasks, 3);
+    let read_retries = definition()["States"]["ReadInventory"]["Retry"].to_string();
+    assert!(read_retries.contains("DatabaseUnavailable"));
+    assert!(!read_retries.contains("DatabaseAccessDenied"), "bad credentials are not retried");
+}
+
+#[test]
+fn every_failure_emails_the_manager_then_fails() {
+    let states = &definition()["States"];
+    for name in ["ReadInventory", "ProcessReport"] {
+        assert_eq!(states[name]["Catch"][0]["Next"], "NotifyFailure", "{name}");
+    }
+    let notify = &states["NotifyFailure"];
+    assert_eq!(notify["Resource"], "arn:aws:states:::sns:publish");
+    assert_eq!(notify["Parameters"]["TopicArn"], "${ReportTopicArn}");
+    let message = notify["Parameters"]["Message.$"].as_str().unwrap();
+    assert!(message.contains("$$.Execution.Name") && message.contains("$.Error") && message.contains("$.Cause"));
+    assert_eq!(states[notify["Next"].as_str().unwrap()]["Type"], "Fail");
+}

@@ -12,12 +12,17 @@ fn definition() -> Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).expect("valid JSON")
 }
 
-/// Every (name, state) in a states map, with the names that map defines, recursively into
-/// Parallel branches.
-fn scopes(states: &Value, out: &mut Vec<(BTreeSet<String>, Vec<(String, Value)>)>) {
+/// One `States` map: the names it defines, and its (name, state) pairs.
+type Scope = (BTreeSet<String>, Vec<(String, Value)>);
+
+/// Every `States` map, recursively into Parallel branches.
+fn scopes(states: &Value, out: &mut Vec<Scope>) {
     let map = states.as_object().expect("States is an object");
     let names = map.keys().cloned().collect();
-    out.push((names, map.iter().map(|(k, v)| (k.clone(), v.clone())).collect()));
+    out.push((
+        names,
+        map.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+    ));
     for state in map.values() {
         for branch in state["Branches"].as_array().into_iter().flatten() {
             scopes(&branch["States"], out);
@@ -25,7 +30,7 @@ fn scopes(states: &Value, out: &mut Vec<(BTreeSet<String>, Vec<(String, Value)>)
     }
 }
 
-fn all_scopes() -> Vec<(BTreeSet<String>, Vec<(String, Value)>)> {
+fn all_scopes() -> Vec<Scope> {
     let mut out = Vec::new();
     scopes(&definition()["States"], &mut out);
     out
@@ -39,14 +44,22 @@ fn the_flow_is_read_then_render_and_mail_in_parallel() {
     assert_eq!(states["ReadInventory"]["Next"], "ProcessReport");
     let parallel = &states["ProcessReport"];
     assert_eq!(parallel["Type"], "Parallel");
-    let starts: Vec<&str> = parallel["Branches"].as_array().unwrap().iter().map(|b| b["StartAt"].as_str().unwrap()).collect();
+    let starts: Vec<&str> = parallel["Branches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["StartAt"].as_str().unwrap())
+        .collect();
     assert_eq!(starts, ["RenderReport", "MailReport"]);
     // The key is derived once from the execution name and handed to both branches.
     assert_eq!(
         parallel["Parameters"]["reportKey.$"],
         "States.Format('reports/{}.html', $$.Execution.Name)"
     );
-    assert_eq!(states[parallel["Next"].as_str().unwrap()]["Type"], "Succeed");
+    assert_eq!(
+        states[parallel["Next"].as_str().unwrap()]["Type"],
+        "Succeed"
+    );
 }
 
 #[test]
@@ -58,10 +71,17 @@ fn every_transition_names_a_state_in_its_scope() {
                 targets.push(catcher["Next"].as_str().expect("a Catch has Next"));
             }
             for target in targets {
-                assert!(names.contains(target), "{name} goes to unknown state {target}");
+                assert!(
+                    names.contains(target),
+                    "{name} goes to unknown state {target}"
+                );
             }
-            let ends = state["End"] == true || matches!(state["Type"].as_str(), Some("Succeed" | "Fail"));
-            assert!(ends || state["Next"].is_string(), "{name} neither ends nor goes on");
+            let ends =
+                state["End"] == true || matches!(state["Type"].as_str(), Some("Succeed" | "Fail"));
+            assert!(
+                ends || state["Next"].is_string(),
+                "{name} neither ends nor goes on"
+            );
         }
     }
 }
@@ -76,7 +96,10 @@ fn every_lambda_task_retries_transient_errors_and_catches_the_rest() {
             }
             tasks += 1;
             let function = state["Parameters"]["FunctionName"].as_str().unwrap();
-            assert!(function.starts_with("${") && function.ends_with("Arn}"), "{name}: {function}");
+            assert!(
+                function.starts_with("${") && function.ends_with("Arn}"),
+                "{name}: {function}"
+            );
             let retried: Vec<&str> = state["Retry"]
                 .as_array()
                 .unwrap_or_else(|| panic!("{name} has no Retry"))
@@ -84,21 +107,39 @@ fn every_lambda_task_retries_transient_errors_and_catches_the_rest() {
                 .flat_map(|r| {
                     assert_eq!(r["JitterStrategy"], "FULL", "{name}: backoff with jitter");
                     assert!(r["BackoffRate"].as_f64().unwrap() > 1.0, "{name}: backoff");
-                    r["ErrorEquals"].as_array().unwrap().iter().map(|e| e.as_str().unwrap())
+                    r["ErrorEquals"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|e| e.as_str().unwrap())
                 })
                 .collect();
             for transient in ["Lambda.ServiceException", "Lambda.TooManyRequestsException"] {
-                assert!(retried.contains(&transient), "{name} does not retry {transient}");
+                assert!(
+                    retried.contains(&transient),
+                    "{name} does not retry {transient}"
+                );
             }
-            assert!(!retried.contains(&"States.ALL"), "{name} must not retry every error");
-            let catches = state["Catch"].as_array().unwrap_or_else(|| panic!("{name} has no Catch"));
-            assert!(catches.iter().any(|c| c["ErrorEquals"][0] == "States.ALL"), "{name}: catch-all");
+            assert!(
+                !retried.contains(&"States.ALL"),
+                "{name} must not retry every error"
+            );
+            let catches = state["Catch"]
+                .as_array()
+                .unwrap_or_else(|| panic!("{name} has no Catch"));
+            assert!(
+                catches.iter().any(|c| c["ErrorEquals"][0] == "States.ALL"),
+                "{name}: catch-all"
+            );
         }
     }
     assert_eq!(tasks, 3);
     let read_retries = definition()["States"]["ReadInventory"]["Retry"].to_string();
     assert!(read_retries.contains("DatabaseUnavailable"));
-    assert!(!read_retries.contains("DatabaseAccessDenied"), "bad credentials are not retried");
+    assert!(
+        !read_retries.contains("DatabaseAccessDenied"),
+        "bad credentials are not retried"
+    );
 }
 
 #[test]
@@ -111,6 +152,10 @@ fn every_failure_emails_the_manager_then_fails() {
     assert_eq!(notify["Resource"], "arn:aws:states:::sns:publish");
     assert_eq!(notify["Parameters"]["TopicArn"], "${ReportTopicArn}");
     let message = notify["Parameters"]["Message.$"].as_str().unwrap();
-    assert!(message.contains("$$.Execution.Name") && message.contains("$.Error") && message.contains("$.Cause"));
+    assert!(
+        message.contains("$$.Execution.Name")
+            && message.contains("$.Error")
+            && message.contains("$.Cause")
+    );
     assert_eq!(states[notify["Next"].as_str().unwrap()]["Type"], "Fail");
 }

@@ -1,8 +1,15 @@
 #!/usr/bin/env python3
-"""The café's AWS on this machine: moto in server mode on 127.0.0.1:4566 (MOTO_PORT), with the
-resources both pipelines use created in it under the same names the deployed stack uses.
+"""The café's AWS on this machine: moto in server mode on 127.0.0.1:4566 (MOTO_PORT), with every
+resource both pipelines use created in it under the names the deployed stack uses.
 
-Run by `make emulator`; stops on Ctrl-C or SIGTERM. Nothing is kept between runs.
+Two things moto cannot do without Docker are done here instead:
+- Lambda: moto's `invoke` is replaced by a call to the real function over the Lambda Invoke API
+  of `cargo lambda watch` (LAMBDA_ENDPOINT), with function errors passed back as Lambda does, so
+  the state machine's Retry and Catch rules see the function's own error names.
+- Email: what an `email` subscriber of a topic would receive is appended, one JSON object per
+  line, to MAILBOX_FILE, which the gateway serves as GET /mailbox.
+
+Run by `make emulator` or the local stack; stops on Ctrl-C or SIGTERM. Nothing is kept between runs.
 """
 
 import json
@@ -10,37 +17,106 @@ import logging
 import os
 import signal
 import threading
-
-import boto3
-from moto.server import ThreadedMotoServer
+import urllib.error
+import urllib.request
+from datetime import datetime, timezone
+from pathlib import Path
 
 HOST = "127.0.0.1"
-PORT = int(os.environ.get("MOTO_PORT", "4566"))
+PORT = int(os.environ.get("MOTO_PORT") or "4566")
+# The state machine interpreter calls Lambda at http://localhost:$MOTO_PORT.
+os.environ["MOTO_PORT"] = str(PORT)
 REGION = os.environ.get("AWS_REGION") or "us-east-1"
+ACCOUNT = "123456789012"
 
 
 def setting(name, default):
     return os.environ.get(name) or default
 
 
+ROOT = Path(__file__).resolve().parent.parent
+LAMBDA_ENDPOINT = setting("LAMBDA_ENDPOINT", "http://127.0.0.1:9000")
+MAILBOX_FILE = Path(setting("MAILBOX_FILE", str(ROOT / ".local" / "mailbox.jsonl")))
 ORDERS_TABLE = setting("ORDERS_TABLE", "orders")
 ORDERS_QUEUE = setting("ORDERS_QUEUE", "orders-queue")
 ORDERS_DLQ = setting("ORDERS_DLQ", "orders-dlq")
 ORDER_TOPIC = setting("ORDER_TOPIC", "OrderNotifications")
 REPORT_TOPIC = setting("REPORT_TOPIC", "EmailReport")
 REPORTS_BUCKET = setting("REPORTS_BUCKET", "cafe-reports")
+STATE_MACHINE = setting("STATE_MACHINE", "InventoryReport")
+ORDERS_EMAIL = setting("ORDERS_EMAIL", "orders@cafe.example")
+MANAGER_EMAIL = setting("MANAGER_EMAIL", "manager@cafe.example")
 # A message that fails this many receives is moved to the DLQ.
 MAX_RECEIVE_COUNT = 3
+FUNCTIONS = ["order-writer", "order-notifier", "inventory-reader", "report-renderer", "report-mailer"]
+# The state machine's ${…} placeholders, as SAM's DefinitionSubstitutions fill them.
+SUBSTITUTIONS = {
+    "InventoryReaderArn": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:inventory-reader",
+    "ReportRendererArn": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:report-renderer",
+    "ReportMailerArn": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:report-mailer",
+    "ReportTopicArn": f"arn:aws:sns:{REGION}:{ACCOUNT}:{REPORT_TOPIC}",
+}
+
+
+def invoke_real_function(self, function_name, qualifier, body, headers, response_headers):
+    """LambdaBackend.invoke: run the real function under `cargo lambda watch`."""
+    function = self.get_function(function_name, qualifier)  # unknown names fail as Lambda does
+    url = f"{LAMBDA_ENDPOINT}/2015-03-31/functions/{function.function_name}/invocations"
+    data = body if isinstance(body, bytes) else (body or "{}").encode()
+    request = urllib.request.Request(url, data=data, method="POST")
+    request.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(request, timeout=900) as response:
+            payload, error = response.read(), response.headers.get("X-Amz-Function-Error")
+    except urllib.error.HTTPError as failure:
+        payload, error = failure.read(), failure.headers.get("X-Amz-Function-Error") or "Unhandled"
+    if error:
+        response_headers["x-amz-function-error"] = error
+    response_headers["Content-Length"] = str(len(payload))
+    return payload
+
+
+_mailbox_lock = threading.Lock()
+
+
+def patch_email_delivery(subscription_class):
+    deliver = subscription_class.publish
+
+    def publish(self, message, message_id, subject=None, message_attributes=None,
+                group_id=None, deduplication_id=None, message_structure=None):
+        deliver(self, message, message_id, subject=subject, message_attributes=message_attributes,
+                group_id=group_id, deduplication_id=deduplication_id,
+                message_structure=message_structure)
+        if self.protocol != "email":
+            return
+        matcher = self._filter_policy_matcher
+        if matcher is not None and not matcher.matches(message_attributes, message):
+            return
+        if message_structure == "json":
+            message = self._parse_message_structure(message, "email")
+        letter = {
+            "topic": self.topic.name,
+            "to": self.endpoint,
+            "subject": subject or "",
+            "body": message,
+            "timestamp": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
+            "messageId": message_id,
+        }
+        with _mailbox_lock, MAILBOX_FILE.open("a", encoding="utf-8") as mailbox:
+            mailbox.write(json.dumps(letter, ensure_ascii=False) + "\n")
+
+    subscription_class.publish = publish
 
 
 def provision(endpoint):
+    import boto3
+
     session = boto3.Session(
         aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION
     )
-    sqs, dynamodb, sns, s3 = (
-        session.client(service, endpoint_url=endpoint)
-        for service in ("sqs", "dynamodb", "sns", "s3")
-    )
+    client = lambda service: session.client(service, endpoint_url=endpoint)  # noqa: E731
+    sqs, dynamodb, sns, s3 = (client(s) for s in ("sqs", "dynamodb", "sns", "s3"))
+    iam, lam, sfn = (client(s) for s in ("iam", "lambda", "stepfunctions"))
 
     dlq_url = sqs.create_queue(QueueName=ORDERS_DLQ)["QueueUrl"]
     dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])[
@@ -61,17 +137,48 @@ def provision(endpoint):
     )
 
     topics = {name: sns.create_topic(Name=name)["TopicArn"] for name in (ORDER_TOPIC, REPORT_TOPIC)}
+    sns.subscribe(TopicArn=topics[ORDER_TOPIC], Protocol="email", Endpoint=ORDERS_EMAIL)
+    sns.subscribe(TopicArn=topics[REPORT_TOPIC], Protocol="email", Endpoint=MANAGER_EMAIL)
     s3.create_bucket(Bucket=REPORTS_BUCKET)
+
+    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+             "Principal": {"Service": ["lambda.amazonaws.com", "states.amazonaws.com"]}}]}
+    role = iam.create_role(RoleName="cafe-local", AssumeRolePolicyDocument=json.dumps(trust))["Role"]
+    for name in FUNCTIONS:
+        # The code lives with `cargo lambda watch`; moto only needs the registration.
+        lam.create_function(FunctionName=name, Runtime="provided.al2023", Role=role["Arn"],
+                            Handler="bootstrap", Code={"ZipFile": b"served by cargo lambda watch"})
+
+    definition = (ROOT / "statemachine" / "report.asl.json").read_text(encoding="utf-8")
+    for name, value in SUBSTITUTIONS.items():
+        definition = definition.replace("${" + name + "}", value)
+    machine = sfn.create_state_machine(name=STATE_MACHINE, definition=definition, roleArn=role["Arn"])
     return {
         "queue": ORDERS_QUEUE,
         "dlq": ORDERS_DLQ,
         "table": ORDERS_TABLE,
         "topics": topics,
         "bucket": REPORTS_BUCKET,
+        "stateMachine": machine["stateMachineArn"],
+        "functions": FUNCTIONS,
     }
 
 
 def main():
+    from moto.awslambda.models import LambdaBackend
+    from moto.awslambda_simple.models import LambdaSimpleBackend
+    from moto.core.config import default_user_config
+    from moto.server import ThreadedMotoServer
+    from moto.sns.models import Subscription
+
+    default_user_config["lambda"] = {"use_docker": False}
+    default_user_config["stepfunctions"] = {"execute_state_machine": True}
+    # Without Docker moto uses LambdaSimpleBackend, which echoes its input; replace both.
+    LambdaBackend.invoke = LambdaSimpleBackend.invoke = invoke_real_function
+    patch_email_delivery(Subscription)
+    MAILBOX_FILE.parent.mkdir(parents=True, exist_ok=True)
+    MAILBOX_FILE.write_text("", encoding="utf-8")
+
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
     server = ThreadedMotoServer(ip_address=HOST, port=PORT, verbose=False)
     server.start()

@@ -8,8 +8,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
-use aws_lambda_events::event::dynamodb::{Event as StreamEvent, EventRecord, StreamRecord};
-use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage, SqsMessageAttribute};
+use aws_lambda_events::event::dynamodb::Event as StreamEvent;
+use aws_lambda_events::event::sqs::SqsEvent;
 use aws_sdk_dynamodb::config::Credentials;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
@@ -369,40 +369,7 @@ pub async fn drain(sqs: &aws_sdk_sqs::Client, queue_url: &str) -> Vec<aws_sdk_sq
 
 /// SQS messages as Lambda's SQS event source hands them to a function.
 pub fn sqs_event(messages: &[aws_sdk_sqs::types::Message], queue_arn: &str) -> SqsEvent {
-    let mut event = SqsEvent::default();
-    event.records = messages
-        .iter()
-        .map(|message| {
-            let mut record = SqsMessage::default();
-            record.message_id = message.message_id.clone();
-            record.receipt_handle = message.receipt_handle.clone();
-            record.body = message.body.clone();
-            record.md5_of_body = message.md5_of_body.clone();
-            record.md5_of_message_attributes = message.md5_of_message_attributes.clone();
-            record.attributes = message
-                .attributes()
-                .into_iter()
-                .flatten()
-                .map(|(name, value)| (name.as_str().to_owned(), value.clone()))
-                .collect();
-            record.message_attributes = message
-                .message_attributes()
-                .into_iter()
-                .flatten()
-                .map(|(name, value)| {
-                    let mut attribute = SqsMessageAttribute::default();
-                    attribute.data_type = Some(value.data_type().to_owned());
-                    attribute.string_value = value.string_value().map(str::to_owned);
-                    (name.clone(), attribute)
-                })
-                .collect();
-            record.event_source = Some("aws:sqs".into());
-            record.event_source_arn = Some(queue_arn.to_owned());
-            record.aws_region = Some(REGION.into());
-            record
-        })
-        .collect();
-    event
+    cafe_gateway::events::sqs_event(messages, queue_arn, REGION)
 }
 
 /// The records on a table's stream after sequence number `after` (from the start when `None`),
@@ -422,7 +389,7 @@ pub async fn stream_event(
         .stream_description()
         .map(|d| d.shards().to_vec())
         .unwrap_or_default();
-    let mut event = StreamEvent::default();
+    let mut records = Vec::new();
     for shard in shards {
         let iterator = streams
             .get_shard_iterator()
@@ -436,46 +403,13 @@ pub async fn stream_event(
             .send()
             .await
             .expect("shard iterator");
-        let records = streams
+        let page = streams
             .get_records()
             .set_shard_iterator(iterator.shard_iterator)
             .send()
             .await
             .expect("stream records");
-        event.records.extend(
-            records
-                .records()
-                .iter()
-                .map(|r| lambda_record(r, stream_arn)),
-        );
+        records.extend(page.records().iter().cloned());
     }
-    event
-}
-
-fn lambda_record(record: &aws_sdk_dynamodbstreams::types::Record, stream_arn: &str) -> EventRecord {
-    let change = record
-        .dynamodb()
-        .cloned()
-        .unwrap_or_else(|| aws_sdk_dynamodbstreams::types::StreamRecord::builder().build());
-    let mut stream_record = StreamRecord::default();
-    stream_record.keys = change.keys.unwrap_or_default().into();
-    stream_record.new_image = change.new_image.unwrap_or_default().into();
-    stream_record.sequence_number = change.sequence_number;
-    stream_record.size_bytes = change.size_bytes.unwrap_or_default();
-    if let Some(created) = change.approximate_creation_date_time {
-        stream_record.approximate_creation_date_time =
-            chrono::DateTime::from_timestamp(created.secs(), 0).unwrap_or_default();
-    }
-    let mut lambda = EventRecord::default();
-    lambda.event_id = record.event_id().unwrap_or_default().to_owned();
-    lambda.event_name = record
-        .event_name()
-        .map(|n| n.as_str().to_owned())
-        .unwrap_or_default();
-    lambda.event_source = Some("aws:dynamodb".into());
-    lambda.event_version = record.event_version().map(str::to_owned);
-    lambda.aws_region = REGION.into();
-    lambda.event_source_arn = Some(stream_arn.to_owned());
-    lambda.change = stream_record;
-    lambda
+    cafe_gateway::events::stream_event(&records, stream_arn, REGION)
 }

@@ -1,0 +1,39 @@
+//! cafe-gateway: what AWS does around the café's functions, for the local stack.
+//!
+//! - The REST API of the deployed stack: `POST /orders` (validated, then SQS `SendMessage`),
+//!   `POST /create_report` (Step Functions `StartExecution`), plus `GET /mailbox` (what the email
+//!   subscribers received) and `GET /health`.
+//! - The two event-source mappings, with Lambda's semantics: the orders queue → order-writer, and
+//!   the orders table's stream → order-notifier.
+//!
+//! Functions are invoked through the emulator's Lambda API, which runs the real binaries.
+
+pub mod api;
+pub mod events;
+pub mod mailbox;
+pub mod mappings;
+pub mod settings;
+
+use aws_config::SdkConfig;
+
+/// The AWS clients the gateway uses, built once.
+#[derive(Clone)]
+pub struct Aws {
+    pub sqs: aws_sdk_sqs::Client,
+    pub sfn: aws_sdk_sfn::Client,
+    pub lambda: aws_sdk_lambda::Client,
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub streams: aws_sdk_dynamodbstreams::Client,
+}
+
+impl Aws {
+    pub fn new(config: &SdkConfig) -> Self {
+        Self {
+            sqs: aws_sdk_sqs::Client::new(config),
+            sfn: aws_sdk_sfn::Client::new(config),
+            lambda: aws_sdk_lambda::Client::new(config),
+            dynamodb: aws_sdk_dynamodb::Client::new(config),
+            streams: aws_sdk_dynamodbstreams::Client::new(config),
+        }
+    }
+}

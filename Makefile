@@ -22,7 +22,7 @@ MYSQL := mysql -h 127.0.0.1 -P 3306 -u root
 LOCAL_AWS := AWS_ENDPOINT_URL=http://127.0.0.1:$(EMULATOR_PORT) AWS_REGION=us-east-1 \
 	AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing LOG_FORMAT=text
 
-.PHONY: help tools build test fmt lint validate db emulator watch invoke clean
+.PHONY: help tools build test unit e2e demo local local-up local-down fmt lint validate db emulator watch invoke clean
 
 help: ## list the verbs
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -43,8 +43,27 @@ build: $(TOOLS) ## release arm64 bootstraps, zipped for Lambda: target/lambda/<f
 	cargo lambda build --release --arm64 --output-format zip $(addprefix --package ,$(FUNCTIONS))
 	@for f in $(FUNCTIONS); do ls -l $(TARGET_DIR)/lambda/$$f/bootstrap.zip; done
 
-test: $(TOOLS) ## every test: unit (SDK mocks), emulator integration, end to end
+STACK := $(VENV)/bin/python local/stack.py
+
+test: unit e2e ## every test: unit, SDK mocks, MariaDB and emulator integration, then end to end on the local stack
+
+unit: $(TOOLS) ## the tests that need no running stack (each starts its own emulator or database)
 	cargo test --workspace --all-features
+
+e2e: $(TOOLS) ## the end-to-end tests, against the local stack (started and stopped if not running)
+	$(STACK) e2e
+
+demo: $(TOOLS) ## start the local stack, run both pipelines once step by step, stop it
+	$(STACK) demo
+
+local: $(TOOLS) ## the local stack in the foreground until Ctrl-C
+	$(STACK) run
+
+local-up: $(TOOLS) ## start the local stack in the background; returns once every part answers
+	$(STACK) up
+
+local-down: ## stop what local-up started
+	python3 local/stack.py down
 
 fmt: ## format the code
 	cargo fmt --all

@@ -37,6 +37,8 @@ def setting(name, default):
 ROOT = Path(__file__).resolve().parent.parent
 LAMBDA_ENDPOINT = setting("LAMBDA_ENDPOINT", "http://127.0.0.1:9000")
 MAILBOX_FILE = Path(setting("MAILBOX_FILE", str(ROOT / ".local" / "mailbox.jsonl")))
+# Written once every resource exists, so whoever waits on it can start using them.
+READY_FILE = Path(setting("EMULATOR_READY_FILE", str(ROOT / ".local" / "emulator.json")))
 ORDERS_TABLE = setting("ORDERS_TABLE", "orders")
 ORDERS_QUEUE = setting("ORDERS_QUEUE", "orders-queue")
 ORDERS_DLQ = setting("ORDERS_DLQ", "orders-dlq")
@@ -178,6 +180,7 @@ def main():
     patch_email_delivery(Subscription)
     MAILBOX_FILE.parent.mkdir(parents=True, exist_ok=True)
     MAILBOX_FILE.write_text("", encoding="utf-8")
+    READY_FILE.unlink(missing_ok=True)
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
     server = ThreadedMotoServer(ip_address=HOST, port=PORT, verbose=False)
@@ -185,11 +188,14 @@ def main():
     endpoint = f"http://{HOST}:{PORT}"
     resources = provision(endpoint)
     print(f"AWS emulator at {endpoint} with {json.dumps(resources)}", flush=True)
+    READY_FILE.parent.mkdir(parents=True, exist_ok=True)
+    READY_FILE.write_text(json.dumps(resources), encoding="utf-8")
 
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     stop.wait()
+    READY_FILE.unlink(missing_ok=True)
     server.stop()
 
 

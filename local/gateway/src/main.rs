@@ -13,7 +13,19 @@ use tracing::info;
 type Error = Box<dyn std::error::Error + Send + Sync>;
 
 #[tokio::main]
-async fn main() -> Result<(), Error> {
+async fn main() -> std::process::ExitCode {
+    match serve().await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("gateway: {}", aws_sdk_sqs::error::DisplayErrorContext(&*e));
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+/// Finds the resources the emulator provisioned, starts the event-source mappings and serves
+/// the API until stopped.
+async fn serve() -> Result<(), Error> {
     telemetry::init();
     let config = clients::aws_config().await;
     let region = config.region().map(|r| r.to_string()).unwrap_or_default();

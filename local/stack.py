@@ -1,0 +1,378 @@
+#!/usr/bin/env python3
+"""The local stack: the café's whole back end on this machine, no AWS account, no Docker.
+
+    stack.py up     start everything in the background; returns once every part answers
+    stack.py down   stop what `up` started (by the pid files under .local/pids/)
+    stack.py run    `up`, then wait for Ctrl-C, then `down`
+    stack.py demo   run both pipelines once, step by step, against the stack (started if needed)
+    stack.py e2e    run the end-to-end tests against the stack (started if needed)
+
+Parts: MySQL (DATABASE_URL, or a private MariaDB under .local/ when nothing answers), the AWS
+emulator (local/emulator.py, 127.0.0.1:4566), the functions (`cargo lambda watch`, 127.0.0.1:9000)
+and the gateway (cafe-gateway, 127.0.0.1:3000). Logs go to .local/logs/.
+"""
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+LOCAL = ROOT / ".local"
+LOGS, PIDS = LOCAL / "logs", LOCAL / "pids"
+VENV_BIN = ROOT / ".venv" / "bin"
+TARGET = Path(os.environ.get("CARGO_TARGET_DIR") or ROOT / "target")
+EMULATOR = "http://127.0.0.1:4566"
+FUNCTIONS_PORT = 9000
+GATEWAY = "http://127.0.0.1:3000"
+DEFAULT_DATABASE_URL = "mysql://root@127.0.0.1:3306/coffee"
+FUNCTIONS = ["order-writer", "order-notifier", "inventory-reader", "report-renderer", "report-mailer"]
+# What the functions and the gateway need to talk to the emulator.
+LOCAL_AWS = {
+    "AWS_ENDPOINT_URL": EMULATOR,
+    "AWS_REGION": "us-east-1",
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "LOG_FORMAT": "text",
+    "MAILBOX_FILE": str(LOCAL / "mailbox.jsonl"),
+}
+
+
+def say(message):
+    print(message, flush=True)
+
+
+def fail(message):
+    print(f"error: {message}", file=sys.stderr, flush=True)
+    sys.exit(1)
+
+
+# ---------------------------------------------------------------- processes
+
+
+def start(name, command, env, cwd=ROOT):
+    LOGS.mkdir(parents=True, exist_ok=True)
+    PIDS.mkdir(parents=True, exist_ok=True)
+    log = open(LOGS / f"{name}.log", "ab")
+    # A session of its own, so `down` can stop the process and all it started.
+    process = subprocess.Popen(command, cwd=cwd, env={**os.environ, **env}, stdout=log,
+                               stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                               start_new_session=True)
+    (PIDS / f"{name}.pid").write_text(str(process.pid))
+    return process
+
+
+def alive(pid):
+    try:
+        os.kill(pid, 0)
+        return True
+    except OSError:
+        return False
+
+
+def stop(name):
+    pid_file = PIDS / f"{name}.pid"
+    if not pid_file.exists():
+        return False
+    pid = int(pid_file.read_text())
+    for sig, patience in ((signal.SIGTERM, 10.0), (signal.SIGKILL, 5.0)):
+        try:
+            os.killpg(pid, sig)
+        except OSError:
+            break
+        deadline = time.time() + patience
+        while alive(pid) and time.time() < deadline:
+            time.sleep(0.1)
+        if not alive(pid):
+            break
+    pid_file.unlink(missing_ok=True)
+    return True
+
+
+def wait_for(what, ready, process=None, timeout=120):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if ready():
+            return
+        if process is not None and process.poll() is not None:
+            fail(f"{what} stopped at start; see {LOGS}/")
+        time.sleep(0.2)
+    fail(f"{what} did not answer within {timeout} s; see {LOGS}/")
+
+
+def port_open(host, port):
+    with socket.socket() as s:
+        s.settimeout(0.5)
+        return s.connect_ex((host, port)) == 0
+
+
+def http_ok(url):
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status == 200
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# ---------------------------------------------------------------- MySQL
+
+
+def mysql_command(url, database=None):
+    client = shutil.which("mariadb") or shutil.which("mysql")
+    if client is None:
+        fail("the mysql (or mariadb) command-line client is needed to load db/*.sql; install MariaDB's client")
+    parts = urllib.parse.urlparse(url)
+    command = [client, "-h", parts.hostname or "127.0.0.1", "-P", str(parts.port or 3306),
+               "-u", urllib.parse.unquote(parts.username or "root")]
+    if parts.password:
+        command.append(f"-p{urllib.parse.unquote(parts.password)}")
+    if database:
+        command.append(database)
+    return command
+
+
+def start_private_mariadb():
+    server = shutil.which("mariadbd") or shutil.which("mysqld") or (
+        "/usr/sbin/mariadbd" if Path("/usr/sbin/mariadbd").exists() else None)
+    if server is None:
+        fail("no MySQL or MariaDB answers at DATABASE_URL and none is installed. Install MariaDB "
+             "(Debian/Ubuntu: sudo apt-get install mariadb-server; macOS: brew install mariadb) "
+             "and start it, or set DATABASE_URL to a server you have.")
+    data = LOCAL / "mysql"
+    if not (data / "mysql").exists():
+        installer = shutil.which("mariadb-install-db") or shutil.which("mysql_install_db")
+        if installer is None:
+            fail(f"{server} is installed but mariadb-install-db is not; cannot create a private database")
+        say(f"creating a private MariaDB under {data} …")
+        subprocess.run([installer, "--no-defaults", f"--datadir={data}", "--auth-root-authentication-method=normal",
+                        "--skip-test-db", f"--user={os.environ.get('USER', 'root')}"],
+                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    port = free_port()
+    process = start("mariadb", [server, "--no-defaults", f"--datadir={data}", f"--port={port}",
+                                "--bind-address=127.0.0.1", f"--socket={LOCAL / 'mysql.sock'}",
+                                f"--user={os.environ.get('USER', 'root')}"], {})
+    wait_for("the private MariaDB", lambda: port_open("127.0.0.1", port), process)
+    return f"mysql://root@127.0.0.1:{port}/coffee"
+
+
+def ensure_database():
+    """DATABASE_URL (or the default) answering, with the COFFEE tables loaded."""
+    url = os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
+    parts = urllib.parse.urlparse(url)
+    if not port_open(parts.hostname or "127.0.0.1", parts.port or 3306):
+        say(f"nothing answers at {parts.hostname}:{parts.port or 3306}")
+        url = start_private_mariadb()
+        parts = urllib.parse.urlparse(url)
+    database = parts.path.lstrip("/") or "coffee"
+    subprocess.run(mysql_command(url) + ["-e", f"CREATE DATABASE IF NOT EXISTS `{database}` CHARACTER SET utf8mb4"],
+                   check=True)
+    tables = subprocess.run(mysql_command(url, database) + ["-N", "-e", "SHOW TABLES"],
+                            check=True, capture_output=True, text=True).stdout.split()
+    if not tables:
+        for file in ("schema.sql", "seed.sql"):
+            with open(ROOT / "db" / file, "rb") as sql:
+                subprocess.run(mysql_command(url, database), stdin=sql, check=True)
+        say(f"loaded db/schema.sql and db/seed.sql into {database}")
+    (LOCAL / "database_url").write_text(url)
+    return url
+
+
+# ---------------------------------------------------------------- up / down
+
+
+def running():
+    return http_ok(f"{GATEWAY}/health")
+
+
+def up():
+    """Starts the stack unless it is running; returns whether it started it."""
+    if running():
+        say(f"the local stack is already running at {GATEWAY}")
+        return False
+    LOCAL.mkdir(exist_ok=True)
+    try:
+        start_all()
+    except BaseException:
+        down()
+        raise
+    return True
+
+
+def start_all():
+    t0 = time.time()
+    database_url = ensure_database()
+    say("building the functions and the gateway (the first time takes a few minutes) …")
+    # One build per binary, so each is compiled with exactly the features `cargo lambda watch`
+    # will run it with, and its first invocation starts at once.
+    for package in FUNCTIONS + ["cafe-gateway"]:
+        subprocess.run(["cargo", "build", "--package", package, "--bin", package], cwd=ROOT, check=True)
+    env = {**LOCAL_AWS, "DATABASE_URL": database_url, "PATH": f"{VENV_BIN}:{os.environ['PATH']}"}
+
+    ready = LOCAL / "emulator.json"
+    ready.unlink(missing_ok=True)
+    emulator = start("emulator", [str(VENV_BIN / "python"), str(ROOT / "local" / "emulator.py")],
+                     {**env, "EMULATOR_READY_FILE": str(ready)})
+    wait_for("the AWS emulator", ready.exists, emulator)
+    functions = start("functions", [str(VENV_BIN / "cargo-lambda"), "lambda", "watch", "--invoke-address",
+                                    "127.0.0.1", "--invoke-port", str(FUNCTIONS_PORT)], env)
+    wait_for("cargo lambda watch", lambda: port_open("127.0.0.1", FUNCTIONS_PORT), functions)
+    gateway = start("gateway", [str(TARGET / "debug" / "cafe-gateway")], env)
+    wait_for("the gateway", running, gateway)
+    say(f"local stack up in {time.time() - t0:.1f} s: gateway {GATEWAY} (POST /orders, POST /create_report, "
+        f"GET /mailbox), AWS emulator {EMULATOR}, functions 127.0.0.1:{FUNCTIONS_PORT}, "
+        f"MySQL {database_url}; logs in {LOGS}/")
+
+
+def down():
+    stopped = [name for name in ("gateway", "functions", "emulator", "mariadb") if stop(name)]
+    say(f"stopped {', '.join(stopped)}" if stopped else "nothing of the local stack was running")
+
+
+def run():
+    started = up()
+    say("press Ctrl-C to stop")
+    try:
+        signal.sigwait([signal.SIGINT, signal.SIGTERM])
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if started:
+            down()
+
+
+# ---------------------------------------------------------------- demo
+
+
+def request(method, path, body=None, accept="application/json"):
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(f"{GATEWAY}{path}", data=data, method=method,
+                                 headers={"Content-Type": "application/json", "Accept": accept})
+    try:
+        with urllib.request.urlopen(req, timeout=30) as response:
+            return response.status, json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"null")
+
+
+def wait_until(what, probe, timeout=90):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        found = probe()
+        if found:
+            return found
+        time.sleep(0.25)
+    fail(f"timed out after {timeout} s waiting for {what}; see {LOGS}/")
+
+
+def demo():
+    import boto3
+
+    started = up()
+    try:
+        session = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
+                                region_name="us-east-1")
+        dynamodb = session.client("dynamodb", endpoint_url=EMULATOR)
+        sfn = session.client("stepfunctions", endpoint_url=EMULATOR)
+        clock = [time.time()]
+
+        def step(text):
+            now = time.time()
+            say(f"[{now - clock[0]:5.2f} s] {text}")
+            clock[0] = now
+
+        say("\n== Orders ==")
+        order = {"item": "flat white", "customerID": "demo-customer", "quantity": 2,
+                 "notes": "oat milk & 100% extra hot"}
+        status, answer = request("POST", "/orders", order)
+        if status != 202:
+            fail(f"POST /orders answered {status}: {answer}")
+        message_id = answer["messageId"]
+        step(f"order accepted: POST /orders → 202, SQS messageId {message_id}")
+
+        def stored():
+            items = dynamodb.scan(TableName="orders")["Items"]
+            return next((i for i in items if i["messageId"]["S"] == message_id), None)
+
+        item = wait_until("the order in DynamoDB", stored)
+        order_id = item["orderID"]["S"]
+        step(f"order stored by order-writer: table orders, orderID {order_id}")
+
+        def letter(topic, test):
+            _, letters = request("GET", "/mailbox")
+            return next((m for m in letters if m["topic"] == topic and test(m)), None)
+
+        note = wait_until("the order notification", lambda: letter("OrderNotifications",
+                                                                    lambda m: order_id in m["body"]))
+        step(f"order notified by order-notifier; {note['to']} reads:")
+        say(f"    Subject: {note['subject']}")
+        for line in note["body"].splitlines():
+            say(f"    {line}")
+
+        say("\n== Inventory report ==")
+        status, answer = request("POST", "/create_report", {})
+        if status != 200:
+            fail(f"POST /create_report answered {status}: {answer}")
+        execution = answer["executionArn"]
+        step(f"report requested: POST /create_report → 200, execution {execution.rsplit(':', 1)[-1]}")
+
+        def finished():
+            described = sfn.describe_execution(executionArn=execution)
+            return described if described["status"] != "RUNNING" else None
+
+        described = wait_until("the execution to finish", finished)
+        if described["status"] != "SUCCEEDED":
+            fail(f"the execution ended {described['status']}: {described.get('error')} {described.get('cause')}")
+        output = json.loads(described["output"])
+        step(f"execution succeeded: report s3://{output['report']['bucket']}/{output['report']['key']}"
+             f" ({output['report']['bytes']} bytes)")
+
+        email = wait_until("the report email", lambda: letter(
+            "EmailReport", lambda m: m["messageId"] == output["email"]["messageId"]))
+        step(f"report emailed by report-mailer; {email['to']} reads:")
+        say(f"    Subject: {email['subject']}")
+        for line in email["body"].splitlines():
+            say(f"    {line}")
+
+        link = next(line for line in email["body"].splitlines() if line.startswith("http"))
+        with urllib.request.urlopen(link, timeout=30) as response:
+            html = response.read()
+        saved = LOCAL / "report.html"
+        saved.write_bytes(html)
+        suppliers = html.count(b'<section class="supplier"')
+        step(f"report fetched from the emailed link: {len(html)} bytes, {suppliers} suppliers, saved to {saved}")
+        say(f"\nThe mailbox is at {GATEWAY}/mailbox (open it in a browser).")
+    finally:
+        if started:
+            down()
+
+
+def e2e():
+    started = up()
+    try:
+        result = subprocess.run(["cargo", "test", "--package", "cafe-tests", "--test", "end_to_end", "--",
+                                 "--include-ignored"], cwd=ROOT)
+    finally:
+        if started:
+            down()
+    sys.exit(result.returncode)
+
+
+if __name__ == "__main__":
+    verbs = {"up": up, "down": down, "run": run, "demo": demo, "e2e": e2e}
+    if len(sys.argv) != 2 or sys.argv[1] not in verbs:
+        fail(f"usage: {sys.argv[0]} {{{'|'.join(verbs)}}}")
+    verbs[sys.argv[1]]()

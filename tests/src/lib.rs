@@ -44,13 +44,16 @@ pub fn failed_ids(response: &aws_lambda_events::event::sqs::SqsBatchResponse) ->
         .collect()
 }
 
-/// A plain HTTP GET, as a browser would follow a link: (status, content type, body).
-pub fn http_get(url: &str) -> (u16, String, String) {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
         .http_status_as_error(false)
         .build()
-        .into();
-    let mut response = agent
+        .into()
+}
+
+/// A plain HTTP GET, as a browser would follow a link: (status, content type, body).
+pub fn http_get(url: &str) -> (u16, String, String) {
+    let mut response = agent()
         .get(url)
         .call()
         .unwrap_or_else(|e| panic!("GET {url}: {e}"));
@@ -63,6 +66,22 @@ pub fn http_get(url: &str) -> (u16, String, String) {
         .to_owned();
     let body = response.body_mut().read_to_string().unwrap_or_default();
     (status, content_type, body)
+}
+
+/// An HTTP POST of `body` as JSON: (status, response body as JSON, or null).
+pub fn http_post(url: &str, body: &[u8], headers: &[(&str, &str)]) -> (u16, serde_json::Value) {
+    let mut request = agent().post(url).header("content-type", "application/json");
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let mut response = request
+        .send(body)
+        .unwrap_or_else(|e| panic!("POST {url}: {e}"));
+    let text = response.body_mut().read_to_string().unwrap_or_default();
+    (
+        response.status().as_u16(),
+        serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
+    )
 }
 
 /// A throwaway database with the COFFEE schema and sample data, on the MariaDB/MySQL server of
@@ -177,14 +196,7 @@ impl Emulator {
 
     /// SDK configuration pointing at this emulator, with throwaway credentials.
     pub fn sdk_config(&self) -> SdkConfig {
-        SdkConfig::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new(REGION))
-            .endpoint_url(&self.endpoint)
-            .credentials_provider(aws_sdk_dynamodb::config::SharedCredentialsProvider::new(
-                Credentials::new("testing", "testing", None, None, "cafe-tests"),
-            ))
-            .build()
+        sdk_config_for(&self.endpoint)
     }
 
     pub fn dynamodb(&self) -> aws_sdk_dynamodb::Client {
@@ -213,6 +225,18 @@ impl Drop for Emulator {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// SDK configuration for an emulator at `endpoint`, with throwaway credentials.
+pub fn sdk_config_for(endpoint: &str) -> SdkConfig {
+    SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(REGION))
+        .endpoint_url(endpoint)
+        .credentials_provider(aws_sdk_dynamodb::config::SharedCredentialsProvider::new(
+            Credentials::new("testing", "testing", None, None, "cafe-tests"),
+        ))
+        .build()
 }
 
 fn free_port() -> u16 {

@@ -1,0 +1,299 @@
+//! End to end, as a user: orders posted to the gateway, reports requested, the mailbox read and
+//! its links followed, all against the running local stack (`make e2e` starts it if needed).
+
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use cafe_tests::{http_get, http_post, sdk_config_for, workspace_root};
+use mysql_async::prelude::Queryable;
+use serde_json::{Value, json};
+
+const GATEWAY: &str = "http://127.0.0.1:3000";
+const EMULATOR: &str = "http://127.0.0.1:4566";
+
+/// A tag no earlier run used, so tests can share one stack and its mailbox.
+fn tag() -> String {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("{nanos:x}")
+}
+
+fn mailbox() -> Vec<Value> {
+    let (status, _, body) = http_get(&format!("{GATEWAY}/mailbox"));
+    assert_eq!(status, 200);
+    serde_json::from_str(&body).expect("the mailbox as JSON")
+}
+
+fn post_order(body: &[u8]) -> (u16, Value) {
+    http_post(&format!("{GATEWAY}/orders"), body, &[])
+}
+
+/// Polls `probe` until it gives a value, failing the test after `limit`.
+async fn eventually<T>(limit: Duration, what: &str, mut probe: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(found) = probe() {
+            return found;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {limit:?} waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// How askama writes text into HTML.
+fn escaped(text: &str) -> String {
+    text.replace('&', "&#38;")
+        .replace('<', "&#60;")
+        .replace('>', "&#62;")
+        .replace('"', "&#34;")
+        .replace('\'', "&#39;")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the local stack: run with `make e2e`"]
+async fn orders_with_awkward_text_are_notified_once_each_and_invalid_ones_refused() {
+    let run = tag();
+    let items = [
+        "Salt & Pepper bagel",
+        "1+1 latte + cream",
+        "100% Arabica, 5% off",
+        "\"Quoted\" 'mocha' <b>bold</b>",
+        "Café crème brûlée, 抹茶ラテ 🍵",
+        "a%20b+c&d=e",
+    ];
+    for (i, item) in items.iter().enumerate() {
+        let order =
+            json!({"item": item, "customerID": format!("e2e-{run}-{i}"), "quantity": i + 1});
+        let (status, answer) = post_order(order.to_string().as_bytes());
+        assert_eq!(status, 202, "{item}: {answer}");
+        assert!(answer["messageId"].is_string());
+    }
+
+    let refused: [(&[u8], u16, &str); 5] = [
+        (b"not json", 400, "not valid JSON"),
+        (
+            br#"{"item": "", "customerID": "x"}"#,
+            400,
+            "`item` must not be blank",
+        ),
+        (br#"{"item": "tea"}"#, 400, "the order has no `customerID`"),
+        (&[0xff, 0xfe, 0x7b], 400, "not UTF-8"),
+        (br#"["item", "tea"]"#, 400, "must be a JSON object"),
+    ];
+    for (body, expected, message) in refused {
+        let (status, answer) = post_order(body);
+        assert_eq!(status, expected, "{answer}");
+        assert!(
+            answer["error"].as_str().unwrap().contains(message),
+            "{answer}"
+        );
+    }
+    let huge = json!({"item": "x".repeat(300_000), "customerID": "big"}).to_string();
+    let (status, answer) = post_order(huge.as_bytes());
+    assert_eq!(status, 413, "{answer}");
+
+    let mine = |letters: &[Value], i: usize| -> Vec<Value> {
+        let customer = format!("for customer e2e-{run}-{i}\n");
+        letters
+            .iter()
+            .filter(|l| l["body"].as_str().unwrap().contains(&customer))
+            .cloned()
+            .collect()
+    };
+    eventually(
+        Duration::from_secs(90),
+        "every order's notification",
+        || {
+            let letters = mailbox();
+            (0..items.len())
+                .all(|i| !mine(&letters, i).is_empty())
+                .then_some(())
+        },
+    )
+    .await;
+    // Give a second notification time to show up, were one coming.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let letters = mailbox();
+    for (i, item) in items.iter().enumerate() {
+        let notes = mine(&letters, i);
+        assert_eq!(notes.len(), 1, "{item} was notified {} times", notes.len());
+        let body = notes[0]["body"].as_str().unwrap();
+        assert!(body.contains(&format!("{} × {item}\n", i + 1)), "{body}");
+        assert_eq!(notes[0]["topic"], "OrderNotifications");
+        assert!(
+            notes[0]["subject"]
+                .as_str()
+                .unwrap()
+                .starts_with("New order ")
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the local stack: run with `make e2e`"]
+async fn a_message_that_is_not_an_order_ends_in_the_dlq_while_the_orders_around_it_go_through() {
+    let run = tag();
+    let sqs = aws_sdk_sqs::Client::new(&sdk_config_for(EMULATOR));
+    let url = |name: &str| {
+        let sqs = sqs.clone();
+        let name = name.to_owned();
+        async move {
+            sqs.get_queue_url()
+                .queue_name(name)
+                .send()
+                .await
+                .unwrap()
+                .queue_url()
+                .unwrap()
+                .to_owned()
+        }
+    };
+    let (queue, dlq) = (url("orders-queue").await, url("orders-dlq").await);
+    let poison = format!("poison {run}: not an order");
+    for body in [
+        json!({"item": "before", "customerID": format!("dlq-{run}-a")}).to_string(),
+        poison.clone(),
+        json!({"item": "after", "customerID": format!("dlq-{run}-b")}).to_string(),
+    ] {
+        sqs.send_message()
+            .queue_url(&queue)
+            .message_body(body)
+            .send()
+            .await
+            .unwrap();
+    }
+
+    for customer in ["a", "b"] {
+        let wanted = format!("for customer dlq-{run}-{customer}\n");
+        eventually(
+            Duration::from_secs(90),
+            "the orders around the poison message",
+            || {
+                mailbox()
+                    .iter()
+                    .any(|l| l["body"].as_str().unwrap().contains(&wanted))
+                    .then_some(())
+            },
+        )
+        .await;
+    }
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        let received = sqs
+            .receive_message()
+            .queue_url(&dlq)
+            .max_number_of_messages(10)
+            .visibility_timeout(0)
+            .send()
+            .await
+            .unwrap();
+        if received
+            .messages()
+            .iter()
+            .any(|m| m.body() == Some(poison.as_str()))
+        {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the poison message never reached the DLQ"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+/// Every supplier name in the stack's database.
+async fn supplier_names() -> Vec<String> {
+    let url = std::fs::read_to_string(workspace_root().join(".local/database_url"))
+        .unwrap_or_else(|_| "mysql://root@127.0.0.1:3306/coffee".into());
+    let mut connection = mysql_async::Conn::new(mysql_async::Opts::from_url(url.trim()).unwrap())
+        .await
+        .unwrap();
+    let names: Vec<Option<String>> = connection
+        .query("SELECT name FROM suppliers")
+        .await
+        .unwrap();
+    connection.disconnect().await.unwrap();
+    names.into_iter().map(Option::unwrap_or_default).collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the local stack: run with `make e2e`"]
+async fn two_reports_at_once_each_mail_a_link_to_their_own_complete_report() {
+    let suppliers = supplier_names().await;
+    assert!(suppliers.len() >= 8);
+    let requests: Vec<_> = (0..2)
+        .map(|_| std::thread::spawn(|| http_post(&format!("{GATEWAY}/create_report"), b"{}", &[])))
+        .collect();
+    let executions: Vec<String> = requests
+        .into_iter()
+        .map(|r| {
+            let (status, answer) = r.join().unwrap();
+            assert_eq!(status, 200, "{answer}");
+            assert!(answer["startDate"].is_number());
+            answer["executionArn"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    assert_ne!(executions[0], executions[1]);
+
+    let sfn = aws_sdk_sfn::Client::new(&sdk_config_for(EMULATOR));
+    for execution in &executions {
+        let name = execution.rsplit(':').next().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(120);
+        let output = loop {
+            let described = sfn
+                .describe_execution()
+                .execution_arn(execution)
+                .send()
+                .await
+                .unwrap();
+            match described.status().as_str() {
+                "RUNNING" => {}
+                "SUCCEEDED" => break described.output().unwrap().to_owned(),
+                other => panic!(
+                    "{name} ended {other}: {:?} {:?}",
+                    described.error(),
+                    described.cause()
+                ),
+            }
+            assert!(Instant::now() < deadline, "{name} still running");
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        };
+        let output: Value = serde_json::from_str(&output).unwrap();
+        let key = format!("reports/{name}.html");
+        assert_eq!(output["report"]["key"], key.as_str());
+        let message_id = output["email"]["messageId"].as_str().unwrap().to_owned();
+
+        let email = eventually(Duration::from_secs(30), "the report email", || {
+            mailbox()
+                .into_iter()
+                .find(|l| l["messageId"] == message_id.as_str())
+        })
+        .await;
+        assert_eq!(email["topic"], "EmailReport");
+        let body = email["body"].as_str().unwrap();
+        let link = body
+            .lines()
+            .find(|l| l.starts_with("http"))
+            .expect("a link");
+        assert!(
+            link.contains(&format!("/{key}?")),
+            "{name}'s email links to {link}"
+        );
+        let (status, content_type, html) = http_get(link);
+        assert_eq!(
+            (status, content_type.as_str()),
+            (200, "text/html; charset=utf-8")
+        );
+        for supplier in &suppliers {
+            assert!(
+                html.contains(&escaped(supplier)),
+                "{supplier} missing from {key}"
+            );
+        }
+    }
+}

@@ -8,24 +8,16 @@ VENV := .venv
 TOOLS := $(VENV)/.installed
 NODE_TOOLS := node_modules/.installed
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
-EMULATOR_PORT := 4566
 WATCH_PORT := 9000
 
 # Tools from PyPI (cargo-lambda with zig, moto) and npm (asl-validator) come first on PATH.
 export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
 
-# The local coffee database (the functions' default DATABASE_URL).
-DB_NAME := coffee
-MYSQL := mysql -h 127.0.0.1 -P 3306 -u root
 
-# Point functions run by `make watch` at the local emulator started by `make emulator`.
-LOCAL_AWS := AWS_ENDPOINT_URL=http://127.0.0.1:$(EMULATOR_PORT) AWS_REGION=us-east-1 \
-	AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing LOG_FORMAT=text
-
-.PHONY: help tools build test unit e2e demo local local-up local-down fmt lint validate db emulator watch invoke clean
+.PHONY: help tools build test unit e2e demo local local-up local-down fmt lint validate invoke clean
 
 help: ## list the verbs
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
 $(TOOLS): requirements-dev.txt
 	python3 -m venv $(VENV)
@@ -75,21 +67,9 @@ lint: ## formatting check and clippy with warnings as errors
 validate: $(NODE_TOOLS) ## validate the state machine definition with asl-validator
 	asl-validator --json-path statemachine/report.asl.json
 
-db: ## create the local `coffee` database from db/schema.sql and db/seed.sql when it has no tables
-	$(MYSQL) -e "CREATE DATABASE IF NOT EXISTS $(DB_NAME) CHARACTER SET utf8mb4"
-	@if [ "$$($(MYSQL) -N -e "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = '$(DB_NAME)'")" = 0 ]; then \
-		$(MYSQL) $(DB_NAME) < db/schema.sql && $(MYSQL) $(DB_NAME) < db/seed.sql && echo "loaded db/schema.sql and db/seed.sql into $(DB_NAME)"; \
-	else echo "$(DB_NAME) already has tables; left as it is"; fi
-
-emulator: $(TOOLS) ## local AWS (moto) on 127.0.0.1:4566 with the café's queue, table, topics and bucket
-	$(VENV)/bin/python local/emulator.py
-
-watch: $(TOOLS) ## serve every function on 127.0.0.1:9000 (Lambda Invoke API), pointed at the emulator
-	$(LOCAL_AWS) cargo lambda watch --invoke-address 127.0.0.1 --invoke-port $(WATCH_PORT)
-
-invoke: $(TOOLS) ## invoke a function served by `make watch`: make invoke FN=order-writer EVENT=events/sqs-orders.json
+invoke: $(TOOLS) ## invoke one function of the running stack: make invoke FN=order-writer EVENT=events/sqs-orders.json
 	@test -n "$(FN)" -a -n "$(EVENT)" || { echo "usage: make invoke FN=<function> EVENT=events/<file>.json" >&2; exit 2; }
-	@(exec 3<>/dev/tcp/127.0.0.1/$(WATCH_PORT)) 2>/dev/null || { echo "nothing on 127.0.0.1:$(WATCH_PORT): run 'make emulator' and 'make watch' in other terminals first" >&2; exit 1; }
+	@(exec 3<>/dev/tcp/127.0.0.1/$(WATCH_PORT)) 2>/dev/null || { echo "nothing on 127.0.0.1:$(WATCH_PORT): start the local stack first (make local-up)" >&2; exit 1; }
 	cargo lambda invoke $(FN) --invoke-address 127.0.0.1 --invoke-port $(WATCH_PORT) --data-file $(EVENT)
 
 clean: ## remove build output and the tools folder

@@ -8,8 +8,9 @@ use lambda_runtime::{Context, LambdaEvent};
 use report_mailer::{MailRequest, ReportMailer, SUBJECT, handle};
 use serde_json::Value;
 
-#[tokio::test]
-async fn the_emailed_link_opens_a_report_that_arrived_late() {
+/// The reports bucket and the `EmailReport` topic with an SQS inbox subscribed, and a mailer that
+/// waits up to `wait` for reports. Returns the emulator, the mailer and the inbox queue's URL.
+async fn mailer_with_inbox(wait: Duration) -> (Emulator, ReportMailer, String) {
     let emulator = Emulator::start();
     let (s3, sns, sqs) = (emulator.s3(), emulator.sns(), emulator.sqs());
     s3.create_bucket()
@@ -19,13 +20,20 @@ async fn the_emailed_link_opens_a_report_that_arrived_late() {
         .unwrap();
     let (topic_arn, inbox) = topic_with_queue(&sns, &sqs, "EmailReport").await;
     let mailer = ReportMailer {
-        s3: s3.clone(),
+        s3,
         sns,
         bucket: "cafe-reports".into(),
         topic_arn,
         link_expiry: Duration::from_secs(900),
-        wait: Duration::from_secs(30),
+        wait,
     };
+    (emulator, mailer, inbox)
+}
+
+#[tokio::test]
+async fn the_emailed_link_opens_a_report_that_arrived_late() {
+    let (emulator, mailer, inbox) = mailer_with_inbox(Duration::from_secs(30)).await;
+    let (s3, sqs) = (emulator.s3(), emulator.sqs());
     let request = MailRequest {
         report_key: "reports/exec-1.html".into(),
         execution: Some("exec-1".into()),
@@ -74,22 +82,8 @@ async fn the_emailed_link_opens_a_report_that_arrived_late() {
 
 #[tokio::test]
 async fn no_email_is_sent_for_a_report_that_never_arrives() {
-    let emulator = Emulator::start();
-    let (s3, sns, sqs) = (emulator.s3(), emulator.sns(), emulator.sqs());
-    s3.create_bucket()
-        .bucket("cafe-reports")
-        .send()
-        .await
-        .unwrap();
-    let (topic_arn, inbox) = topic_with_queue(&sns, &sqs, "EmailReport").await;
-    let mailer = ReportMailer {
-        s3,
-        sns,
-        bucket: "cafe-reports".into(),
-        topic_arn,
-        link_expiry: Duration::from_secs(900),
-        wait: Duration::from_secs(2),
-    };
+    let (emulator, mailer, inbox) = mailer_with_inbox(Duration::from_secs(2)).await;
+    let sqs = emulator.sqs();
     let request = MailRequest {
         report_key: "reports/never.html".into(),
         execution: None,

@@ -201,7 +201,7 @@ pub fn render(inventory: &Inventory, low_stock_threshold: i64) -> Result<String,
 mod tests {
     use super::*;
     use aws_sdk_s3::operation::put_object::PutObjectOutput;
-    use aws_smithy_mocks::{RuleMode, mock, mock_client};
+    use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
     use chrono::{TimeZone, Utc};
     use lambda_runtime::Context;
 
@@ -355,6 +355,14 @@ mod tests {
         }
     }
 
+    fn mocked_renderer(upload: &Rule) -> ReportRenderer {
+        ReportRenderer {
+            s3: mock_client!(aws_sdk_s3, RuleMode::MatchAny, [upload]),
+            bucket: "cafe-reports".into(),
+            low_stock_threshold: 50,
+        }
+    }
+
     #[tokio::test]
     async fn the_report_is_uploaded_as_encrypted_html_at_the_given_key() {
         let upload = mock!(aws_sdk_s3::Client::put_object)
@@ -366,11 +374,7 @@ mod tests {
                     && put.acl().is_none()
             })
             .then_output(|| PutObjectOutput::builder().build());
-        let renderer = ReportRenderer {
-            s3: mock_client!(aws_sdk_s3, RuleMode::MatchAny, [&upload]),
-            bucket: "cafe-reports".into(),
-            low_stock_threshold: 50,
-        };
+        let renderer = mocked_renderer(&upload);
         let request = RenderRequest {
             report_key: "reports/exec-1.html".into(),
             inventory: InventoryPayload::Inline(small_inventory()),
@@ -387,11 +391,7 @@ mod tests {
     async fn a_bad_key_is_refused_by_name_before_any_upload() {
         let upload = mock!(aws_sdk_s3::Client::put_object)
             .then_output(|| PutObjectOutput::builder().build());
-        let renderer = ReportRenderer {
-            s3: mock_client!(aws_sdk_s3, RuleMode::MatchAny, [&upload]),
-            bucket: "cafe-reports".into(),
-            low_stock_threshold: 50,
-        };
+        let renderer = mocked_renderer(&upload);
         let request = RenderRequest {
             report_key: "../escape.html".into(),
             inventory: InventoryPayload::Inline(small_inventory()),

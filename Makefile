@@ -14,7 +14,7 @@ WATCH_PORT := 9000
 export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
 
 
-.PHONY: help tools build test unit e2e demo local local-up local-down fmt lint validate invoke clean
+.PHONY: help tools build test unit e2e demo local local-up local-down fmt lint validate invoke deploy destroy deploy-fn clean
 
 help: ## list the verbs
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -64,8 +64,29 @@ lint: ## formatting check and clippy with warnings as errors
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets --all-features -- -D warnings
 
-validate: $(NODE_TOOLS) ## validate the state machine definition with asl-validator
+# sam validate needs credentials and a region to start, though it calls nothing.
+DUMMY_AWS := AWS_ACCESS_KEY_ID=dummy AWS_SECRET_ACCESS_KEY=dummy AWS_DEFAULT_REGION=us-east-1 SAM_CLI_TELEMETRY=0
+
+validate: $(TOOLS) $(NODE_TOOLS) ## check the state machine (asl-validator) and template.yaml (cfn-lint, sam validate --lint)
 	asl-validator --json-path statemachine/report.asl.json
+	cfn-lint template.yaml
+	$(DUMMY_AWS) sam validate --lint --template template.yaml
+
+STACK_NAME := $(or $(shell sed -n 's/^stack_name = "\(.*\)"/\1/p' samconfig.toml),cafe)
+export SAM_CLI_TELEMETRY ?= 0
+
+deploy: $(TOOLS) ## build with SAM and deploy to your AWS account (guided the first time)
+	sam build
+	@if grep -q '^parameter_overrides' samconfig.toml; then sam deploy; else sam deploy --guided; fi
+
+destroy: $(TOOLS) ## delete the deployed stack (empty the reports bucket first; the orders table is kept)
+	sam delete --stack-name $(STACK_NAME)
+
+deploy-fn: $(TOOLS) ## quick code update of one deployed function: make deploy-fn FN=order-writer
+	@test -n "$(FN)" || { echo "usage: make deploy-fn FN=<function>" >&2; exit 2; }
+	@rustup target list --installed | grep -qx aarch64-unknown-linux-gnu || rustup target add aarch64-unknown-linux-gnu
+	cargo lambda build --release --arm64 --package $(FN)
+	cargo lambda deploy --binary-name $(FN) $(STACK_NAME)-$(FN)
 
 invoke: $(TOOLS) ## invoke one function of the running stack: make invoke FN=order-writer EVENT=events/sqs-orders.json
 	@test -n "$(FN)" -a -n "$(EVENT)" || { echo "usage: make invoke FN=<function> EVENT=events/<file>.json" >&2; exit 2; }

@@ -6,6 +6,7 @@
     stack.py run    `up`, then wait for Ctrl-C, then `down`
     stack.py demo   run both pipelines once, step by step, against the stack (started if needed)
     stack.py e2e    run the end-to-end tests against the stack (started if needed)
+    stack.py env    print the environment the stack gives the functions
 
 Parts: MySQL (DATABASE_URL, or a private MariaDB under .local/ when nothing answers), the AWS
 emulator (local/emulator.py, 127.0.0.1:4566), the functions (`cargo lambda watch`, 127.0.0.1:9000)
@@ -43,6 +44,19 @@ LOCAL_AWS = {
     "AWS_SECRET_ACCESS_KEY": "testing",
     "LOG_FORMAT": "text",
     "MAILBOX_FILE": str(LOCAL / "mailbox.jsonl"),
+}
+# The functions' own settings, named as in template.yaml, with the emulator's resources
+# (DATABASE_URL is added once the database is known). `stack.py env` prints them.
+FUNCTION_ENV = {
+    "ORDERS_TABLE": "orders",
+    "ORDER_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:OrderNotifications",
+    "REPORT_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:EmailReport",
+    "REPORTS_BUCKET": "cafe-reports",
+    "LOW_STOCK_THRESHOLD": "50",
+    "REPORT_LINK_EXPIRY_SECONDS": "900",
+    "REPORT_WAIT_SECONDS": "60",
+    "DB_CONNECT_TIMEOUT_SECONDS": "5",
+    "DB_QUERY_TIMEOUT_SECONDS": "10",
 }
 
 
@@ -220,7 +234,8 @@ def start_all():
     # will run it with, and its first invocation starts at once.
     for package in FUNCTIONS + ["cafe-gateway"]:
         subprocess.run(["cargo", "build", "--package", package, "--bin", package], cwd=ROOT, check=True)
-    env = {**LOCAL_AWS, "DATABASE_URL": database_url, "PATH": f"{VENV_BIN}:{os.environ['PATH']}"}
+    env = {**LOCAL_AWS, **FUNCTION_ENV, "DATABASE_URL": database_url,
+           "PATH": f"{VENV_BIN}:{os.environ['PATH']}"}
 
     ready = LOCAL / "emulator.json"
     ready.unlink(missing_ok=True)
@@ -371,8 +386,12 @@ def e2e():
     sys.exit(result.returncode)
 
 
+def env():
+    print(json.dumps({**LOCAL_AWS, **FUNCTION_ENV, "DATABASE_URL": DEFAULT_DATABASE_URL}, indent=2))
+
+
 if __name__ == "__main__":
-    verbs = {"up": up, "down": down, "run": run, "demo": demo, "e2e": e2e}
+    verbs = {"up": up, "down": down, "run": run, "demo": demo, "e2e": e2e, "env": env}
     if len(sys.argv) != 2 or sys.argv[1] not in verbs:
         fail(f"usage: {sys.argv[0]} {{{'|'.join(verbs)}}}")
     verbs[sys.argv[1]]()

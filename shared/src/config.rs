@@ -126,6 +126,37 @@ pub const LOG_FORMAT: Setting = Setting {
     default: "json",
 };
 
+/// Every setting above. Each constant is named after its variable, so a function's sources show
+/// which settings it reads (the environment test relies on this).
+pub const ALL: [Setting; 20] = [
+    ORDERS_TABLE,
+    ORDER_TOPIC_ARN,
+    REPORT_TOPIC_ARN,
+    REPORTS_BUCKET,
+    LOW_STOCK_THRESHOLD,
+    REPORT_LINK_EXPIRY_SECONDS,
+    REPORT_WAIT_SECONDS,
+    DATABASE_URL,
+    DB_HOST,
+    DB_PORT,
+    DB_USER,
+    DB_NAME,
+    DB_SECRET_ARN,
+    DB_TLS,
+    DB_CA_FILE,
+    DB_CONNECT_TIMEOUT_SECONDS,
+    DB_QUERY_TIMEOUT_SECONDS,
+    LOG_FORMAT,
+    Setting {
+        name: "RUST_LOG",
+        default: "info",
+    },
+    Setting {
+        name: "AWS_LAMBDA_LOG_LEVEL",
+        default: "info",
+    },
+];
+
 impl Setting {
     /// The value parsed, with an error naming the variable when it does not parse.
     pub fn parse<T: std::str::FromStr>(&self) -> Result<T, String>

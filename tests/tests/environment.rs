@@ -1,0 +1,154 @@
+//! Every environment variable a function reads is set for it, in the SAM template and in the
+//! local stack. A function's settings are found in its sources: each `cafe_shared::config`
+//! constant is named after its variable.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::process::Command;
+
+use cafe_shared::config::ALL;
+use cafe_tests::workspace_root;
+use serde_yaml::Value;
+
+/// Read, but rightly not set by the deployment: the local database URL (deployed, the reader
+/// uses `DB_HOST` and the secret), an optional CA bundle, and logging knobs whose defaults are
+/// what Lambda wants (JSON, info; Lambda sets `AWS_LAMBDA_LOG_LEVEL` itself).
+const LEFT_TO_DEFAULTS_WHEN_DEPLOYED: [&str; 5] = [
+    "DATABASE_URL",
+    "DB_CA_FILE",
+    "LOG_FORMAT",
+    "RUST_LOG",
+    "AWS_LAMBDA_LOG_LEVEL",
+];
+/// Read, but left to their defaults locally: the deployed database form and the log knobs.
+const LEFT_TO_DEFAULTS_LOCALLY: [&str; 10] = [
+    "DB_HOST",
+    "DB_PORT",
+    "DB_USER",
+    "DB_NAME",
+    "DB_SECRET_ARN",
+    "DB_TLS",
+    "DB_CA_FILE",
+    "RUST_LOG",
+    "AWS_LAMBDA_LOG_LEVEL",
+    "LOG_FORMAT",
+];
+
+fn is_identifier(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '_'
+}
+
+/// The settings a function reads: every config constant its sources (and the shared crate's
+/// code it calls into) name.
+fn settings_read_by(function: &str) -> BTreeSet<&'static str> {
+    let root = workspace_root();
+    let mut text = String::new();
+    for file in ["src/main.rs", "src/lib.rs"] {
+        text += &std::fs::read_to_string(root.join("functions").join(function).join(file)).unwrap();
+    }
+    // Every function logs (telemetry reads the log settings), and the reader's pool is built
+    // by the shared crate from the database settings.
+    text += &std::fs::read_to_string(root.join("shared/src/telemetry.rs")).unwrap();
+    if text.contains("mysql_pool") {
+        text += &std::fs::read_to_string(root.join("shared/src/clients.rs")).unwrap();
+    }
+    let words: BTreeSet<&str> = text.split(|c: char| !is_identifier(c)).collect();
+    ALL.iter()
+        .map(|s| s.name)
+        .filter(|name| words.contains(name))
+        .collect()
+}
+
+fn functions() -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(workspace_root().join("functions"))
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    names
+}
+
+/// Function (by its crate, from CodeUri) → the environment variables the template sets for it.
+fn template_environments() -> BTreeMap<String, BTreeSet<String>> {
+    let text = std::fs::read_to_string(workspace_root().join("template.yaml")).unwrap();
+    let template: Value = serde_yaml::from_str(&text).expect("template.yaml is YAML");
+    let mut environments = BTreeMap::new();
+    for resource in template["Resources"].as_mapping().unwrap().values() {
+        if resource["Type"] != "AWS::Serverless::Function" {
+            continue;
+        }
+        let code = resource["Properties"]["CodeUri"].as_str().expect("CodeUri");
+        let crate_name = code
+            .strip_prefix("functions/")
+            .expect("a function crate")
+            .to_owned();
+        let variables = resource["Properties"]["Environment"]["Variables"]
+            .as_mapping()
+            .map(|m| m.keys().map(|k| k.as_str().unwrap().to_owned()).collect())
+            .unwrap_or_default();
+        environments.insert(crate_name, variables);
+    }
+    environments
+}
+
+#[test]
+fn every_function_is_in_the_template() {
+    let deployed: Vec<String> = template_environments().into_keys().collect();
+    assert_eq!(deployed, functions());
+}
+
+#[test]
+fn the_template_sets_every_variable_each_function_reads() {
+    let environments = template_environments();
+    for function in functions() {
+        let set = &environments[&function];
+        for name in settings_read_by(&function) {
+            if LEFT_TO_DEFAULTS_WHEN_DEPLOYED.contains(&name) {
+                continue;
+            }
+            assert!(
+                set.contains(name),
+                "template.yaml does not set {name} for {function}"
+            );
+        }
+        for name in set {
+            assert!(
+                settings_read_by(&function).contains(name.as_str()),
+                "template.yaml sets {name} for {function}, which never reads it"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_local_stack_sets_every_variable_each_function_reads() {
+    let output = Command::new("python3")
+        .arg(workspace_root().join("local/stack.py"))
+        .arg("env")
+        .output()
+        .expect("python3 runs local/stack.py");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let local: BTreeMap<String, String> = serde_json::from_slice(&output.stdout).unwrap();
+    for function in functions() {
+        for name in settings_read_by(&function) {
+            if LEFT_TO_DEFAULTS_LOCALLY.contains(&name) {
+                continue;
+            }
+            assert!(
+                local.contains_key(name),
+                "the local stack does not set {name} for {function}"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_search_finds_what_a_function_reads() {
+    // A guard on the guard: the source scan sees the writer's one setting and the reader's pool.
+    assert!(settings_read_by("order-writer").contains("ORDERS_TABLE"));
+    assert!(!settings_read_by("order-writer").contains("REPORTS_BUCKET"));
+    assert!(settings_read_by("inventory-reader").contains("DB_SECRET_ARN"));
+}

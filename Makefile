@@ -14,7 +14,7 @@ WATCH_PORT := 9000
 export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
 
 
-.PHONY: help tools build test unit e2e demo local local-up local-down fmt lint validate invoke deploy destroy deploy-fn clean
+.PHONY: help tools build test unit e2e demo local local-up local-down bench fmt lint validate invoke deploy destroy deploy-fn clean
 
 help: ## list the verbs
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -56,6 +56,17 @@ local-up: $(TOOLS) ## start the local stack in the background; returns once ever
 
 local-down: ## stop what local-up started
 	python3 local/stack.py down
+
+BENCH_VENV := .venv-bench
+
+$(BENCH_VENV)/.installed: bench/python/requirements.txt
+	python3 -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/pip install --quiet --disable-pip-version-check -r bench/python/requirements.txt
+	touch $@
+
+bench: $(TOOLS) $(BENCH_VENV)/.installed build ## benchmarks: Rust functions vs the seeds' Python handlers → BENCHMARKS.md, target/bench/results.json
+	cargo build --release --package cafe-bench $(addprefix --package ,$(FUNCTIONS))
+	cargo run --release --package cafe-bench --bin cafe-bench
 
 fmt: ## format the code
 	cargo fmt --all

@@ -1,0 +1,609 @@
+//! `make bench`: the five functions (release builds) beside the seeds' Python handlers (under
+//! awslambdaric), each started as a process on our own Lambda Runtime API host, against the same
+//! moto emulator and MariaDB. Writes target/bench/results.json and BENCHMARKS.md.
+
+mod runtime;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use cafe_shared::inventory::{Bean, Inventory, Supplier};
+use cafe_tests::{Emulator, TestDatabase, sample_event, workspace_root};
+use mysql_async::prelude::Queryable;
+use runtime::Instance;
+use serde_json::{Value, json};
+
+/// Processes started per implementation and scenario (each one a cold start).
+const STARTS: usize = 3;
+/// Events per process: the first `WARM_UP` are not measured.
+const WARM_UP: usize = 2;
+const MEASURED: usize = 10;
+/// Render-only repetitions of the 10,000-bean report.
+const RENDERS: usize = 20;
+
+type Error = Box<dyn std::error::Error + Send + Sync>;
+
+/// Median and 95th percentile, in the unit given.
+fn stats(mut values: Vec<f64>) -> (f64, f64) {
+    values.sort_by(f64::total_cmp);
+    if values.is_empty() {
+        return (f64::NAN, f64::NAN);
+    }
+    let at = |q: f64| values[((values.len() - 1) as f64 * q).round() as usize];
+    (at(0.5), at(0.95))
+}
+
+#[derive(Debug, Default, Clone)]
+struct Measured {
+    init_ms: Vec<f64>,
+    latency_ms: Vec<f64>,
+    peak_rss: u64,
+    errors: Vec<String>,
+}
+
+impl Measured {
+    fn json(&self) -> Value {
+        let (init, init_p95) = stats(self.init_ms.clone());
+        let (latency, latency_p95) = stats(self.latency_ms.clone());
+        json!({"init_ms": {"median": init, "p95": init_p95, "samples": self.init_ms},
+               "latency_ms": {"median": latency, "p95": latency_p95, "samples": self.latency_ms.len()},
+               "peak_rss_bytes": self.peak_rss, "errors": self.errors})
+    }
+    fn init(&self) -> f64 {
+        stats(self.init_ms.clone()).0
+    }
+    fn latency(&self) -> f64 {
+        stats(self.latency_ms.clone()).0
+    }
+}
+
+/// Starts `STARTS` processes of `command()` and feeds each `WARM_UP + MEASURED` events.
+async fn measure(command: impl Fn() -> Command, event: &dyn Fn(usize) -> Vec<u8>) -> Measured {
+    let mut measured = Measured::default();
+    let mut sequence = 0;
+    for _ in 0..STARTS {
+        let mut instance = match Instance::start(command()).await {
+            Ok(instance) => instance,
+            Err(e) => {
+                measured.errors.push(e);
+                continue;
+            }
+        };
+        measured.init_ms.push(instance.init.as_secs_f64() * 1000.0);
+        for i in 0..WARM_UP + MEASURED {
+            sequence += 1;
+            match instance.invoke(&event(sequence)).await {
+                Ok(outcome) if outcome.ok => {
+                    if i >= WARM_UP {
+                        measured
+                            .latency_ms
+                            .push(outcome.latency.as_secs_f64() * 1000.0);
+                    }
+                }
+                Ok(outcome) => measured
+                    .errors
+                    .push(outcome.body.chars().take(300).collect()),
+                Err(e) => measured.errors.push(e),
+            }
+        }
+        measured.peak_rss = measured.peak_rss.max(instance.peak_rss());
+    }
+    measured.errors.dedup();
+    measured
+}
+
+fn inventory(beans: usize) -> Inventory {
+    let per_supplier = 100;
+    let suppliers = (0..beans.div_ceil(per_supplier))
+        .map(|s| Supplier {
+            id: s as i64,
+            name: format!("Supplier {s} & Sons"),
+            address: "1 Roastery Lane".into(),
+            city: "Portland".into(),
+            state: "OR".into(),
+            email: "orders@example.com".into(),
+            phone: "+1 503 555 0100".into(),
+            beans: (0..per_supplier.min(beans - s * per_supplier))
+                .map(|b| Bean {
+                    id: (s * per_supplier + b) as i64,
+                    kind: "Arabica".into(),
+                    product_name: format!("Lot {s}-{b}"),
+                    price: Some("18.00".parse().unwrap()),
+                    description: "Chocolate & hazelnut".into(),
+                    quantity: (b * 7 % 600) as i64,
+                })
+                .collect(),
+        })
+        .collect();
+    Inventory::new(chrono::Utc::now(), suppliers)
+}
+
+fn sqs_batch(size: usize, sequence: usize) -> Vec<u8> {
+    let records: Vec<Value> = (0..size)
+        .map(|i| {
+            json!({"messageId": uuid::Uuid::new_v4().to_string(), "receiptHandle": "r",
+                   "body": json!({"item": "bench latte", "customerID": format!("b-{sequence}-{i}"), "quantity": 1}).to_string(),
+                   "attributes": {"SentTimestamp": chrono::Utc::now().timestamp_millis().to_string(), "ApproximateReceiveCount": "1"},
+                   "messageAttributes": {}, "md5OfBody": "", "eventSource": "aws:sqs",
+                   "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:orders-queue", "awsRegion": "us-east-1"})
+        })
+        .collect();
+    json!({"Records": records}).to_string().into_bytes()
+}
+
+fn stream_batch(template: &Value, sequence: usize) -> Vec<u8> {
+    let records: Vec<Value> = (0..10)
+        .map(|i| {
+            let mut record = template.clone();
+            let id = format!("bench-{sequence}-{i}");
+            record["dynamodb"]["NewImage"]["orderID"] = json!({"S": id});
+            record["dynamodb"]["Keys"]["orderID"] = json!({"S": id});
+            record["dynamodb"]["SequenceNumber"] = json!(format!("{}", sequence * 100 + i));
+            record
+        })
+        .collect();
+    json!({"Records": records}).to_string().into_bytes()
+}
+
+struct Setup {
+    emulator: Emulator,
+    order_topic: String,
+    report_topic: String,
+    seed_db: TestDatabase,
+    big_db: TestDatabase,
+}
+
+async fn set_up() -> Result<Setup, Error> {
+    let emulator = Emulator::start();
+    cafe_tests::create_orders_table(&emulator.dynamodb(), "orders").await;
+    let sns = emulator.sns();
+    let order_topic = sns
+        .create_topic()
+        .name("OrderNotifications")
+        .send()
+        .await?
+        .topic_arn()
+        .unwrap_or_default()
+        .to_owned();
+    let report_topic = sns
+        .create_topic()
+        .name("EmailReport")
+        .send()
+        .await?
+        .topic_arn()
+        .unwrap_or_default()
+        .to_owned();
+    let s3 = emulator.s3();
+    s3.create_bucket().bucket("cafe-reports").send().await?;
+    s3.put_object()
+        .bucket("cafe-reports")
+        .key("reports/bench.html")
+        .body(b"<p>report</p>".to_vec().into())
+        .send()
+        .await?;
+    let seed_db = TestDatabase::create().await;
+    let big_db = TestDatabase::create().await;
+    let mut connection = mysql_async::Conn::new(big_db.opts()).await?;
+    let values: Vec<String> = (0..10_000)
+        .map(|i| {
+            format!(
+                "({}, 'Arabica', 'Lot {i}', '9.50', 'Bulk lot', {})",
+                1 + i % 8,
+                i % 700
+            )
+        })
+        .collect();
+    connection
+        .query_drop(format!(
+            "INSERT INTO beans (supplier_id, type, product_name, price, description, quantity) VALUES {}",
+            values.join(",")
+        ))
+        .await?;
+    connection.disconnect().await?;
+    Ok(Setup {
+        emulator,
+        order_topic,
+        report_topic,
+        seed_db,
+        big_db,
+    })
+}
+
+fn database_url(database: &TestDatabase) -> String {
+    let server =
+        std::env::var("DATABASE_URL").unwrap_or_else(|_| "mysql://root@127.0.0.1:3306".into());
+    let server = server.trim_end_matches('/');
+    let server = match server.rsplit_once('/') {
+        Some((base, db)) if !db.contains('@') && !db.contains(':') => base.to_owned(),
+        _ => server.to_owned(),
+    };
+    format!("{server}/{}", database.name)
+}
+
+struct Scenario {
+    name: &'static str,
+    function: &'static str,
+    python: &'static str,
+    database: Option<String>,
+    event: Box<dyn Fn(usize) -> Vec<u8>>,
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let model = cpu
+        .lines()
+        .find_map(|l| l.strip_prefix("model name"))
+        .map(|m| m.trim_start_matches([' ', '\t', ':']).to_owned())
+        .unwrap_or_default();
+    let cores = cpu.lines().filter(|l| l.starts_with("processor")).count();
+    let memory = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+    let total = memory
+        .lines()
+        .find_map(|l| l.strip_prefix("MemTotal:"))
+        .map(|m| m.trim().to_owned())
+        .unwrap_or_default();
+    format!("{model}, {cores} cores, {total} memory, Linux x86_64")
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    let root = workspace_root();
+    let target = std::env::var("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| root.join("target"));
+    let release = target.join("release");
+    let python = root.join(".venv-bench/bin/python");
+    if !python.exists() {
+        return Err(format!("{} is missing: run `make bench`", python.display()).into());
+    }
+    let started = Instant::now();
+    let setup = set_up().await?;
+    let environment: Vec<(String, String)> = vec![
+        ("AWS_ENDPOINT_URL".into(), setup.emulator.endpoint.clone()),
+        ("AWS_REGION".into(), "us-east-1".into()),
+        ("AWS_DEFAULT_REGION".into(), "us-east-1".into()),
+        ("AWS_ACCESS_KEY_ID".into(), "testing".into()),
+        ("AWS_SECRET_ACCESS_KEY".into(), "testing".into()),
+        ("ORDERS_TABLE".into(), "orders".into()),
+        ("ORDER_TOPIC_ARN".into(), setup.order_topic.clone()),
+        ("REPORT_TOPIC_ARN".into(), setup.report_topic.clone()),
+        ("REPORTS_BUCKET".into(), "cafe-reports".into()),
+        ("RUST_LOG".into(), "warn".into()),
+    ];
+    let stream_template: Value = {
+        let event: Value = sample_event("dynamodb-stream.json");
+        event["Records"][0].clone()
+    };
+    let rendered = |beans: usize| {
+        let inventory = inventory(beans);
+        move |n: usize| {
+            json!({"reportKey": format!("reports/bench-{n}.html"), "inventory": {"inline": &inventory}}).to_string().into_bytes()
+        }
+    };
+    let scenarios = vec![
+        Scenario {
+            name: "order-writer, batch of 1",
+            function: "order-writer",
+            python: "order_writer",
+            database: None,
+            event: Box::new(|n| sqs_batch(1, n)),
+        },
+        Scenario {
+            name: "order-writer, batch of 10",
+            function: "order-writer",
+            python: "order_writer",
+            database: None,
+            event: Box::new(|n| sqs_batch(10, n)),
+        },
+        Scenario {
+            name: "order-notifier, 10 INSERTs",
+            function: "order-notifier",
+            python: "order_notifier",
+            database: None,
+            event: Box::new(move |n| stream_batch(&stream_template, n)),
+        },
+        Scenario {
+            name: "inventory-reader, seed data",
+            function: "inventory-reader",
+            python: "inventory_reader",
+            database: Some(database_url(&setup.seed_db)),
+            event: Box::new(|n| {
+                json!({"execution": format!("bench-{n}")})
+                    .to_string()
+                    .into_bytes()
+            }),
+        },
+        Scenario {
+            name: "inventory-reader, 10,000 beans",
+            function: "inventory-reader",
+            python: "inventory_reader",
+            database: Some(database_url(&setup.big_db)),
+            event: Box::new(|n| {
+                json!({"execution": format!("bench-{n}")})
+                    .to_string()
+                    .into_bytes()
+            }),
+        },
+        Scenario {
+            name: "report-renderer, 10 beans",
+            function: "report-renderer",
+            python: "report_renderer",
+            database: None,
+            event: Box::new(rendered(10)),
+        },
+        Scenario {
+            name: "report-renderer, 1,000 beans",
+            function: "report-renderer",
+            python: "report_renderer",
+            database: None,
+            event: Box::new(rendered(1_000)),
+        },
+        Scenario {
+            name: "report-renderer, 10,000 beans",
+            function: "report-renderer",
+            python: "report_renderer",
+            database: None,
+            event: Box::new(rendered(10_000)),
+        },
+        Scenario {
+            name: "report-mailer, presign + publish",
+            function: "report-mailer",
+            python: "report_mailer",
+            database: None,
+            event: Box::new(|_| {
+                json!({"reportKey": "reports/bench.html", "execution": "bench"})
+                    .to_string()
+                    .into_bytes()
+            }),
+        },
+    ];
+
+    let command = |program: &Path, args: &[&str], database: &Option<String>| {
+        let mut command = Command::new(program);
+        command
+            .args(args)
+            .current_dir(root.join("bench/python"))
+            .envs(environment.iter().cloned());
+        if let Some(url) = database {
+            command.env("DATABASE_URL", url);
+        }
+        command
+    };
+    let noop = measure(|| command(&release.join("noop"), &[], &None), &|_| {
+        b"{\"hello\": \"world\"}".to_vec()
+    })
+    .await;
+    eprintln!("noop: init {:.1} ms", noop.init());
+    let mut results = Vec::new();
+    for scenario in &scenarios {
+        let rust = measure(
+            || command(&release.join(scenario.function), &[], &scenario.database),
+            &scenario.event,
+        )
+        .await;
+        let handler = format!("handlers.{}", scenario.python);
+        let py = measure(
+            || {
+                command(
+                    &python,
+                    &["-m", "awslambdaric", &handler],
+                    &scenario.database,
+                )
+            },
+            &scenario.event,
+        )
+        .await;
+        eprintln!(
+            "{}: rust init {:.1} ms, latency {:.2} ms, rss {} KiB | python init {:.1} ms, latency {:.2} ms, rss {} KiB",
+            scenario.name,
+            rust.init(),
+            rust.latency(),
+            rust.peak_rss / 1024,
+            py.init(),
+            py.latency(),
+            py.peak_rss / 1024
+        );
+        results.push((scenario, rust, py));
+    }
+
+    let big = inventory(10_000);
+    let render_ms: Vec<f64> = (0..RENDERS)
+        .map(|_| {
+            let t = Instant::now();
+            let html = report_renderer::render(&big, 50).expect("renders");
+            std::hint::black_box(html);
+            t.elapsed().as_secs_f64() * 1000.0
+        })
+        .collect();
+    let (render_median, render_p95) = stats(render_ms);
+
+    let zips: Vec<(String, u64)> = [
+        "order-writer",
+        "order-notifier",
+        "inventory-reader",
+        "report-renderer",
+        "report-mailer",
+    ]
+    .iter()
+    .map(|f| {
+        let size = std::fs::metadata(target.join("lambda").join(f).join("bootstrap.zip"))
+            .map(|m| m.len())
+            .unwrap_or(0);
+        (f.to_string(), size)
+    })
+    .collect();
+
+    // One scenario per function for the cross-function ratios: its first (smallest) one.
+    let per_function: Vec<&(&Scenario, Measured, Measured)> = [
+        "order-writer",
+        "order-notifier",
+        "inventory-reader",
+        "report-renderer",
+        "report-mailer",
+    ]
+    .iter()
+    .filter_map(|f| results.iter().find(|(s, _, _)| s.function == *f))
+    .collect();
+    let max = |values: Vec<f64>| values.into_iter().fold(f64::NAN, f64::max);
+    let min = |values: Vec<f64>| values.into_iter().fold(f64::NAN, f64::min);
+    let init_rust_over_noop_max = max(per_function
+        .iter()
+        .map(|(_, r, _)| r.init() / noop.init())
+        .collect());
+    let init_python_over_rust_min = min(per_function
+        .iter()
+        .map(|(_, r, p)| p.init() / r.init())
+        .collect());
+    let rss_rust_over_python_max = max(per_function
+        .iter()
+        .map(|(_, r, p)| r.peak_rss as f64 / p.peak_rss as f64)
+        .collect());
+    let writer_batch10_over_batch1 = results[1].1.latency() / results[0].1.latency();
+    let zip_bytes_max = zips.iter().map(|(_, s)| *s).max().unwrap_or(0);
+
+    let raw: Vec<Value> = results
+        .iter()
+        .map(|(s, r, p)| json!({"scenario": s.name, "function": s.function, "rust": r.json(), "python": p.json()}))
+        .collect();
+    let summary = json!({
+        "init_rust_over_noop_max": init_rust_over_noop_max,
+        "init_python_over_rust_min": init_python_over_rust_min,
+        "writer_batch10_over_batch1": writer_batch10_over_batch1,
+        "rss_rust_over_python_max": rss_rust_over_python_max,
+        "render_10k_beans_ms": render_median,
+        "zip_bytes_max": zip_bytes_max,
+        "raw": {"machine": machine(), "starts": STARTS, "warm_up": WARM_UP, "measured": MEASURED,
+                "noop": noop.json(), "scenarios": raw,
+                "render_10k_beans_ms": {"median": render_median, "p95": render_p95, "runs": RENDERS},
+                "zips": zips.iter().map(|(f, s)| json!({"function": f, "bytes": s})).collect::<Vec<_>>(),
+                "duration_s": started.elapsed().as_secs_f64()}
+    });
+    let out = target.join("bench");
+    std::fs::create_dir_all(&out)?;
+    std::fs::write(
+        out.join("results.json"),
+        serde_json::to_string_pretty(&summary)?,
+    )?;
+    std::fs::write(
+        root.join("BENCHMARKS.md"),
+        report(&summary, &results, &noop, &zips, render_p95),
+    )?;
+    eprintln!(
+        "wrote {} and BENCHMARKS.md in {:.0} s",
+        out.join("results.json").display(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+fn verdict(met: bool, text: String) -> String {
+    format!("{} {text}", if met { "**met**" } else { "**missed**" })
+}
+
+fn report(
+    summary: &Value,
+    results: &[(&Scenario, Measured, Measured)],
+    noop: &Measured,
+    zips: &[(String, u64)],
+    render_p95: f64,
+) -> String {
+    let f = |key: &str| summary[key].as_f64().unwrap_or(f64::NAN);
+    let mut md = String::from("# Benchmarks\n\nGenerated by `make bench`; do not edit by hand. ");
+    md += "Each function runs as its own process on the benchmark's Lambda Runtime API host (`bench/src/runtime.rs`): \
+init is process start → first `GET /next`; latency is event handed out → response posted; peak RSS is the \
+process's VmHWM. The Rust functions are release builds for this machine; the Python handlers are the seeds' \
+(`bench/python/handlers.py`) under awslambdaric. Both talk to the same moto server and MariaDB on loopback, so \
+latencies include the emulator's own time and are comparable only with each other, not with AWS.\n\n";
+    md += &format!(
+        "Machine: {}. Each implementation: {STARTS} cold starts × ({WARM_UP} warm-up + {MEASURED} measured events); medians and p95.\n\n",
+        summary["raw"]["machine"].as_str().unwrap_or_default()
+    );
+    md += "## Targets\n\n| target | result |\n| --- | --- |\n";
+    let rows = [
+        (
+            "init ≤ 2× the noop floor, every handler",
+            verdict(
+                f("init_rust_over_noop_max") <= 2.0,
+                format!("max ratio {:.2}", f("init_rust_over_noop_max")),
+            ),
+        ),
+        (
+            "init ≤ 1/5 of Python, every handler",
+            verdict(
+                f("init_python_over_rust_min") >= 5.0,
+                format!(
+                    "Python is at least {:.1}× slower to start",
+                    f("init_python_over_rust_min")
+                ),
+            ),
+        ),
+        (
+            "order-writer batch of 10 ≤ 2× batch of 1",
+            verdict(
+                f("writer_batch10_over_batch1") <= 2.0,
+                format!("ratio {:.2}", f("writer_batch10_over_batch1")),
+            ),
+        ),
+        (
+            "peak RSS ≤ ½ of Python, every handler",
+            verdict(
+                f("rss_rust_over_python_max") <= 0.5,
+                format!("max ratio {:.2}", f("rss_rust_over_python_max")),
+            ),
+        ),
+        (
+            "every zip ≤ 6 MB",
+            verdict(
+                f("zip_bytes_max") <= 6_000_000.0 && f("zip_bytes_max") > 0.0,
+                format!("largest {} bytes", f("zip_bytes_max")),
+            ),
+        ),
+        (
+            "10,000 beans rendered in ≤ 50 ms",
+            verdict(
+                f("render_10k_beans_ms") <= 50.0,
+                format!(
+                    "median {:.1} ms, p95 {render_p95:.1} ms (render only, in process)",
+                    f("render_10k_beans_ms")
+                ),
+            ),
+        ),
+    ];
+    for (target, result) in rows {
+        md += &format!("| {target} | {result} |\n");
+    }
+    md += &format!(
+        "\nNoop floor (`bench/src/bin/noop.rs`): init median {:.1} ms, peak RSS {} KiB.\n\n## Scenarios\n\n",
+        noop.init(),
+        noop.peak_rss / 1024
+    );
+    md += "| scenario | implementation | init median / p95 (ms) | latency median / p95 (ms) | peak RSS (MiB) | errors |\n| --- | --- | --- | --- | --- | --- |\n";
+    for (scenario, rust, python) in results {
+        for (name, m) in [("Rust", rust), ("Python", python)] {
+            let (i50, i95) = stats(m.init_ms.clone());
+            let (l50, l95) = stats(m.latency_ms.clone());
+            md += &format!(
+                "| {} | {name} | {i50:.1} / {i95:.1} | {l50:.2} / {l95:.2} | {:.1} | {} |\n",
+                scenario.name,
+                m.peak_rss as f64 / 1_048_576.0,
+                if m.errors.is_empty() {
+                    "none".to_owned()
+                } else {
+                    m.errors
+                        .join("; ")
+                        .replace('|', "/")
+                        .chars()
+                        .take(200)
+                        .collect()
+                }
+            );
+        }
+    }
+    md += "\n## Release zips (`make build`, arm64)\n\n| function | bytes |\n| --- | --- |\n";
+    for (function, bytes) in zips {
+        md += &format!("| {function} | {bytes} |\n");
+    }
+    md += "\n## Reproduce\n\n```sh\nmake bench    # builds the release binaries and the arm64 zips, installs awslambdaric into .venv-bench/, runs everything\n```\n\nRaw figures: `target/bench/results.json`.\n";
+    md
+}

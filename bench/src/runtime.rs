@@ -1,0 +1,187 @@
+//! A minimal Lambda Runtime API host: starts a function process, hands it events one at a time
+//! and records init time (process start → first `GET /next`), per-event latency (event handed
+//! out → response posted) and peak RSS. Rust bootstraps and Python handlers under awslambdaric
+//! are measured the same way.
+
+use std::collections::HashMap;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use tokio::sync::{Mutex, mpsc, oneshot};
+
+const API: &str = "/2018-06-01/runtime";
+
+/// What one invocation gave back.
+#[derive(Debug)]
+pub struct Outcome {
+    pub latency: Duration,
+    pub ok: bool,
+    pub body: String,
+}
+
+struct Shared {
+    events: Mutex<mpsc::Receiver<(String, Vec<u8>)>>,
+    first_next: Mutex<Option<oneshot::Sender<Instant>>>,
+    handed: Mutex<HashMap<String, Instant>>,
+    outcomes: mpsc::Sender<Outcome>,
+}
+
+/// One function process on a host of its own.
+pub struct Instance {
+    child: Child,
+    events: mpsc::Sender<(String, Vec<u8>)>,
+    outcomes: mpsc::Receiver<Outcome>,
+    pub init: Duration,
+}
+
+impl Instance {
+    /// Starts `command` against a new host and waits for its first `GET /next`.
+    pub async fn start(mut command: Command) -> Result<Self, String> {
+        let (event_tx, event_rx) = mpsc::channel(1);
+        let (outcome_tx, outcome_rx) = mpsc::channel(1);
+        let (first_tx, first_rx) = oneshot::channel();
+        let shared = Arc::new(Shared {
+            events: Mutex::new(event_rx),
+            first_next: Mutex::new(Some(first_tx)),
+            handed: Mutex::new(HashMap::new()),
+            outcomes: outcome_tx,
+        });
+        let app = Router::new()
+            .route(&format!("{API}/invocation/next"), get(next))
+            .route(&format!("{API}/invocation/{{id}}/response"), post(response))
+            .route(&format!("{API}/invocation/{{id}}/error"), post(error))
+            .route(&format!("{API}/init/error"), post(init_error))
+            .with_state(shared);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .map_err(|e| e.to_string())?;
+        let address = listener.local_addr().map_err(|e| e.to_string())?;
+        tokio::spawn(async move { axum::serve(listener, app).await });
+
+        let started = Instant::now();
+        let child = command
+            .env("AWS_LAMBDA_RUNTIME_API", address.to_string())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("cannot start {command:?}: {e}"))?;
+        let first = tokio::time::timeout(Duration::from_secs(60), first_rx)
+            .await
+            .map_err(|_| format!("{command:?} never asked for an event"))?
+            .map_err(|e| e.to_string())?;
+        Ok(Self {
+            child,
+            events: event_tx,
+            outcomes: outcome_rx,
+            init: first - started,
+        })
+    }
+
+    pub async fn invoke(&mut self, event: &[u8]) -> Result<Outcome, String> {
+        let id = uuid::Uuid::new_v4().to_string();
+        self.events
+            .send((id, event.to_vec()))
+            .await
+            .map_err(|e| e.to_string())?;
+        tokio::time::timeout(Duration::from_secs(120), self.outcomes.recv())
+            .await
+            .map_err(|_| "no response within 120 s".to_owned())?
+            .ok_or_else(|| "the host stopped".to_owned())
+    }
+
+    /// Peak resident set size so far (VmHWM), in bytes.
+    pub fn peak_rss(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .unwrap_or_default();
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmHWM:"))
+            .and_then(|kb| kb.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            .map_or(0, |kb| kb * 1024)
+    }
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn next(State(shared): State<Arc<Shared>>) -> Response {
+    if let Some(first) = shared.first_next.lock().await.take() {
+        let _ = first.send(Instant::now());
+    }
+    let Some((id, body)) = shared.events.lock().await.recv().await else {
+        return StatusCode::GONE.into_response();
+    };
+    shared
+        .handed
+        .lock()
+        .await
+        .insert(id.clone(), Instant::now());
+    let mut headers = HeaderMap::new();
+    let deadline = chrono::Utc::now().timestamp_millis() + 900_000;
+    let pairs = [
+        ("Lambda-Runtime-Aws-Request-Id", id),
+        ("Lambda-Runtime-Deadline-Ms", deadline.to_string()),
+        (
+            "Lambda-Runtime-Invoked-Function-Arn",
+            "arn:aws:lambda:us-east-1:123456789012:function:bench".to_owned(),
+        ),
+        (
+            "Lambda-Runtime-Trace-Id",
+            "Root=1-00000000-000000000000000000000000;Sampled=0".to_owned(),
+        ),
+        // awslambdaric refuses an event without a content type.
+        ("Content-Type", "application/json".to_owned()),
+    ];
+    for (name, value) in pairs {
+        headers.insert(name, HeaderValue::from_str(&value).expect("ASCII header"));
+    }
+    (headers, body).into_response()
+}
+
+async fn settle(shared: &Shared, id: &str, ok: bool, body: Bytes) -> StatusCode {
+    let now = Instant::now();
+    let handed = shared.handed.lock().await.remove(id).unwrap_or(now);
+    let body = String::from_utf8_lossy(&body).into_owned();
+    let _ = shared
+        .outcomes
+        .send(Outcome {
+            latency: now - handed,
+            ok,
+            body,
+        })
+        .await;
+    StatusCode::ACCEPTED
+}
+
+async fn response(
+    State(shared): State<Arc<Shared>>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> StatusCode {
+    settle(&shared, &id, true, body).await
+}
+
+async fn error(
+    State(shared): State<Arc<Shared>>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> StatusCode {
+    settle(&shared, &id, false, body).await
+}
+
+async fn init_error(body: Bytes) -> StatusCode {
+    eprintln!("init error: {}", String::from_utf8_lossy(&body));
+    StatusCode::ACCEPTED
+}

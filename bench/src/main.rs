@@ -10,7 +10,6 @@ use std::time::Instant;
 
 use cafe_shared::inventory::{Bean, Inventory, Supplier};
 use cafe_tests::{Emulator, TestDatabase, sample_event, workspace_root};
-use mysql_async::prelude::Queryable;
 use runtime::Instance;
 use serde_json::{Value, json};
 
@@ -184,23 +183,7 @@ async fn set_up() -> Result<Setup, Error> {
         .await?;
     let seed_db = TestDatabase::create().await;
     let big_db = TestDatabase::create().await;
-    let mut connection = mysql_async::Conn::new(big_db.opts()).await?;
-    let values: Vec<String> = (0..10_000)
-        .map(|i| {
-            format!(
-                "({}, 'Arabica', 'Lot {i}', '9.50', 'Bulk lot', {})",
-                1 + i % 8,
-                i % 700
-            )
-        })
-        .collect();
-    connection
-        .query_drop(format!(
-            "INSERT INTO beans (supplier_id, type, product_name, price, description, quantity) VALUES {}",
-            values.join(",")
-        ))
-        .await?;
-    connection.disconnect().await?;
+    big_db.add_beans(10_000).await;
     Ok(Setup {
         emulator,
         order_topic,

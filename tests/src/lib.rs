@@ -130,6 +130,29 @@ impl TestDatabase {
         database
     }
 
+    /// Adds `count` more beans ('Lot <n>', 9.50 each) spread over the first eight suppliers.
+    pub async fn add_beans(&self, count: usize) {
+        use mysql_async::prelude::Queryable;
+        let values: Vec<String> = (0..count)
+            .map(|i| {
+                format!(
+                    "({}, 'Arabica', 'Lot {i}', '9.50', 'Bulk lot', {})",
+                    1 + i % 8,
+                    i % 700
+                )
+            })
+            .collect();
+        let mut connection = mysql_async::Conn::new(self.opts()).await.unwrap();
+        connection
+            .query_drop(format!(
+                "INSERT INTO beans (supplier_id, type, product_name, price, description, quantity) VALUES {}",
+                values.join(",")
+            ))
+            .await
+            .unwrap();
+        connection.disconnect().await.unwrap();
+    }
+
     /// Connection options for this database.
     pub fn opts(&self) -> mysql_async::Opts {
         mysql_async::OptsBuilder::from_opts(self.server.clone())

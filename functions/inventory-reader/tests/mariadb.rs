@@ -143,24 +143,7 @@ async fn a_broken_schema_is_a_query_failure() {
 #[tokio::test]
 async fn ten_thousand_beans_go_to_s3_by_claim_check() {
     let database = TestDatabase::create().await;
-    let mut connection = mysql_async::Conn::new(database.opts()).await.unwrap();
-    let values: Vec<String> = (0..10_000)
-        .map(|i| {
-            format!(
-                "({}, 'Arabica', 'Lot {i}', '9.50', 'Bulk lot', {})",
-                1 + i % 8,
-                i % 700
-            )
-        })
-        .collect();
-    connection
-        .query_drop(format!(
-            "INSERT INTO beans (supplier_id, type, product_name, price, description, quantity) VALUES {}",
-            values.join(",")
-        ))
-        .await
-        .unwrap();
-    connection.disconnect().await.unwrap();
+    database.add_beans(10_000).await;
 
     let emulator = Emulator::start();
     let s3 = aws_sdk_s3::Client::from_conf(

@@ -66,7 +66,7 @@ $(BENCH_VENV)/.installed: bench/python/requirements.txt
 
 bench: $(TOOLS) $(BENCH_VENV)/.installed build ## benchmarks: Rust functions vs the seeds' Python handlers → BENCHMARKS.md, target/bench/results.json
 	cargo build --release --package cafe-bench $(addprefix --package ,$(FUNCTIONS))
-	cargo run --release --package cafe-bench --bin cafe-bench
+	$(TARGET_DIR)/release/cafe-bench
 
 fmt: ## format the code
 	cargo fmt --all

@@ -66,8 +66,14 @@ impl Instance {
         tokio::spawn(async move { axum::serve(listener, app).await });
 
         let started = Instant::now();
+        // What Lambda sets for every function; lambda_runtime refuses to start without it.
         let child = command
             .env("AWS_LAMBDA_RUNTIME_API", address.to_string())
+            .env("AWS_LAMBDA_FUNCTION_NAME", "bench")
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
+            .env("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/bench")
+            .env("AWS_LAMBDA_LOG_STREAM_NAME", "bench")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())

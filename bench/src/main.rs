@@ -18,6 +18,14 @@ const STARTS: usize = 3;
 /// Events per process: the first `WARM_UP` are not measured.
 const WARM_UP: usize = 2;
 const MEASURED: usize = 10;
+/// The five functions, in the order their results are reported.
+const FUNCTIONS: [&str; 5] = [
+    "order-writer",
+    "order-notifier",
+    "inventory-reader",
+    "report-renderer",
+    "report-mailer",
+];
 /// Render-only repetitions of the 10,000-bean report.
 const RENDERS: usize = 20;
 
@@ -143,6 +151,13 @@ fn stream_batch(template: &Value, sequence: usize) -> Vec<u8> {
         })
         .collect();
     json!({"Records": records}).to_string().into_bytes()
+}
+
+/// What the state machine hands inventory-reader.
+fn reader_event(sequence: usize) -> Vec<u8> {
+    json!({"execution": format!("bench-{sequence}")})
+        .to_string()
+        .into_bytes()
 }
 
 struct Setup {
@@ -291,22 +306,14 @@ async fn main() -> Result<(), Error> {
             function: "inventory-reader",
             python: "inventory_reader",
             database: Some(database_url(&setup.seed_db)),
-            event: Box::new(|n| {
-                json!({"execution": format!("bench-{n}")})
-                    .to_string()
-                    .into_bytes()
-            }),
+            event: Box::new(reader_event),
         },
         Scenario {
             name: "inventory-reader, 10,000 beans",
             function: "inventory-reader",
             python: "inventory_reader",
             database: Some(database_url(&setup.big_db)),
-            event: Box::new(|n| {
-                json!({"execution": format!("bench-{n}")})
-                    .to_string()
-                    .into_bytes()
-            }),
+            event: Box::new(reader_event),
         },
         Scenario {
             name: "report-renderer, 10 beans",
@@ -401,33 +408,21 @@ async fn main() -> Result<(), Error> {
         .collect();
     let (render_median, render_p95) = stats(render_ms);
 
-    let zips: Vec<(String, u64)> = [
-        "order-writer",
-        "order-notifier",
-        "inventory-reader",
-        "report-renderer",
-        "report-mailer",
-    ]
-    .iter()
-    .map(|f| {
-        let size = std::fs::metadata(target.join("lambda").join(f).join("bootstrap.zip"))
-            .map(|m| m.len())
-            .unwrap_or(0);
-        (f.to_string(), size)
-    })
-    .collect();
+    let zips: Vec<(String, u64)> = FUNCTIONS
+        .iter()
+        .map(|f| {
+            let size = std::fs::metadata(target.join("lambda").join(f).join("bootstrap.zip"))
+                .map(|m| m.len())
+                .unwrap_or(0);
+            (f.to_string(), size)
+        })
+        .collect();
 
     // One scenario per function for the cross-function ratios: its first (smallest) one.
-    let per_function: Vec<&(&Scenario, Measured, Measured)> = [
-        "order-writer",
-        "order-notifier",
-        "inventory-reader",
-        "report-renderer",
-        "report-mailer",
-    ]
-    .iter()
-    .filter_map(|f| results.iter().find(|(s, _, _)| s.function == *f))
-    .collect();
+    let per_function: Vec<&(&Scenario, Measured, Measured)> = FUNCTIONS
+        .iter()
+        .filter_map(|f| results.iter().find(|(s, _, _)| s.function == *f))
+        .collect();
     let max = |values: Vec<f64>| values.into_iter().fold(f64::NAN, f64::max);
     let min = |values: Vec<f64>| values.into_iter().fold(f64::NAN, f64::min);
     let init_rust_over_noop_max = max(per_function

@@ -6,8 +6,13 @@
 
 use aws_config::meta::region::RegionProviderChain;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_smithy_http_client::tls::{self, TlsContext, TrustStore, rustls_provider::CryptoMode};
 
 use crate::config::DEFAULT_REGION;
+
+/// The roots every AWS service endpoint's certificate chains to (Amazon Trust Services, and the
+/// Starfield root that cross-signs them), as published in the Mozilla CA bundle.
+const AMAZON_TRUST_SERVICES_ROOTS: &[u8] = include_bytes!("../certs/amazon-trust-services.pem");
 
 /// Shared SDK configuration: region (falling back to us-east-1), credentials and endpoint from the
 /// usual environment variables and profiles.
@@ -15,8 +20,25 @@ pub async fn aws_config() -> SdkConfig {
     let region = RegionProviderChain::default_provider().or_else(Region::new(DEFAULT_REGION));
     aws_config::defaults(BehaviorVersion::latest())
         .region(region)
+        .http_client(
+            aws_smithy_http_client::Builder::new()
+                .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc))
+                .tls_context(amazon_roots_only())
+                .build_https(),
+        )
         .load()
         .await
+}
+
+/// TLS that trusts only the Amazon roots. The SDK's default reads and parses the system's whole
+/// CA store (hundreds of files on Debian) during every cold start: that was most of our init
+/// time. These functions talk to AWS endpoints only (and to emulators over plain HTTP).
+fn amazon_roots_only() -> TlsContext {
+    let trust = TrustStore::empty().with_pem_certificate(AMAZON_TRUST_SERVICES_ROOTS);
+    TlsContext::builder()
+        .with_trust_store(trust)
+        .build()
+        .expect("a trust store of PEM certificates is a valid TLS context")
 }
 
 #[cfg(feature = "dynamodb")]
@@ -115,5 +137,22 @@ mod tests {
         let rds = r#"{"username": "admin", "password": "s3cr&t\"x"}"#;
         assert_eq!(password_from_secret(rds), "s3cr&t\"x");
         assert_eq!(password_from_secret("plain-password"), "plain-password");
+    }
+}
+
+#[cfg(test)]
+mod trust_tests {
+    use super::AMAZON_TRUST_SERVICES_ROOTS;
+    use rustls_pki_types::CertificateDer;
+    use rustls_pki_types::pem::PemObject;
+
+    #[test]
+    fn the_compiled_in_trust_store_holds_the_five_amazon_roots() {
+        let certs = CertificateDer::pem_slice_iter(AMAZON_TRUST_SERVICES_ROOTS)
+            .collect::<Result<Vec<_>, _>>()
+            .expect("every certificate is valid PEM");
+        assert_eq!(certs.len(), 5);
+        // The TLS context the SDK gets is built from these, and building it must not fail.
+        super::amazon_roots_only();
     }
 }

@@ -14,7 +14,7 @@ use runtime::Instance;
 use serde_json::{Value, json};
 
 /// Processes started per implementation and scenario (each one a cold start).
-const STARTS: usize = 3;
+const STARTS: usize = 7;
 /// Events per process: the first `WARM_UP` are not measured.
 const WARM_UP: usize = 2;
 const MEASURED: usize = 10;
@@ -438,6 +438,7 @@ async fn main() -> Result<(), Error> {
         .map(|(_, r, p)| r.peak_rss as f64 / p.peak_rss as f64)
         .collect());
     let writer_batch10_over_batch1 = results[1].1.latency() / results[0].1.latency();
+    let python_writer_batch10_over_batch1 = results[1].2.latency() / results[0].2.latency();
     let zip_bytes_max = zips.iter().map(|(_, s)| *s).max().unwrap_or(0);
 
     let raw: Vec<Value> = results
@@ -451,7 +452,8 @@ async fn main() -> Result<(), Error> {
         "rss_rust_over_python_max": rss_rust_over_python_max,
         "render_10k_beans_ms": render_median,
         "zip_bytes_max": zip_bytes_max,
-        "raw": {"machine": machine(), "starts": STARTS, "warm_up": WARM_UP, "measured": MEASURED,
+        "raw": {"machine": machine(), "starts": STARTS,
+                "python_writer_batch10_over_batch1": python_writer_batch10_over_batch1, "warm_up": WARM_UP, "measured": MEASURED,
                 "noop": noop.json(), "scenarios": raw,
                 "render_10k_beans_ms": {"median": render_median, "p95": render_p95, "runs": RENDERS},
                 "zips": zips.iter().map(|(f, s)| json!({"function": f, "bytes": s})).collect::<Vec<_>>(),
@@ -463,9 +465,15 @@ async fn main() -> Result<(), Error> {
         out.join("results.json"),
         serde_json::to_string_pretty(&summary)?,
     )?;
+    // What `make test-faults` recorded under the marker is kept.
+    let benchmarks = root.join("BENCHMARKS.md");
+    let kept = std::fs::read_to_string(&benchmarks)
+        .ok()
+        .and_then(|old| old.find(FAULTS_MARKER).map(|at| old[at..].to_owned()))
+        .unwrap_or_default();
     std::fs::write(
-        root.join("BENCHMARKS.md"),
-        report(&summary, &results, &noop, &zips, render_p95),
+        &benchmarks,
+        report(&summary, &results, &noop, &zips, render_p95) + &kept,
     )?;
     eprintln!(
         "wrote {} and BENCHMARKS.md in {:.0} s",
@@ -474,6 +482,30 @@ async fn main() -> Result<(), Error> {
     );
     Ok(())
 }
+
+/// What the figures cannot show by themselves.
+const WHY: &str = "
+## Reading the figures
+
+- **Init.** Every Rust handler builds its SDK clients (and the reader its MySQL pool) before its
+  first `GET /next`, so a warm invocation pays nothing for them. The SDK's default HTTPS client reads
+  and parses the whole system CA store at that point (on this Debian machine, about 150 files), which
+  cost about 5 ms of every cold start; the functions trust the Amazon Trust Services roots compiled
+  in instead (`shared/src/clients.rs`), since they only ever talk to AWS endpoints over TLS.
+- **Writer, batch of 10 vs 1.** The writer stores a batch's records concurrently (up to 10 requests in
+  flight), one conditional `PutItem` each, so that a redelivered message never overwrites or
+  duplicates an order. DynamoDB serves those requests in parallel; moto serves them one after another
+  under Python's global interpreter lock, at about 2.5 ms each here, so on the emulator a batch of 10
+  costs about ten requests' time whatever the client does. The seeds' sequential loop pays the same
+  plus its own per-record overhead. `BatchWriteItem` (one request for the batch) cannot carry the
+  condition, and `TransactWriteItems` costs twice the write capacity, is all-or-nothing, and is far
+  slower on moto (0.54 s for 10 items here); so the target stays missed on the emulator, with the
+  reason, rather than traded for weaker idempotency.
+- **Latency** includes moto's own time for every AWS call, the same for both implementations.
+";
+
+/// BENCHMARKS.md from this line on is the load figures of `make test-faults`, not ours.
+const FAULTS_MARKER: &str = "<!-- load figures from make test-faults -->";
 
 fn verdict(met: bool, text: String) -> String {
     format!("{} {text}", if met { "**met**" } else { "**missed**" })
@@ -520,7 +552,13 @@ latencies include the emulator's own time and are comparable only with each othe
             "order-writer batch of 10 ≤ 2× batch of 1",
             verdict(
                 f("writer_batch10_over_batch1") <= 2.0,
-                format!("ratio {:.2}", f("writer_batch10_over_batch1")),
+                format!(
+                    "ratio {:.2} (the seeds' sequential loop on the same emulator: {:.2}); see below",
+                    f("writer_batch10_over_batch1"),
+                    summary["raw"]["python_writer_batch10_over_batch1"]
+                        .as_f64()
+                        .unwrap_or(f64::NAN)
+                ),
             ),
         ),
         (
@@ -582,6 +620,7 @@ latencies include the emulator's own time and are comparable only with each othe
     for (function, bytes) in zips {
         md += &format!("| {function} | {bytes} |\n");
     }
+    md += WHY;
     md += "\n## Reproduce\n\n```sh\nmake bench    # builds the release binaries and the arm64 zips, installs awslambdaric into .venv-bench/, runs everything\n```\n\nRaw figures: `target/bench/results.json`.\n";
     md
 }

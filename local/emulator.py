@@ -9,14 +9,29 @@ Two things moto cannot do without Docker are done here instead:
 - Email: what an `email` subscriber of a topic would receive is appended, one JSON object per
   line, to MAILBOX_FILE, which the gateway serves as GET /mailbox.
 
+And one thing for the fault tests (`make test-faults`): faults injected on request.
+- `POST /_cafe/faults` with `{"target": "dynamodb:PutItem", "mode": "error", "seconds": 5}` makes
+  that operation fail with a 503 for 5 seconds (`"mode": "delay", "delay": 3` delays it instead;
+  `"count": 2` limits the fault to the first two calls).
+  A target is `service:Operation` (`sns:PublishBatch`, `dynamodb:*`; S3 operations are named by
+  HTTP method, `s3:PUT`), or `mysql`: the functions reach MySQL through a relay here
+  (127.0.0.1:MYSQL_RELAY_PORT → MYSQL_UPSTREAM), and a `mysql` fault closes every connection
+  through it and refuses new ones. `GET` lists the faults and how often each struck; `DELETE`
+  clears them.
+
 Run by `make emulator` or the local stack; stops on Ctrl-C or SIGTERM. Nothing is kept between runs.
 """
 
+import io
 import json
 import logging
 import os
+import select
 import signal
+import socket
 import threading
+import time
+import urllib.parse
 import urllib.error
 import urllib.request
 from datetime import datetime, timezone
@@ -42,6 +57,7 @@ READY_FILE = Path(setting("EMULATOR_READY_FILE", str(ROOT / ".local" / "emulator
 ORDERS_TABLE = setting("ORDERS_TABLE", "orders")
 ORDERS_QUEUE = setting("ORDERS_QUEUE", "orders-queue")
 ORDERS_DLQ = setting("ORDERS_DLQ", "orders-dlq")
+NOTIFIER_FAILURES_QUEUE = setting("NOTIFIER_FAILURES_QUEUE", "notifier-failures")
 ORDER_TOPIC = setting("ORDER_TOPIC", "OrderNotifications")
 REPORT_TOPIC = setting("REPORT_TOPIC", "EmailReport")
 REPORTS_BUCKET = setting("REPORTS_BUCKET", "cafe-reports")
@@ -50,6 +66,8 @@ ORDERS_EMAIL = setting("ORDERS_EMAIL", "orders@cafe.example")
 MANAGER_EMAIL = setting("MANAGER_EMAIL", "manager@cafe.example")
 # A message that fails this many receives is moved to the DLQ.
 MAX_RECEIVE_COUNT = 3
+MYSQL_RELAY_PORT = int(setting("MYSQL_RELAY_PORT", "4510"))
+MYSQL_UPSTREAM = setting("MYSQL_UPSTREAM", "127.0.0.1:3306")
 FUNCTIONS = ["order-writer", "order-notifier", "inventory-reader", "report-renderer", "report-mailer"]
 # The state machine's ${…} placeholders, as SAM's DefinitionSubstitutions fill them.
 SUBSTITUTIONS = {
@@ -110,6 +128,166 @@ def patch_email_delivery(subscription_class):
     subscription_class.publish = publish
 
 
+class Faults:
+    """The faults in force: target → rule. Checked on every request and every MySQL connection."""
+
+    PATH = "/_cafe/faults"
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.rules = {}
+        self.on_mysql_fault = lambda: None
+
+    def add(self, rule):
+        target, mode = rule.get("target"), rule.get("mode", "error")
+        if not target or mode not in ("error", "delay"):
+            raise ValueError("a fault needs a target and a mode of error or delay")
+        seconds = rule.get("seconds")
+        until = time.monotonic() + float(seconds) if seconds is not None else None
+        with self.lock:
+            self.rules[target] = {"target": target, "mode": mode, "delay": float(rule.get("delay", 0)),
+                                  "until": until, "count": rule.get("count"), "hits": 0}
+        if target == "mysql":
+            self.on_mysql_fault()
+
+    def clear(self):
+        with self.lock:
+            self.rules.clear()
+
+    def listing(self):
+        now = time.monotonic()
+        with self.lock:
+            return [{**rule, "until": None if rule["until"] is None else round(rule["until"] - now, 3)}
+                    for rule in self.rules.values()]
+
+    def strike(self, service, operation):
+        """The rule that applies to this call, counted, or None."""
+        now = time.monotonic()
+        with self.lock:
+            for target in (f"{service}:{operation}", f"{service}:*", service):
+                rule = self.rules.get(target)
+                if (rule and (rule["until"] is None or now < rule["until"])
+                        and (rule["count"] is None or rule["hits"] < rule["count"])):
+                    rule["hits"] += 1
+                    return dict(rule)
+        return None
+
+    def handle(self, environ, start_response, forward):
+        """A WSGI request: the control API, an injected fault, or `forward()` to moto."""
+        if environ.get("PATH_INFO") == self.PATH:
+            return self.control(environ, start_response)
+        service, operation = self.identify(environ)
+        rule = self.strike(service, operation) if service else None
+        if rule and rule["mode"] == "delay":
+            time.sleep(rule["delay"])
+        elif rule:
+            # A 503 is what an AWS service says when it is down; the SDKs retry it, then give up.
+            if "json" in (environ.get("CONTENT_TYPE") or ""):
+                content_type = "application/x-amz-json-1.0"
+                body = json.dumps({"__type": "ServiceUnavailable",
+                                   "message": f"fault injected: {service}:{operation}"}).encode()
+            else:
+                content_type = "text/xml"
+                error = (f"<Error><Type>Receiver</Type><Code>ServiceUnavailable</Code>"
+                         f"<Message>fault injected: {service}:{operation}</Message></Error>")
+                # S3 answers with a bare <Error>; the query protocols (SNS, …) wrap it.
+                body = (error if service == "s3" else f"<ErrorResponse>{error}</ErrorResponse>").encode()
+            start_response("503 Service Unavailable", [("Content-Type", content_type),
+                                                       ("x-amzn-ErrorType", "ServiceUnavailable"),
+                                                       ("Content-Length", str(len(body)))])
+            return [body]
+        return forward()
+
+    @staticmethod
+    def identify(environ):
+        """(service, operation) of an AWS request, from its signature and target or action."""
+        authorization = environ.get("HTTP_AUTHORIZATION", "")
+        scope = authorization.split("Credential=", 1)[-1].split(",", 1)[0].split("/")
+        if len(scope) < 4:
+            return None, None
+        service = scope[3]
+        target = environ.get("HTTP_X_AMZ_TARGET")
+        if target:
+            return service, target.rsplit(".", 1)[-1]
+        if environ.get("CONTENT_TYPE", "").startswith("application/x-www-form-urlencoded"):
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            body = environ["wsgi.input"].read(length)
+            environ["wsgi.input"] = io.BytesIO(body)  # put back for moto
+            action = urllib.parse.parse_qs(body.decode("utf-8", "replace")).get("Action")
+            if action:
+                return service, action[0]
+        return service, environ.get("REQUEST_METHOD")
+
+    def control(self, environ, start_response):
+        method = environ.get("REQUEST_METHOD")
+        status = "200 OK"
+        try:
+            if method == "POST":
+                length = int(environ.get("CONTENT_LENGTH") or 0)
+                self.add(json.loads(environ["wsgi.input"].read(length) or b"{}"))
+            elif method == "DELETE":
+                self.clear()
+            answer = {"faults": self.listing()}
+        except (ValueError, TypeError) as e:
+            status, answer = "400 Bad Request", {"error": str(e)}
+        body = json.dumps(answer).encode()
+        start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+        return [body]
+
+
+class MysqlRelay:
+    """Forwards TCP connections to MySQL, so a `mysql` fault can cut the database off."""
+
+    def __init__(self, faults, port, upstream):
+        self.faults, self.upstream = faults, upstream
+        self.open = set()
+        self.lock = threading.Lock()
+        self.listener = socket.create_server(("127.0.0.1", port))
+        faults.on_mysql_fault = self.cut
+
+    def serve(self):
+        while True:
+            client, _ = self.listener.accept()
+            if self.faults.strike("mysql", None):
+                client.close()
+                continue
+            threading.Thread(target=self.pipe, args=(client,), daemon=True).start()
+
+    def pipe(self, client):
+        host, port = self.upstream.rsplit(":", 1)
+        try:
+            server = socket.create_connection((host, int(port)), timeout=5)
+        except OSError:
+            client.close()
+            return
+        server.settimeout(None)
+        with self.lock:
+            self.open.update((client, server))
+        try:
+            while True:
+                readable, _, _ = select.select([client, server], [], [])
+                for source in readable:
+                    data = source.recv(65536)
+                    if not data:
+                        return
+                    (server if source is client else client).sendall(data)
+        except OSError:
+            pass
+        finally:
+            with self.lock:
+                self.open.difference_update((client, server))
+            client.close()
+            server.close()
+
+    def cut(self):
+        with self.lock:
+            for connection in self.open:
+                try:
+                    connection.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+
 def provision(endpoint):
     import boto3
 
@@ -129,6 +307,8 @@ def provision(endpoint):
         QueueName=ORDERS_QUEUE,
         Attributes={"VisibilityTimeout": "30", "RedrivePolicy": json.dumps(redrive)},
     )
+
+    sqs.create_queue(QueueName=NOTIFIER_FAILURES_QUEUE)
 
     dynamodb.create_table(
         TableName=ORDERS_TABLE,
@@ -158,6 +338,7 @@ def provision(endpoint):
     return {
         "queue": ORDERS_QUEUE,
         "dlq": ORDERS_DLQ,
+        "notifierFailures": NOTIFIER_FAILURES_QUEUE,
         "table": ORDERS_TABLE,
         "topics": topics,
         "bucket": REPORTS_BUCKET,
@@ -170,6 +351,7 @@ def main():
     from moto.awslambda.models import LambdaBackend
     from moto.awslambda_simple.models import LambdaSimpleBackend
     from moto.core.config import default_user_config
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication
     from moto.server import ThreadedMotoServer
     from moto.sns.models import Subscription
 
@@ -182,12 +364,23 @@ def main():
     MAILBOX_FILE.write_text("", encoding="utf-8")
     READY_FILE.unlink(missing_ok=True)
 
+    faults = Faults()
+    dispatch = DomainDispatcherApplication.__call__
+
+    def dispatch_unless_faulted(self, environ, start_response):
+        return faults.handle(environ, start_response, lambda: dispatch(self, environ, start_response))
+
+    DomainDispatcherApplication.__call__ = dispatch_unless_faulted
+    relay = MysqlRelay(faults, MYSQL_RELAY_PORT, MYSQL_UPSTREAM)
+    threading.Thread(target=relay.serve, daemon=True).start()
+
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
     server = ThreadedMotoServer(ip_address=HOST, port=PORT, verbose=False)
     server.start()
     endpoint = f"http://{HOST}:{PORT}"
     resources = provision(endpoint)
-    print(f"AWS emulator at {endpoint} with {json.dumps(resources)}", flush=True)
+    print(f"AWS emulator at {endpoint} with {json.dumps(resources)}; MySQL relay at "
+          f"127.0.0.1:{MYSQL_RELAY_PORT} → {MYSQL_UPSTREAM}", flush=True)
     READY_FILE.parent.mkdir(parents=True, exist_ok=True)
     READY_FILE.write_text(json.dumps(resources), encoding="utf-8")
 

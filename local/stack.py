@@ -6,6 +6,7 @@
     stack.py run    `up`, then wait for Ctrl-C, then `down`
     stack.py demo   run both pipelines once, step by step, against the stack (started if needed)
     stack.py e2e    run the end-to-end tests against the stack (started if needed)
+    stack.py faults run the fault-tolerance tests against the stack (started if needed)
     stack.py env    print the environment the stack gives the functions
 
 Parts: MySQL (DATABASE_URL, or a private MariaDB under .local/ when nothing answers), the AWS
@@ -33,6 +34,7 @@ VENV_BIN = ROOT / ".venv" / "bin"
 TARGET = Path(os.environ.get("CARGO_TARGET_DIR") or ROOT / "target")
 EMULATOR = "http://127.0.0.1:4566"
 FUNCTIONS_PORT = 9000
+MYSQL_RELAY_PORT = 4510
 GATEWAY = "http://127.0.0.1:3000"
 DEFAULT_DATABASE_URL = "mysql://root@127.0.0.1:3306/coffee"
 FUNCTIONS = ["order-writer", "order-notifier", "inventory-reader", "report-renderer", "report-mailer"]
@@ -54,7 +56,7 @@ FUNCTION_ENV = {
     "REPORTS_BUCKET": "cafe-reports",
     "LOW_STOCK_THRESHOLD": "50",
     "REPORT_LINK_EXPIRY_SECONDS": "900",
-    "REPORT_WAIT_SECONDS": "60",
+    "REPORT_WAIT_SECONDS": "30",
     "DB_CONNECT_TIMEOUT_SECONDS": "5",
     "DB_QUERY_TIMEOUT_SECONDS": "10",
 }
@@ -230,19 +232,24 @@ def start_all():
     t0 = time.time()
     database_url = ensure_database()
     say("building the functions and the gateway (the first time takes a few minutes) …")
-    # One build per binary, so each is compiled with exactly the features `cargo lambda watch`
-    # will run it with, and its first invocation starts at once.
-    for package in FUNCTIONS + ["cafe-gateway"]:
-        subprocess.run(["cargo", "build", "--package", package, "--bin", package], cwd=ROOT, check=True)
-    env = {**LOCAL_AWS, **FUNCTION_ENV, "DATABASE_URL": database_url,
+    # Built as `cargo lambda watch` runs them (`cargo run --bin <function>` in the workspace, so
+    # with the workspace's features), so a function's first invocation starts at once.
+    subprocess.run(["cargo", "build", *(f"--bin={name}" for name in FUNCTIONS + ["cafe-gateway"])],
+                   cwd=ROOT, check=True)
+    # The functions reach MySQL through the emulator's relay, so the fault tests can cut it off.
+    database = urllib.parse.urlparse(database_url)
+    credentials = database.netloc.rsplit("@", 1)[0] + "@" if "@" in database.netloc else ""
+    relayed = database._replace(netloc=f"{credentials}127.0.0.1:{MYSQL_RELAY_PORT}").geturl()
+    env = {**LOCAL_AWS, **FUNCTION_ENV, "DATABASE_URL": relayed,
            "PATH": f"{VENV_BIN}:{os.environ['PATH']}"}
 
     ready = LOCAL / "emulator.json"
     ready.unlink(missing_ok=True)
     emulator = start("emulator", [str(VENV_BIN / "python"), str(ROOT / "local" / "emulator.py")],
-                     {**env, "EMULATOR_READY_FILE": str(ready)})
+                     {**env, "EMULATOR_READY_FILE": str(ready), "MYSQL_RELAY_PORT": str(MYSQL_RELAY_PORT),
+                      "MYSQL_UPSTREAM": f"{database.hostname}:{database.port or 3306}"})
     wait_for("the AWS emulator", ready.exists, emulator)
-    functions = start("functions", [str(VENV_BIN / "cargo-lambda"), "lambda", "watch", "--invoke-address",
+    functions = start("functions", [str(VENV_BIN / "cargo-lambda"), "lambda", "watch", "--concurrency", "4", "--invoke-address",
                                     "127.0.0.1", "--invoke-port", str(FUNCTIONS_PORT)], env)
     wait_for("cargo lambda watch", lambda: port_open("127.0.0.1", FUNCTIONS_PORT), functions)
     gateway = start("gateway", [str(TARGET / "debug" / "cafe-gateway")], env)
@@ -375,15 +382,25 @@ def demo():
             down()
 
 
-def e2e():
+def run_against_stack(test, *arguments):
+    """Runs one of the stack's test files against the stack, started (and then stopped) if needed."""
     started = up()
     try:
-        result = subprocess.run(["cargo", "test", "--package", "cafe-tests", "--test", "end_to_end", "--",
-                                 "--include-ignored"], cwd=ROOT)
+        result = subprocess.run(["cargo", "test", "--package", "cafe-tests", "--test", test, "--",
+                                 "--include-ignored", *arguments], cwd=ROOT)
     finally:
         if started:
             down()
     sys.exit(result.returncode)
+
+
+def e2e():
+    run_against_stack("end_to_end")
+
+
+def faults():
+    # One at a time: a fault is injected into the whole stack.
+    run_against_stack("faults", "--test-threads=1", "--nocapture")
 
 
 def env():
@@ -391,7 +408,7 @@ def env():
 
 
 if __name__ == "__main__":
-    verbs = {"up": up, "down": down, "run": run, "demo": demo, "e2e": e2e, "env": env}
+    verbs = {"up": up, "down": down, "run": run, "demo": demo, "e2e": e2e, "faults": faults, "env": env}
     if len(sys.argv) != 2 or sys.argv[1] not in verbs:
         fail(f"usage: {sys.argv[0]} {{{'|'.join(verbs)}}}")
     verbs[sys.argv[1]]()

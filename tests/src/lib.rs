@@ -18,6 +18,8 @@ use aws_sdk_dynamodb::types::{
 use aws_sdk_dynamodbstreams::types::ShardIteratorType;
 use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
 
+pub mod stack;
+
 pub const REGION: &str = "us-east-1";
 
 /// The workspace root, where `.venv` lives.
@@ -319,19 +321,29 @@ pub async fn create_orders_table(dynamodb: &aws_sdk_dynamodb::Client, table: &st
         .to_owned()
 }
 
-/// Every item of a table, as plain JSON.
+/// Every item of a table, as plain JSON, page after page.
 pub async fn scan_json(dynamodb: &aws_sdk_dynamodb::Client, table: &str) -> Vec<serde_json::Value> {
-    let output = dynamodb
-        .scan()
-        .table_name(table)
-        .send()
-        .await
-        .expect("scan");
-    output
-        .items()
-        .iter()
-        .map(|item| serde_dynamo::from_item(item.clone()).expect("plain JSON"))
-        .collect()
+    let mut items = Vec::new();
+    let mut start = None;
+    loop {
+        let output = dynamodb
+            .scan()
+            .table_name(table)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .expect("scan");
+        items.extend(
+            output
+                .items()
+                .iter()
+                .map(|item| serde_dynamo::from_item(item.clone()).expect("plain JSON")),
+        );
+        start = output.last_evaluated_key().cloned();
+        if start.is_none() {
+            return items;
+        }
+    }
 }
 
 /// A topic with an SQS queue subscribed to it (envelope delivery, as an SQS subscriber gets it).

@@ -1,57 +1,14 @@
 //! End to end, as a user: orders posted to the gateway, reports requested, the mailbox read and
 //! its links followed, all against the running local stack (`make e2e` starts it if needed).
 
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
-use cafe_tests::{http_get, http_post, sdk_config_for, workspace_root};
+use cafe_tests::stack::{
+    EMULATOR, GATEWAY, escaped, eventually, mailbox, notifications_for, post_order, tag,
+};
+use cafe_tests::{http_get, http_post, sdk_config_for};
 use mysql_async::prelude::Queryable;
 use serde_json::{Value, json};
-
-const GATEWAY: &str = "http://127.0.0.1:3000";
-const EMULATOR: &str = "http://127.0.0.1:4566";
-
-/// A tag no earlier run used, so tests can share one stack and its mailbox.
-fn tag() -> String {
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    format!("{nanos:x}")
-}
-
-fn mailbox() -> Vec<Value> {
-    let (status, _, body) = http_get(&format!("{GATEWAY}/mailbox"));
-    assert_eq!(status, 200);
-    serde_json::from_str(&body).expect("the mailbox as JSON")
-}
-
-fn post_order(body: &[u8]) -> (u16, Value) {
-    http_post(&format!("{GATEWAY}/orders"), body, &[])
-}
-
-/// Polls `probe` until it gives a value, failing the test after `limit`.
-async fn eventually<T>(limit: Duration, what: &str, mut probe: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + limit;
-    loop {
-        if let Some(found) = probe() {
-            return found;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "timed out after {limit:?} waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-}
-
-/// How askama writes text into HTML.
-fn escaped(text: &str) -> String {
-    text.replace('&', "&#38;")
-        .replace('<', "&#60;")
-        .replace('>', "&#62;")
-        .replace('"', "&#34;")
-        .replace('\'', "&#39;")
-}
 
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "needs the local stack: run with `make e2e`"]
@@ -97,10 +54,8 @@ async fn orders_with_awkward_text_are_notified_once_each_and_invalid_ones_refuse
     assert_eq!(status, 413, "{answer}");
 
     let mine = |letters: &[Value], i: usize| -> Vec<Value> {
-        let customer = format!("for customer e2e-{run}-{i}\n");
-        letters
-            .iter()
-            .filter(|l| l["body"].as_str().unwrap().contains(&customer))
+        notifications_for(letters, &format!("e2e-{run}-{i}"))
+            .into_iter()
             .cloned()
             .collect()
     };
@@ -208,9 +163,8 @@ async fn a_message_that_is_not_an_order_ends_in_the_dlq_while_the_orders_around_
 
 /// Every supplier name in the stack's database.
 async fn supplier_names() -> Vec<String> {
-    let url = std::fs::read_to_string(workspace_root().join(".local/database_url"))
-        .unwrap_or_else(|_| "mysql://root@127.0.0.1:3306/coffee".into());
-    let mut connection = mysql_async::Conn::new(mysql_async::Opts::from_url(url.trim()).unwrap())
+    let url = cafe_tests::stack::database_url();
+    let mut connection = mysql_async::Conn::new(mysql_async::Opts::from_url(&url).unwrap())
         .await
         .unwrap();
     let names: Vec<Option<String>> = connection

@@ -61,6 +61,15 @@ async fn serve() -> Result<(), Error> {
         .and_then(|t| t.latest_stream_arn())
         .ok_or("the orders table has no stream")?
         .to_owned();
+    let failure_queue_url = aws
+        .sqs
+        .get_queue_url()
+        .queue_name(NOTIFIER_FAILURES_QUEUE.value())
+        .send()
+        .await?
+        .queue_url()
+        .unwrap_or_default()
+        .to_owned();
     let machines = aws.sfn.list_state_machines().send().await?;
     let state_machine_arn = machines
         .state_machines()
@@ -69,21 +78,24 @@ async fn serve() -> Result<(), Error> {
         .map(|m| m.state_machine_arn().to_owned())
         .ok_or("the report state machine is not deployed")?;
 
-    tokio::spawn(
-        SqsMapping {
-            aws: aws.clone(),
-            queue_url: queue_url.clone(),
-            queue_arn,
-            region: region.clone(),
-            function: ORDER_WRITER.value(),
-            retry_delay: Duration::from_secs(SQS_RETRY_DELAY_SECONDS.parse()?),
-        }
-        .run(),
-    );
+    let sqs_mapping = SqsMapping {
+        aws: aws.clone(),
+        queue_url: queue_url.clone(),
+        queue_arn,
+        region: region.clone(),
+        function: ORDER_WRITER.value(),
+        retry_delay: Duration::from_secs(SQS_RETRY_DELAY_SECONDS.parse()?),
+    };
+    // Lambda polls a queue with several pollers at once, so one message can be in two
+    // invocations when its visibility timeout runs out: the writer must (and does) cope.
+    for _ in 0..SQS_POLLERS.parse::<usize>()? {
+        tokio::spawn(sqs_mapping.clone().run());
+    }
     tokio::spawn(
         StreamMapping {
             aws: aws.clone(),
             stream_arn,
+            failure_queue_url,
             region,
             function: ORDER_NOTIFIER.value(),
             max_retries: STREAM_MAX_RETRIES.parse()?,

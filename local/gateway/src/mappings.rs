@@ -4,8 +4,9 @@
 //!   `ReportBatchItemFailures`: only the successes are deleted; a failed message becomes visible
 //!   again and, once the queue's `maxReceiveCount` is reached, SQS moves it to the DLQ.
 //! - DynamoDB stream → order-notifier: records in order; on a reported failure the batch is read
-//!   again from that sequence number; after `STREAM_MAX_RETRIES` failed attempts the rest of the
-//!   batch is logged and skipped, as an on-failure destination would take it.
+//!   again from that sequence number; after `STREAM_MAX_RETRIES` failed retries the failing record
+//!   is skipped and described on the notifier-failures queue, as Lambda's on-failure destination
+//!   does, so an operator can find the order that was not notified.
 
 use std::collections::HashSet;
 use std::time::Duration;
@@ -48,6 +49,7 @@ pub async fn invoke<E: Serialize, R: DeserializeOwned>(
         .map_err(|e| format!("{function} returned an unexpected response: {e}"))
 }
 
+#[derive(Clone)]
 pub struct SqsMapping {
     pub aws: Aws,
     pub queue_url: String,
@@ -164,6 +166,7 @@ enum Next {
 pub struct StreamMapping {
     pub aws: Aws,
     pub stream_arn: String,
+    pub failure_queue_url: String,
     pub region: String,
     pub function: String,
     pub max_retries: u32,
@@ -280,10 +283,14 @@ impl StreamMapping {
         *attempts += 1;
         if *attempts > self.max_retries {
             *attempts = 0;
+            let parked = self.park(&failed_at, records).await;
             error!(
                 function = self.function,
                 sequence_number = failed_at,
-                "stream record skipped after {} failed attempts, as an on-failure destination would take it",
+                parked = parked
+                    .as_ref()
+                    .map_or_else(|e| e.as_str(), |()| "on the notifier-failures queue"),
+                "stream record skipped after {} failed attempts",
                 self.max_retries + 1
             );
             return Next::SkipPast(failed_at);
@@ -296,6 +303,43 @@ impl StreamMapping {
         );
         tokio::time::sleep(Duration::from_millis(500 * u64::from(*attempts))).await;
         Next::RetryAt(failed_at)
+    }
+
+    /// Describes a skipped record on the failure queue, in the shape of Lambda's on-failure
+    /// record for a stream (the batch's place in the stream, not its data).
+    async fn park(
+        &self,
+        sequence: &str,
+        records: &[aws_sdk_dynamodbstreams::types::Record],
+    ) -> Result<(), String> {
+        let arrival = records
+            .iter()
+            .find(|r| r.dynamodb().and_then(|d| d.sequence_number()) == Some(sequence))
+            .and_then(|r| r.dynamodb()?.approximate_creation_date_time())
+            .map(|t| t.to_string());
+        let record = serde_json::json!({
+            "requestContext": {
+                "condition": "RetryAttemptsExhausted",
+                "functionArn": self.function,
+                "approximateInvokeCount": self.max_retries + 1,
+            },
+            "DDBStreamBatchInfo": {
+                "streamArn": self.stream_arn,
+                "startSequenceNumber": sequence,
+                "endSequenceNumber": sequence,
+                "approximateArrivalOfFirstRecord": arrival,
+                "batchSize": 1,
+            },
+        });
+        self.aws
+            .sqs
+            .send_message()
+            .queue_url(&self.failure_queue_url)
+            .message_body(record.to_string())
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| aws_sdk_sqs::error::DisplayErrorContext(e).to_string())
     }
 
     async fn iterator(

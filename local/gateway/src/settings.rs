@@ -11,6 +11,11 @@ pub const ORDERS_QUEUE: Setting = Setting {
     name: "ORDERS_QUEUE",
     default: "orders-queue",
 };
+/// Where the stream mapping describes the records it gave up on (the on-failure destination).
+pub const NOTIFIER_FAILURES_QUEUE: Setting = Setting {
+    name: "NOTIFIER_FAILURES_QUEUE",
+    default: "notifier-failures",
+};
 pub const STATE_MACHINE: Setting = Setting {
     name: "STATE_MACHINE",
     default: "InventoryReport",
@@ -33,9 +38,14 @@ pub const SQS_RETRY_DELAY_SECONDS: Setting = Setting {
     name: "SQS_RETRY_DELAY_SECONDS",
     default: "2",
 };
-/// How often a failing stream batch is retried before it is skipped, as an on-failure destination
-/// would take it.
+/// How many pollers receive from the orders queue at once, each invoking the writer.
+pub const SQS_POLLERS: Setting = Setting {
+    name: "SQS_POLLERS",
+    default: "3",
+};
+/// How often a failing stream batch is retried before its failing record is skipped and parked
+/// (the template's `MaximumRetryAttempts`).
 pub const STREAM_MAX_RETRIES: Setting = Setting {
     name: "STREAM_MAX_RETRIES",
-    default: "3",
+    default: "5",
 };

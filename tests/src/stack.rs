@@ -36,6 +36,18 @@ pub fn notifications_for<'a>(letters: &'a [Value], customer: &str) -> Vec<&'a Va
         .collect()
 }
 
+/// The URL of one of the stack's queues.
+pub async fn queue_url(sqs: &aws_sdk_sqs::Client, name: &str) -> String {
+    sqs.get_queue_url()
+        .queue_name(name)
+        .send()
+        .await
+        .expect("the queue exists")
+        .queue_url()
+        .expect("a queue URL")
+        .to_owned()
+}
+
 pub fn post_order(body: &[u8]) -> (u16, Value) {
     http_post(&format!("{GATEWAY}/orders"), body, &[])
 }
@@ -53,6 +65,26 @@ pub async fn eventually<T>(limit: Duration, what: &str, mut probe: impl FnMut() 
         );
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
+}
+
+/// The report email a finished execution's output names, once it is in the mailbox, and the
+/// link in it.
+pub async fn report_email(output: &Value) -> (Value, String) {
+    let message_id = output["email"]["messageId"]
+        .as_str()
+        .expect("the email's messageId");
+    let email = eventually(Duration::from_secs(30), "the report email", || {
+        mailbox().into_iter().find(|l| l["messageId"] == message_id)
+    })
+    .await;
+    let link = email["body"]
+        .as_str()
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with("http"))
+        .expect("a link in the report email")
+        .to_owned();
+    (email, link)
 }
 
 /// How askama writes text into HTML.

@@ -4,7 +4,8 @@
 use std::time::{Duration, Instant};
 
 use cafe_tests::stack::{
-    EMULATOR, GATEWAY, escaped, eventually, mailbox, notifications_for, post_order, tag,
+    EMULATOR, GATEWAY, escaped, eventually, mailbox, notifications_for, post_order, queue_url,
+    report_email, tag,
 };
 use cafe_tests::{http_get, http_post, sdk_config_for};
 use mysql_async::prelude::Queryable;
@@ -93,21 +94,10 @@ async fn orders_with_awkward_text_are_notified_once_each_and_invalid_ones_refuse
 async fn a_message_that_is_not_an_order_ends_in_the_dlq_while_the_orders_around_it_go_through() {
     let run = tag();
     let sqs = aws_sdk_sqs::Client::new(&sdk_config_for(EMULATOR));
-    let url = |name: &str| {
-        let sqs = sqs.clone();
-        let name = name.to_owned();
-        async move {
-            sqs.get_queue_url()
-                .queue_name(name)
-                .send()
-                .await
-                .unwrap()
-                .queue_url()
-                .unwrap()
-                .to_owned()
-        }
-    };
-    let (queue, dlq) = (url("orders-queue").await, url("orders-dlq").await);
+    let (queue, dlq) = (
+        queue_url(&sqs, "orders-queue").await,
+        queue_url(&sqs, "orders-dlq").await,
+    );
     let poison = format!("poison {run}: not an order");
     for body in [
         json!({"item": "before", "customerID": format!("dlq-{run}-a")}).to_string(),
@@ -220,25 +210,14 @@ async fn two_reports_at_once_each_mail_a_link_to_their_own_complete_report() {
         let output: Value = serde_json::from_str(&output).unwrap();
         let key = format!("reports/{name}.html");
         assert_eq!(output["report"]["key"], key.as_str());
-        let message_id = output["email"]["messageId"].as_str().unwrap().to_owned();
 
-        let email = eventually(Duration::from_secs(30), "the report email", || {
-            mailbox()
-                .into_iter()
-                .find(|l| l["messageId"] == message_id.as_str())
-        })
-        .await;
+        let (email, link) = report_email(&output).await;
         assert_eq!(email["topic"], "EmailReport");
-        let body = email["body"].as_str().unwrap();
-        let link = body
-            .lines()
-            .find(|l| l.starts_with("http"))
-            .expect("a link");
         assert!(
             link.contains(&format!("/{key}?")),
             "{name}'s email links to {link}"
         );
-        let (status, content_type, html) = http_get(link);
+        let (status, content_type, html) = http_get(&link);
         assert_eq!(
             (status, content_type.as_str()),
             (200, "text/html; charset=utf-8")

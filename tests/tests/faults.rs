@@ -16,7 +16,7 @@ use cafe_gateway::events::sqs_event;
 use cafe_gateway::mappings::invoke;
 use cafe_tests::stack::{
     EMULATOR, GATEWAY, clear_faults, database_url, escaped, eventually, fault_hits, inject_fault,
-    mailbox, notifications_for, post_order, tag,
+    mailbox, notifications_for, post_order, queue_url, report_email, tag,
 };
 use cafe_tests::{REGION, http_get, http_post, scan_json, sdk_config_for, workspace_root};
 use mysql_async::prelude::Queryable;
@@ -36,18 +36,6 @@ fn record(scenario: &str, figures: &Value) {
     let text = serde_json::to_string_pretty(figures).unwrap();
     std::fs::write(dir.join(format!("{scenario}.json")), &text).unwrap();
     println!("{scenario}: {text}");
-}
-
-async fn queue_url(aws: &Aws, name: &str) -> String {
-    aws.sqs
-        .get_queue_url()
-        .queue_name(name)
-        .send()
-        .await
-        .unwrap()
-        .queue_url()
-        .unwrap()
-        .to_owned()
 }
 
 /// Posts an order for `customer` through the API; returns the SQS message id.
@@ -133,7 +121,7 @@ async fn settle(aws: &Aws, customers: &[String], limit: Duration) -> Outcome {
 /// Receives (and deletes) the messages with these ids from the DLQ, until all are found or
 /// `limit` passes; returns the ids found. (SQS keeps a message's id when it moves it.)
 async fn from_dlq(aws: &Aws, ids: &[String], limit: Duration) -> Vec<String> {
-    let dlq = queue_url(aws, "orders-dlq").await;
+    let dlq = queue_url(&aws.sqs, "orders-dlq").await;
     let deadline = Instant::now() + limit;
     let mut found = Vec::new();
     while found.len() < ids.len() && Instant::now() < deadline {
@@ -185,7 +173,7 @@ async fn a_message_delivered_three_times_is_stored_once_and_notified_once() {
     let run = tag();
     let aws = aws();
     warm_up(&aws).await;
-    let queue = queue_url(&aws, "orders-queue").await;
+    let queue = queue_url(&aws.sqs, "orders-queue").await;
     let queue_arn = format!("arn:aws:sqs:{REGION}:123456789012:orders-queue");
 
     // 1. The same event handed to the writer three times, as Lambda retries a failed invocation.
@@ -284,10 +272,11 @@ async fn poison_is_refused_at_the_api_or_parked_in_the_dlq_while_valid_orders_go
 
     // Straight onto the queue, past the API, among valid orders: each is rejected by the writer,
     // retried and parked in the DLQ, while the valid orders of the same batches are stored.
-    // (Invalid UTF-8 cannot be sent to SQS at all; AWS also refuses an empty or 300 KB body,
-    // which moto may take, so those two go alone and are expected in the DLQ if taken.)
-    let queue = queue_url(&aws, "orders-queue").await;
-    let mut poison = vec![
+    // (Invalid UTF-8 cannot be sent to SQS at all. SQS refuses an empty body, which moto takes;
+    // so the empty and the 300 KB bodies go alone, and whichever the queue takes must reach the
+    // DLQ like the rest.)
+    let queue = queue_url(&aws.sqs, "orders-queue").await;
+    let poison = [
         format!("not json {run}"),
         json!({"item": "tea", "note": run}).to_string(),
         json!({"item": 5, "customerID": format!("{run}-mistyped")}).to_string(),
@@ -495,7 +484,7 @@ async fn an_sns_outage_delays_notifications_which_then_go_out_once_each_in_order
         })
         .collect();
     let parked = {
-        let failures = queue_url(&aws, "notifier-failures").await;
+        let failures = queue_url(&aws.sqs, "notifier-failures").await;
         let received = aws
             .sqs
             .receive_message()
@@ -700,16 +689,8 @@ async fn hostile_names_and_ten_thousand_beans_are_reported_escaped_through_the_c
         .send()
         .await
         .expect("the claim-checked inventory in S3");
-    let message_id = output["email"]["messageId"].as_str().unwrap().to_owned();
-    let email = eventually(Duration::from_secs(30), "the report email", || {
-        mailbox()
-            .into_iter()
-            .find(|l| l["messageId"] == message_id.as_str())
-    })
-    .await;
-    let body = email["body"].as_str().unwrap();
-    let link = body.lines().find(|l| l.starts_with("http")).unwrap();
-    let (status, _, html) = http_get(link);
+    let (_, link) = report_email(&output).await;
+    let (status, _, html) = http_get(&link);
     assert_eq!(status, 200);
     let rows = html.matches("&#60;i&#62;Lot ").count();
     record(

@@ -507,6 +507,63 @@ async fn an_sns_outage_delays_notifications_which_then_go_out_once_each_in_order
     assert_eq!(parked, 0, "records were given up on");
 }
 
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the local stack: run with `make test-faults`"]
+async fn an_order_sns_refuses_past_every_retry_is_parked_where_an_operator_sees_it() {
+    clear_faults();
+    let run = tag();
+    let aws = aws();
+    warm_up(&aws).await;
+    let failures = queue_url(&aws.sqs, "notifier-failures").await;
+    let began = Instant::now();
+    inject_fault("sns:PublishBatch", json!({"mode": "error", "seconds": 120}));
+    let customer = format!("parked-{run}");
+    post(&customer, "lungo");
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let parked = loop {
+        let received = aws
+            .sqs
+            .receive_message()
+            .queue_url(&failures)
+            .wait_time_seconds(1)
+            .send()
+            .await
+            .unwrap();
+        if let Some(message) = received.messages().first() {
+            aws.sqs
+                .delete_message()
+                .queue_url(&failures)
+                .receipt_handle(message.receipt_handle().unwrap())
+                .send()
+                .await
+                .unwrap();
+            break message.body().unwrap().to_owned();
+        }
+        assert!(Instant::now() < deadline, "nothing parked after 90 s");
+    };
+    let took = began.elapsed();
+    let hits = fault_hits()["sns:PublishBatch"].as_u64().unwrap_or(0);
+    clear_faults();
+    // The stream goes on past the parked record: the next order is notified.
+    let next = format!("after-parked-{run}");
+    post(&next, "ristretto");
+    let outcome = settle(&aws, std::slice::from_ref(&next), Duration::from_secs(60)).await;
+    let parked: Value = serde_json::from_str(&parked).unwrap();
+    let notified = notifications_for(&mailbox(), &customer).len();
+    record(
+        "notifier-parked",
+        &json!({"failed_publishes": hits, "seconds_until_parked": took.as_secs_f64(),
+                "parked": parked, "parked_order_notified": notified, "next_order": outcome.json()}),
+    );
+    assert_eq!(
+        parked["requestContext"]["condition"],
+        "RetryAttemptsExhausted"
+    );
+    assert!(parked["DDBStreamBatchInfo"]["startSequenceNumber"].is_string());
+    assert_eq!(notified, 0);
+    outcome.assert_exactly_once();
+}
+
 /// Starts a report through the API; returns the execution's ARN and name.
 fn request_report() -> (String, String) {
     let (status, answer) = http_post(&format!("{GATEWAY}/create_report"), b"{}", &[]);

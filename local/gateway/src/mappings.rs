@@ -317,10 +317,16 @@ impl StreamMapping {
             .find(|r| r.dynamodb().and_then(|d| d.sequence_number()) == Some(sequence))
             .and_then(|r| r.dynamodb()?.approximate_creation_date_time())
             .map(|t| t.to_string());
+        // arn:aws:dynamodb:<region>:<account>:table/…: the function lives in the same account.
+        let account = self.stream_arn.split(':').nth(4).unwrap_or_default();
+        let function_arn = format!(
+            "arn:aws:lambda:{}:{account}:function:{}",
+            self.region, self.function
+        );
         let record = serde_json::json!({
             "requestContext": {
                 "condition": "RetryAttemptsExhausted",
-                "functionArn": self.function,
+                "functionArn": function_arn,
                 "approximateInvokeCount": self.max_retries + 1,
             },
             "DDBStreamBatchInfo": {

@@ -113,7 +113,7 @@ async fn secret_password(aws: &SdkConfig, secret_arn: &str) -> Result<String, St
         .send()
         .await
         .map_err(|e| {
-            let e = aws_sdk_secretsmanager::error::DisplayErrorContext(e);
+            let e = crate::error::aws_error_text(&e);
             format!("cannot read the database secret: {e}")
         })?;
     let text = secret.secret_string().unwrap_or_default();

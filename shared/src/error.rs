@@ -1,6 +1,7 @@
 //! Errors a state machine can tell apart. Step Functions matches a failed Lambda Task's
 //! `errorType` against its Retry and Catch rules, so each failure kind carries a stable name.
 
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use lambda_runtime::Diagnostic;
 
 /// An error with a stable name for Retry/Catch rules (`DatabaseUnavailable`, …).
@@ -16,5 +17,74 @@ pub fn diagnostic(error: &impl NamedError) -> Diagnostic {
     Diagnostic {
         error_type: error.name().to_owned(),
         error_message: error.to_string(),
+    }
+}
+
+/// An AWS SDK error as one line a person can read, for logs and the failure email: the service's
+/// own code and message when it sent them (`SlowDown: Please reduce your request rate.`), else the
+/// chain of causes (`dispatch failure: io error: connection refused`). The SDK's
+/// `DisplayErrorContext` also prints the whole raw response of an unmodelled error.
+pub fn aws_error_text<E>(error: &E) -> String
+where
+    E: ProvideErrorMetadata + std::error::Error,
+{
+    if let Some(code) = error.code() {
+        return match error.message() {
+            Some(message) => format!("{code}: {message}"),
+            None => code.to_owned(),
+        };
+    }
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(inner) = cause {
+        text = format!("{text}: {inner}");
+        cause = inner.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::aws_error_text;
+    use aws_smithy_types::error::ErrorMetadata;
+    use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+
+    #[derive(Debug)]
+    struct Failure(ErrorMetadata, Option<std::io::Error>);
+
+    impl std::fmt::Display for Failure {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("dispatch failure")
+        }
+    }
+
+    impl std::error::Error for Failure {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            self.1.as_ref().map(|e| e as _)
+        }
+    }
+
+    impl ProvideErrorMetadata for Failure {
+        fn meta(&self) -> &ErrorMetadata {
+            &self.0
+        }
+    }
+
+    #[test]
+    fn a_service_error_reads_as_its_code_and_message_and_any_other_as_its_causes() {
+        let throttled = ErrorMetadata::builder()
+            .code("SlowDown")
+            .message("Please reduce your request rate.")
+            .build();
+        assert_eq!(
+            aws_error_text(&Failure(throttled, None)),
+            "SlowDown: Please reduce your request rate."
+        );
+        let refused =
+            std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "connection refused");
+        assert_eq!(
+            aws_error_text(&Failure(ErrorMetadata::default(), Some(refused))),
+            "dispatch failure: connection refused"
+        );
     }
 }

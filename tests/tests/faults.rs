@@ -616,8 +616,8 @@ fn report_emails(name: &str) -> (Vec<Value>, Vec<Value>) {
 
 /// Runs a report while `fault` is in force and checks it fails visibly: the execution Failed,
 /// a failure email naming it and one of `errors`, and no link email. Returns how often the
-/// fault struck.
-async fn report_fails_under(scenario: &str, target: &str, errors: &[&str]) -> u64 {
+/// fault struck, and the email.
+async fn report_fails_under(scenario: &str, target: &str, errors: &[&str]) -> (u64, String) {
     clear_faults();
     let aws = aws();
     inject_fault(target, json!({"mode": "error", "seconds": 180}));
@@ -645,13 +645,13 @@ async fn report_fails_under(scenario: &str, target: &str, errors: &[&str]) -> u6
         errors.iter().any(|e| body.contains(e)),
         "the failure email names none of {errors:?}: {body}"
     );
-    hits
+    (hits, body)
 }
 
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "needs the local stack: run with `make test-faults`"]
 async fn with_mysql_unreachable_the_report_is_retried_then_fails_with_an_email_saying_why() {
-    let connections =
+    let (connections, _) =
         report_fails_under("mysql-unreachable", "mysql", &["DatabaseUnavailable"]).await;
     // The reader was retried with backoff (3 retries) before the execution gave up.
     assert!(connections >= 4, "the reader tried {connections} times");
@@ -660,13 +660,19 @@ async fn with_mysql_unreachable_the_report_is_retried_then_fails_with_an_email_s
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "needs the local stack: run with `make test-faults`"]
 async fn with_the_renderer_failing_the_failure_email_goes_out_instead_of_a_link() {
-    let uploads = report_fails_under(
+    let (uploads, email) = report_fails_under(
         "renderer-failing",
         "s3:PUT",
         &["ReportUploadFailed", "ReportNotReady"],
     )
     .await;
     assert!(uploads >= 4, "the renderer tried {uploads} uploads");
+    // The email says what S3 said, in a line, not the SDK's dump of the response.
+    assert!(
+        email.contains("ServiceUnavailable: fault injected: s3:PUT"),
+        "{email}"
+    );
+    assert!(!email.contains("raw: Response"), "{email}");
 }
 
 /// The stack's database, for rows a test adds and removes.

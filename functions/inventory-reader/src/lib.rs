@@ -171,11 +171,7 @@ impl InventoryReader {
             .body(ByteStream::from(json))
             .send()
             .await
-            .map_err(|e| {
-                ReadError::InventoryStoreFailed(
-                    aws_sdk_s3::error::DisplayErrorContext(e).to_string(),
-                )
-            })?;
+            .map_err(|e| ReadError::InventoryStoreFailed(cafe_shared::error::aws_error_text(&e)))?;
         Ok(InventoryPayload::Stored(location))
     }
 }

@@ -12,7 +12,6 @@
 use aws_lambda_events::event::dynamodb::{Event, EventRecord};
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 use aws_sdk_sns::Client;
-use aws_sdk_sns::error::DisplayErrorContext;
 use aws_sdk_sns::types::{MessageAttributeValue, PublishBatchRequestEntry};
 use cafe_shared::StoredOrder;
 use cafe_shared::image::image_to_json;
@@ -90,7 +89,12 @@ impl OrderNotifier {
             .set_publish_batch_request_entries(Some(entries))
             .send()
             .await
-            .map_err(|e| (0, NotifyError::Publish(DisplayErrorContext(e).to_string())))?;
+            .map_err(|e| {
+                (
+                    0,
+                    NotifyError::Publish(cafe_shared::error::aws_error_text(&e)),
+                )
+            })?;
         let first_failed = output
             .failed()
             .iter()

@@ -9,7 +9,6 @@
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::error::DisplayErrorContext;
 use cafe_shared::image::to_item;
 use cafe_shared::{Order, OrderError, StoredOrder};
 use chrono::{DateTime, Utc};
@@ -88,7 +87,7 @@ impl OrderWriter {
             {
                 Ok(Written::AlreadyStored { order_id })
             }
-            Err(e) => Err(WriteError::Storage(DisplayErrorContext(e).to_string())),
+            Err(e) => Err(WriteError::Storage(cafe_shared::error::aws_error_text(&e))),
         }
     }
 }

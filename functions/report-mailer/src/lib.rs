@@ -137,7 +137,7 @@ impl ReportMailer {
                 .await;
             let last_error = match found {
                 Ok(_) => return Ok(()),
-                Err(e) => aws_sdk_s3::error::DisplayErrorContext(e).to_string(),
+                Err(e) => cafe_shared::error::aws_error_text(&e),
             };
             if Instant::now() + POLL_INTERVAL > deadline {
                 return Err(MailError::ReportMissing {
@@ -160,9 +160,7 @@ impl ReportMailer {
             .key(key)
             .presigned(config)
             .await
-            .map_err(|e| {
-                MailError::ReportEmailFailed(aws_sdk_s3::error::DisplayErrorContext(e).to_string())
-            })?;
+            .map_err(|e| MailError::ReportEmailFailed(cafe_shared::error::aws_error_text(&e)))?;
         Ok(request.uri().to_owned())
     }
 
@@ -175,9 +173,7 @@ impl ReportMailer {
             .message(text)
             .send()
             .await
-            .map_err(|e| {
-                MailError::ReportEmailFailed(aws_sdk_sns::error::DisplayErrorContext(e).to_string())
-            })?;
+            .map_err(|e| MailError::ReportEmailFailed(cafe_shared::error::aws_error_text(&e)))?;
         Ok(output.message_id().unwrap_or_default().to_owned())
     }
 }

@@ -6,7 +6,6 @@
 //! `ReportUploadFailed` (S3 refused the report; both worth retrying).
 
 use askama::Template;
-use aws_sdk_s3::error::DisplayErrorContext;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::ServerSideEncryption;
 use cafe_shared::NamedError;
@@ -118,7 +117,7 @@ impl ReportRenderer {
             .key(&location.key)
             .send()
             .await
-            .map_err(|e| unavailable(DisplayErrorContext(e).to_string()))?;
+            .map_err(|e| unavailable(cafe_shared::error::aws_error_text(&e)))?;
         let bytes = object
             .body
             .collect()
@@ -138,7 +137,7 @@ impl ReportRenderer {
             .body(ByteStream::from(html.into_bytes()))
             .send()
             .await
-            .map_err(|e| RenderError::ReportUploadFailed(DisplayErrorContext(e).to_string()))?;
+            .map_err(|e| RenderError::ReportUploadFailed(cafe_shared::error::aws_error_text(&e)))?;
         Ok(RenderedReport {
             bucket: self.bucket.clone(),
             key: key.to_owned(),

@@ -349,37 +349,61 @@ async fn poison_is_refused_at_the_api_or_parked_in_the_dlq_while_valid_orders_go
     assert_eq!(parked.len(), poison_ids.len(), "parked: {parked:?}");
 }
 
-#[tokio::test(flavor = "multi_thread")]
-#[ignore = "needs the local stack: run with `make test-faults`"]
-async fn a_dynamodb_outage_delays_orders_but_loses_and_duplicates_none() {
+/// Orders posted while `target` fails, followed until every one is notified.
+struct Outage {
+    customers: Vec<String>,
+    message_ids: Vec<String>,
+    outcome: Outcome,
+    /// How often the fault struck.
+    hits: u64,
+    /// How long after the outage ended the last order was notified.
+    recovered: Duration,
+}
+
+/// Makes `target` fail for `outage` while `orders` orders are posted, and waits for them.
+async fn orders_through_outage(aws: &Aws, target: &str, outage: Duration, orders: usize) -> Outage {
     clear_faults();
-    let run = tag();
-    let aws = aws();
-    warm_up(&aws).await;
-    let outage = Duration::from_secs(4);
+    warm_up(aws).await;
     inject_fault(
-        "dynamodb:PutItem",
+        target,
         json!({"mode": "error", "seconds": outage.as_secs()}),
     );
     let began = Instant::now();
-    let customers: Vec<String> = (0..40).map(|i| format!("ddb-{run}-{i}")).collect();
-    let ids: Vec<String> = customers.iter().map(|c| post(c, "drip coffee")).collect();
-    let posted = began.elapsed();
-    let outcome = settle(&aws, &customers, Duration::from_secs(120)).await;
-    let hits = fault_hits()["dynamodb:PutItem"].as_u64().unwrap_or(0);
-    let parked = from_dlq(&aws, &ids, Duration::from_secs(3)).await;
-    // How long after the outage ended the last order was stored: `settle` waits 3 s extra.
+    let run = tag();
+    let customers: Vec<String> = (0..orders)
+        .map(|i| format!("outage-{run}-{i:02}"))
+        .collect();
+    let message_ids = customers.iter().map(|c| post(c, "drip coffee")).collect();
+    let outcome = settle(aws, &customers, Duration::from_secs(120)).await;
+    // `settle` returns 3 s after the last notification.
     let recovered = began
         .elapsed()
         .saturating_sub(outage + Duration::from_secs(3));
+    let hits = fault_hits()[target].as_u64().unwrap_or(0);
     clear_faults();
+    Outage {
+        customers,
+        message_ids,
+        outcome,
+        hits,
+        recovered,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the local stack: run with `make test-faults`"]
+async fn a_dynamodb_outage_delays_orders_but_loses_and_duplicates_none() {
+    let aws = aws();
+    let outage = Duration::from_secs(4);
+    let run = orders_through_outage(&aws, "dynamodb:PutItem", outage, 40).await;
+    let parked = from_dlq(&aws, &run.message_ids, Duration::from_secs(3)).await;
     record(
         "dynamodb-outage",
-        &json!({"outcome": outcome.json(), "outage_s": outage.as_secs(), "posting_s": posted.as_secs_f64(),
-                "failed_writes": hits, "dlq": parked.len(), "recovered_within_s": recovered.as_secs_f64()}),
+        &json!({"outcome": run.outcome.json(), "outage_s": outage.as_secs(), "failed_writes": run.hits,
+                "dlq": parked.len(), "recovered_within_s": run.recovered.as_secs_f64()}),
     );
-    assert!(hits > 0, "the outage struck no write");
-    outcome.assert_exactly_once();
+    assert!(run.hits > 0, "the outage struck no write");
+    run.outcome.assert_exactly_once();
     assert!(parked.is_empty(), "valid orders in the DLQ: {parked:?}");
 }
 
@@ -451,28 +475,12 @@ async fn stream_order(aws: &Aws, customers: &[String]) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "needs the local stack: run with `make test-faults`"]
 async fn an_sns_outage_delays_notifications_which_then_go_out_once_each_in_order() {
-    clear_faults();
-    let run = tag();
     let aws = aws();
-    warm_up(&aws).await;
     let outage = Duration::from_secs(5);
-    inject_fault(
-        "sns:PublishBatch",
-        json!({"mode": "error", "seconds": outage.as_secs()}),
-    );
-    let began = Instant::now();
-    let customers: Vec<String> = (0..20).map(|i| format!("sns-{run}-{i:02}")).collect();
-    for customer in &customers {
-        post(customer, "macchiato");
-    }
-    let outcome = settle(&aws, &customers, Duration::from_secs(120)).await;
-    let recovered = began
-        .elapsed()
-        .saturating_sub(outage + Duration::from_secs(3));
-    let hits = fault_hits()["sns:PublishBatch"].as_u64().unwrap_or(0);
-    clear_faults();
+    let run = orders_through_outage(&aws, "sns:PublishBatch", outage, 20).await;
+    let (customers, outcome) = (&run.customers, &run.outcome);
 
-    let stored = stream_order(&aws, &customers).await;
+    let stored = stream_order(&aws, customers).await;
     let letters = mailbox();
     let notified: Vec<String> = letters
         .iter()
@@ -497,11 +505,11 @@ async fn an_sns_outage_delays_notifications_which_then_go_out_once_each_in_order
     };
     record(
         "sns-outage",
-        &json!({"outcome": outcome.json(), "outage_s": outage.as_secs(), "failed_publishes": hits,
+        &json!({"outcome": outcome.json(), "outage_s": outage.as_secs(), "failed_publishes": run.hits,
                 "in_stream_order": stored == notified, "parked_on_notifier_failures": parked,
-                "recovered_within_s": recovered.as_secs_f64()}),
+                "recovered_within_s": run.recovered.as_secs_f64()}),
     );
-    assert!(hits > 0, "the outage struck no publish");
+    assert!(run.hits > 0, "the outage struck no publish");
     outcome.assert_exactly_once();
     assert_eq!(notified, stored, "notifications out of the stream's order");
     assert_eq!(parked, 0, "records were given up on");

@@ -22,12 +22,26 @@ pub mod stack;
 
 pub const REGION: &str = "us-east-1";
 
-/// The workspace root, where `.venv` lives.
+/// The workspace root, where `.venv` lives: the nearest directory holding `Cargo.lock` above
+/// where cargo runs the test (it sets CARGO_MANIFEST_DIR for every test and `cargo run`), or
+/// above the working directory (`make bench` runs the bench binary from the root). Not the
+/// compile-time CARGO_MANIFEST_DIR: when clones share a target directory (as CI's cache does),
+/// cargo reuses this crate compiled in another clone, and that value names the other clone.
 pub fn workspace_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("tests/ sits inside the workspace")
-        .to_path_buf()
+    let start = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .or_else(|| std::env::current_dir().ok())
+        .unwrap_or_default();
+    start
+        .ancestors()
+        .find(|dir| dir.join("Cargo.lock").is_file())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .parent()
+                .expect("tests/ sits inside the workspace")
+                .to_path_buf()
+        })
 }
 
 /// A sample event from `events/`, as Lambda would deliver it.

@@ -6,7 +6,8 @@ use lambda_runtime::{Error, run, service_fn};
 use report_mailer::{ReportMailer, handle, link_expiry};
 use std::time::Duration;
 
-#[tokio::main]
+// One event at a time (Lambda's model): a single-threaded runtime, which also starts faster.
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     telemetry::init();
     let aws = clients::aws_config().await;

@@ -3,7 +3,8 @@ use cafe_shared::{clients, telemetry};
 use lambda_runtime::{Error, run, service_fn};
 use report_renderer::{ReportRenderer, handle};
 
-#[tokio::main]
+// One event at a time (Lambda's model): a single-threaded runtime, which also starts faster.
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     telemetry::init();
     let aws = clients::aws_config().await;

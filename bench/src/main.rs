@@ -544,21 +544,24 @@ const WHY: &str = "
 ## Reading the figures
 
 - **Init.** Every Rust handler builds its SDK clients (and the reader its MySQL pool) before its
-  first `GET /next`, so a warm invocation pays nothing for them. Three things were cut from that
-  (`shared/src/clients.rs`, the functions' `main.rs`): the SDK's default HTTPS client read and parsed
-  the system's whole CA store (about 290 files here, ~4 ms), so the functions trust the compiled-in
-  Amazon Trust Services roots, the only ones an AWS endpoint chains to; the SDK's default credential
-  and region chains built an STS client and the instance-metadata client even though Lambda puts
-  both in the environment (a third of the handler's instructions before `GET /next`, by callgrind:
-  order-writer 2.7 → 1.7 million), so the environment is used when it has them; and a single-threaded
-  tokio runtime, since Lambda hands a function one event at a time (about 0.15 ms, in the floor too).
-  What is left over the floor is each client's construction, about 0.75 million instructions per
-  client (the endpoint partition table parsed from JSON with its regexes, the TLS context built from
-  the five roots, the runtime plugins), and the larger binary's page faults (about 310–430 against
-  the floor's 105): a third of those are the copy-on-write of relocated data, which a non-PIE build
-  removes (0.13 ms) at the cost of address-space randomization, so that is not done. Building the
-  clients on first use instead would move their cost past the first `GET /next`, flattering this
-  ratio while the first order waits just as long, so that is not done either.
+  first `GET /next`, so a warm invocation pays nothing for them. Four things were cut from that, all
+  in `shared/src/clients.rs` and the functions' `main.rs`: the SDK's default HTTPS client read and
+  parsed the system's whole CA store (about 290 files here, ~4 ms), so the functions trust the
+  compiled-in Amazon Trust Services roots, the only ones an AWS endpoint chains to; the default
+  credential and region chains built an STS client and the instance-metadata client although Lambda
+  puts both in the environment, so the environment is used when it has them; the SDK built a trial
+  TLS connector per service client and dropped it, so that is skipped (the first request builds the
+  real one, as before); and the runtime is single-threaded, since Lambda hands a function one event
+  at a time. In instructions from process start to the first request (callgrind), order-writer went
+  from 2.7 to 1.4 million and report-mailer to 2.0 million, against the floor's 0.44 million. What is
+  left is each client's construction, about half a million instructions per client (the endpoint
+  partition table parsed from JSON with its regexes, the runtime plugins), the relocation of the
+  larger binary, and its page faults (about 320–420 against the floor's 110): a third of those are the
+  copy-on-write of relocated data, which a non-PIE build removes (0.13 ms) at the cost of
+  address-space randomization, so that is not done. Building the clients on first use instead would
+  move their cost past the first `GET /next`, flattering this ratio while the first order waits just
+  as long, so that is not done either. report-mailer, with two clients (S3 and SNS), is the
+  heaviest; its ratio lands either side of 2 from run to run.
 - **Writer, batch of 10 vs 1.** The writer stores a batch's records concurrently (up to 10 requests in
   flight), one conditional `PutItem` each, so that a redelivered message never overwrites or
   duplicates an order. DynamoDB serves those requests in parallel; moto serves them one after another

@@ -1,6 +1,7 @@
 //! `make bench`: the five functions (release builds) beside the seeds' Python handlers (under
 //! awslambdaric), each started as a process on our own Lambda Runtime API host, against the same
-//! moto emulator and MariaDB. Writes target/bench/results.json and BENCHMARKS.md.
+//! moto emulator and MariaDB (and, for two writer scenarios, a store that serves requests
+//! concurrently: `store.rs`). Writes target/bench/results.json and BENCHMARKS.md.
 
 mod runtime;
 mod store;

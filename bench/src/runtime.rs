@@ -36,6 +36,7 @@ struct Shared {
 /// One function process on a host of its own.
 pub struct Instance {
     child: Child,
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
     events: mpsc::Sender<(String, Vec<u8>)>,
     outcomes: mpsc::Receiver<Outcome>,
     pub init: Duration,
@@ -63,7 +64,7 @@ impl Instance {
             .await
             .map_err(|e| e.to_string())?;
         let address = listener.local_addr().map_err(|e| e.to_string())?;
-        tokio::spawn(async move { axum::serve(listener, app).await });
+        let server = tokio::spawn(async move { axum::serve(listener, app).await });
 
         let started = Instant::now();
         // What Lambda sets for every function; lambda_runtime refuses to start without it.
@@ -77,18 +78,28 @@ impl Instance {
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
-            .spawn()
-            .map_err(|e| format!("cannot start {command:?}: {e}"))?;
+            .spawn();
+        let child = match child {
+            Ok(child) => child,
+            Err(e) => {
+                server.abort();
+                return Err(format!("cannot start {command:?}: {e}"));
+            }
+        };
+        // From here on, dropping the instance stops both the process and its host.
+        let mut instance = Self {
+            child,
+            server,
+            events: event_tx,
+            outcomes: outcome_rx,
+            init: Duration::ZERO,
+        };
         let first = tokio::time::timeout(Duration::from_secs(60), first_rx)
             .await
             .map_err(|_| format!("{command:?} never asked for an event"))?
             .map_err(|e| e.to_string())?;
-        Ok(Self {
-            child,
-            events: event_tx,
-            outcomes: outcome_rx,
-            init: first - started,
-        })
+        instance.init = first - started;
+        Ok(instance)
     }
 
     pub async fn invoke(&mut self, event: &[u8]) -> Result<Outcome, String> {
@@ -119,6 +130,7 @@ impl Drop for Instance {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        self.server.abort();
     }
 }
 

@@ -42,7 +42,8 @@ pub async fn aws_config() -> SdkConfig {
         None => loader
             .region(RegionProviderChain::default_provider().or_else(Region::new(DEFAULT_REGION))),
     };
-    if std::env::var_os("AWS_ACCESS_KEY_ID").is_some() {
+    // Blank counts as unset, as the default chain treats it.
+    if std::env::var_os("AWS_ACCESS_KEY_ID").is_some_and(|key| !key.is_empty()) {
         loader = loader.credentials_provider(EnvironmentVariableCredentialsProvider::new());
     }
     loader.load().await

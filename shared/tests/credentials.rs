@@ -53,7 +53,11 @@ async fn the_environment_wins_then_the_profile_then_us_east_1() {
         ("eu-west-1".into(), "FROMPROFILE".into())
     );
 
-    unsafe { std::env::set_var("AWS_PROFILE", "no-region") };
+    // A blank key in the environment is no key, as for the SDK's own chain.
+    unsafe {
+        std::env::set_var("AWS_PROFILE", "no-region");
+        std::env::set_var("AWS_ACCESS_KEY_ID", "");
+    }
     assert_eq!(
         region_and_key().await,
         ("us-east-1".into(), "NOREGION".into())

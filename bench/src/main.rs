@@ -563,7 +563,7 @@ const WHY: &str = "
   move their cost past the first `GET /next`, flattering this ratio while the first order waits just
   as long, so that is not done either. By instructions report-mailer, with two clients (S3 and
   SNS), is the heaviest; by time, which function has the highest ratio changes from run to run, and
-  the maximum lands either side of 2 (1.85 to 2.36 over four runs of this code on this machine). The
+  the maximum lands either side of 2 (1.85 to 2.36 over five runs of this code on this machine). The
   floor moves too (0.4 to 1.0 ms medians), which is why each ratio is taken against floors started
   beside the function's own starts.
 - **Writer, batch of 10 vs 1.** The writer stores a batch's records concurrently (up to 10 requests in
@@ -707,6 +707,6 @@ the floor is taken against those.\n\n## Scenarios\n\n",
         md += &format!("| {function} | {bytes} |\n");
     }
     md += WHY;
-    md += "\n## Reproduce\n\n```sh\nmake bench    # builds the release binaries and the arm64 zips, installs awslambdaric into .venv-bench/, runs everything\n```\n\nFrom a clean clone on this machine it takes about 12 minutes, nearly all of it the two release builds.\n\nRaw figures: `target/bench/results.json`.\n";
+    md += "\n## Reproduce\n\n```sh\nmake bench    # builds the release binaries and the arm64 zips, installs awslambdaric into .venv-bench/, runs everything\n```\n\nFrom a clean clone on this machine it takes 12 to 14 minutes, nearly all of it the two release builds.\n\nRaw figures: `target/bench/results.json`.\n";
     md
 }

@@ -11,6 +11,7 @@ use std::time::Duration;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::ServerSideEncryption;
 use cafe_shared::NamedError;
+use cafe_shared::error::aws_error_text;
 use cafe_shared::inventory::{
     Bean, CLAIM_CHECK_BYTES, Inventory, InventoryPayload, S3Location, Supplier,
 };
@@ -171,7 +172,7 @@ impl InventoryReader {
             .body(ByteStream::from(json))
             .send()
             .await
-            .map_err(|e| ReadError::InventoryStoreFailed(cafe_shared::error::aws_error_text(&e)))?;
+            .map_err(|e| ReadError::InventoryStoreFailed(aws_error_text(&e)))?;
         Ok(InventoryPayload::Stored(location))
     }
 }

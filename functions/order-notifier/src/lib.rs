@@ -14,6 +14,7 @@ use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventR
 use aws_sdk_sns::Client;
 use aws_sdk_sns::types::{MessageAttributeValue, PublishBatchRequestEntry};
 use cafe_shared::StoredOrder;
+use cafe_shared::error::aws_error_text;
 use cafe_shared::image::image_to_json;
 use lambda_runtime::{Error, LambdaEvent};
 use serde_json::{Value, json};
@@ -89,12 +90,7 @@ impl OrderNotifier {
             .set_publish_batch_request_entries(Some(entries))
             .send()
             .await
-            .map_err(|e| {
-                (
-                    0,
-                    NotifyError::Publish(cafe_shared::error::aws_error_text(&e)),
-                )
-            })?;
+            .map_err(|e| (0, NotifyError::Publish(aws_error_text(&e))))?;
         let first_failed = output
             .failed()
             .iter()

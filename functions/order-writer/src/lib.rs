@@ -9,6 +9,7 @@
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
 use aws_sdk_dynamodb::Client;
+use cafe_shared::error::aws_error_text;
 use cafe_shared::image::to_item;
 use cafe_shared::{Order, OrderError, StoredOrder};
 use chrono::{DateTime, Utc};
@@ -87,7 +88,7 @@ impl OrderWriter {
             {
                 Ok(Written::AlreadyStored { order_id })
             }
-            Err(e) => Err(WriteError::Storage(cafe_shared::error::aws_error_text(&e))),
+            Err(e) => Err(WriteError::Storage(aws_error_text(&e))),
         }
     }
 }

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use aws_sdk_s3::presigning::PresigningConfig;
 use cafe_shared::NamedError;
+use cafe_shared::error::aws_error_text;
 use chrono::{DateTime, Utc};
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde::{Deserialize, Serialize};
@@ -137,7 +138,7 @@ impl ReportMailer {
                 .await;
             let last_error = match found {
                 Ok(_) => return Ok(()),
-                Err(e) => cafe_shared::error::aws_error_text(&e),
+                Err(e) => aws_error_text(&e),
             };
             if Instant::now() + POLL_INTERVAL > deadline {
                 return Err(MailError::ReportMissing {
@@ -160,7 +161,7 @@ impl ReportMailer {
             .key(key)
             .presigned(config)
             .await
-            .map_err(|e| MailError::ReportEmailFailed(cafe_shared::error::aws_error_text(&e)))?;
+            .map_err(|e| MailError::ReportEmailFailed(aws_error_text(&e)))?;
         Ok(request.uri().to_owned())
     }
 
@@ -173,7 +174,7 @@ impl ReportMailer {
             .message(text)
             .send()
             .await
-            .map_err(|e| MailError::ReportEmailFailed(cafe_shared::error::aws_error_text(&e)))?;
+            .map_err(|e| MailError::ReportEmailFailed(aws_error_text(&e)))?;
         Ok(output.message_id().unwrap_or_default().to_owned())
     }
 }

@@ -9,6 +9,7 @@ use askama::Template;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::ServerSideEncryption;
 use cafe_shared::NamedError;
+use cafe_shared::error::aws_error_text;
 use cafe_shared::inventory::{Bean, Inventory, InventoryPayload, S3Location, Supplier};
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use rust_decimal::Decimal;
@@ -117,7 +118,7 @@ impl ReportRenderer {
             .key(&location.key)
             .send()
             .await
-            .map_err(|e| unavailable(cafe_shared::error::aws_error_text(&e)))?;
+            .map_err(|e| unavailable(aws_error_text(&e)))?;
         let bytes = object
             .body
             .collect()
@@ -137,7 +138,7 @@ impl ReportRenderer {
             .body(ByteStream::from(html.into_bytes()))
             .send()
             .await
-            .map_err(|e| RenderError::ReportUploadFailed(cafe_shared::error::aws_error_text(&e)))?;
+            .map_err(|e| RenderError::ReportUploadFailed(aws_error_text(&e)))?;
         Ok(RenderedReport {
             bucket: self.bucket.clone(),
             key: key.to_owned(),

@@ -20,8 +20,13 @@ import sys
 # The translator asks boto3 for a region (for ARNs and partitions); nothing is called.
 os.environ["AWS_DEFAULT_REGION"] = "us-east-1"
 
+import logging
+
 from samcli.yamlhelper import parse_yaml_file
 from samtranslator.translator.transform import transform
+
+# The translator logs feature-toggle and metrics chatter at INFO/WARNING; errors are raised.
+logging.disable(logging.WARNING)
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "template.yaml"
@@ -113,11 +118,14 @@ def variants(template):
 
 
 def translate(template, values):
+    """The translated template, which records the parameter values it was translated with."""
     parameter_values = {**values, **PSEUDO}
     for name, spec in template["Parameters"].items():
         if spec.get("Type", "").startswith("List<") or spec.get("Type") == "CommaDelimitedList":
             parameter_values[name] = values[name].split(",")
-    return transform(copy.deepcopy(template), parameter_values, NoManagedPolicies())
+    translated = transform(copy.deepcopy(template), parameter_values, NoManagedPolicies())
+    translated.setdefault("Metadata", {})["CafeTranslatedWith"] = values
+    return translated
 
 
 def main():
@@ -139,8 +147,6 @@ def main():
             failed = True
             print(f"transform [{name}]: {error}", file=sys.stderr)
             continue
-        # The parameter values this variant was translated with, for the checks that follow.
-        translated.setdefault("Metadata", {})["CafeTranslatedWith"] = values
         (out / f"{name}.json").write_text(json.dumps(translated, indent=1, sort_keys=True))
         print(f"transform [{name}]: ok → {out / (name + '.json')}")
     sys.exit(1 if failed else 0)

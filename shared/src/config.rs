@@ -61,7 +61,8 @@ pub const LOW_STOCK_THRESHOLD: Setting = Setting {
     default: "50",
 };
 
-/// How long the report link in the email works, in seconds (1 to 604800, i.e. 7 days).
+/// How long the report link in the email works, in seconds (1 to 3600: the signing session's
+/// lifetime bounds a presigned link).
 pub const REPORT_LINK_EXPIRY_SECONDS: Setting = Setting {
     name: "REPORT_LINK_EXPIRY_SECONDS",
     default: "900",
@@ -101,12 +102,15 @@ pub const DB_SECRET_ARN: Setting = Setting {
     name: "DB_SECRET_ARN",
     default: "",
 };
-/// With `DB_HOST`: `required` (TLS, the default) or `disabled`.
+/// With `DB_HOST`: `required` (TLS with the server's certificate and host name checked, the
+/// default) or `disabled`; any other value is refused at cold start.
 pub const DB_TLS: Setting = Setting {
     name: "DB_TLS",
     default: "required",
 };
-/// With TLS: a PEM file of extra root certificates (e.g. the Amazon RDS CA bundle).
+/// With TLS: a PEM file of root certificates trusted in addition to the compiled-in Amazon RDS CA
+/// bundle (RDS, Aurora, RDS Proxy) and the webpki roots, e.g. a private CA or a region newer than
+/// the bundle. Read at cold start; a missing file or one without certificates fails it.
 pub const DB_CA_FILE: Setting = Setting {
     name: "DB_CA_FILE",
     default: "",

@@ -6,8 +6,9 @@
 //! report did not appear in time) and `ReportEmailFailed` (presigning or SNS failed; worth
 //! retrying).
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
+use aws_sdk_s3::config::{ProvideCredentials, SharedCredentialsProvider};
 use aws_sdk_s3::presigning::PresigningConfig;
 use cafe_shared::NamedError;
 use cafe_shared::error::aws_error_text;
@@ -18,8 +19,11 @@ use thiserror::Error;
 use tokio::time::{Instant, sleep};
 use tracing::info;
 
-/// S3 presigned URLs live at most seven days.
-pub const MAX_LINK_EXPIRY: Duration = Duration::from_secs(7 * 24 * 60 * 60);
+/// The longest link the mailer makes. A presigned URL stops working when the credentials that
+/// signed it expire, whatever expiry it was given; the mailer signs with its execution role's
+/// session credentials, which Lambda does not promise for longer than an hour (STS's default
+/// role session). S3's own limit, seven days, applies only to long-term keys.
+pub const MAX_LINK_EXPIRY: Duration = Duration::from_secs(60 * 60);
 
 pub const SUBJECT: &str = "Your café inventory report is ready";
 
@@ -34,6 +38,8 @@ pub struct ReportMailer {
     pub link_expiry: Duration,
     /// How long to wait for the report to appear.
     pub wait: Duration,
+    /// The credentials the S3 client signs with, to learn when they expire.
+    pub credentials: Option<SharedCredentialsProvider>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -88,7 +94,7 @@ impl From<MailError> for Diagnostic {
     }
 }
 
-/// The link lifetime from its setting in seconds: at least one second, at most seven days.
+/// The link lifetime from its setting in seconds: at least one second, at most an hour.
 pub fn link_expiry(seconds: u64) -> Result<Duration, String> {
     let expiry = Duration::from_secs(seconds);
     if expiry.is_zero() || expiry > MAX_LINK_EXPIRY {
@@ -111,10 +117,15 @@ pub async fn handle(
     }
     let execution = request.execution.unwrap_or(event.context.request_id);
     mailer.wait_for_report(&request.report_key).await?;
-    let url = mailer.presign(&request.report_key).await?;
-    let expires_at = Utc::now() + mailer.link_expiry;
+    let lifetime = link_lifetime(
+        SystemTime::now(),
+        mailer.link_expiry,
+        mailer.signing_credentials_expiry().await,
+    );
+    let url = mailer.presign(&request.report_key, lifetime).await?;
+    let expires_at = Utc::now() + lifetime;
     let message_id = mailer
-        .publish(&email_text(&url, expires_at, mailer.link_expiry))
+        .publish(&email_text(&url, expires_at, lifetime))
         .await?;
     info!(execution, key = request.report_key, message_id, %expires_at, "report link emailed");
     Ok(MailedReport {
@@ -151,8 +162,15 @@ impl ReportMailer {
         }
     }
 
-    async fn presign(&self, key: &str) -> Result<String, MailError> {
-        let config = PresigningConfig::expires_in(self.link_expiry)
+    /// When the credentials the link is signed with expire, where the provider says (container
+    /// and STS credentials do; the keys Lambda puts in the environment do not).
+    async fn signing_credentials_expiry(&self) -> Option<SystemTime> {
+        let provider = self.credentials.as_ref()?;
+        provider.provide_credentials().await.ok()?.expiry()
+    }
+
+    async fn presign(&self, key: &str, lifetime: Duration) -> Result<String, MailError> {
+        let config = PresigningConfig::expires_in(lifetime)
             .map_err(|e| MailError::InvalidReportRequest(e.to_string()))?;
         let request = self
             .s3
@@ -177,6 +195,19 @@ impl ReportMailer {
             .map_err(|e| MailError::ReportEmailFailed(aws_error_text(&e)))?;
         Ok(output.message_id().unwrap_or_default().to_owned())
     }
+}
+
+/// How long a link signed now really works: the configured expiry, cut short when the signing
+/// credentials expire sooner (the link would stop working then).
+pub fn link_lifetime(
+    now: SystemTime,
+    configured: Duration,
+    credentials_expiry: Option<SystemTime>,
+) -> Duration {
+    let left = credentials_expiry.map(|expiry| expiry.duration_since(now).unwrap_or_default());
+    // Whole seconds, so the email's "works for" is exact; at least one, as S3 requires.
+    let lifetime = left.map_or(configured, |left| configured.min(left));
+    Duration::from_secs(lifetime.as_secs().max(1))
 }
 
 /// The email the manager reads.
@@ -230,24 +261,46 @@ mod tests {
             topic_arn: "arn:aws:sns:us-east-1:123456789012:EmailReport".into(),
             link_expiry: Duration::from_secs(900),
             wait,
+            credentials: None,
         }
     }
 
     #[test]
-    fn link_expiry_is_one_second_to_seven_days() {
+    fn link_expiry_is_one_second_to_one_hour() {
         assert_eq!(link_expiry(900), Ok(Duration::from_secs(900)));
         assert_eq!(link_expiry(1), Ok(Duration::from_secs(1)));
-        assert_eq!(link_expiry(604_800), Ok(MAX_LINK_EXPIRY));
+        assert_eq!(link_expiry(3600), Ok(MAX_LINK_EXPIRY));
         assert!(link_expiry(0).is_err());
-        let too_long = link_expiry(604_801).unwrap_err();
-        assert!(too_long.contains("1 to 604800 seconds"), "{too_long}");
+        let too_long = link_expiry(3601).unwrap_err();
+        assert!(too_long.contains("1 to 3600 seconds"), "{too_long}");
+        assert!(
+            link_expiry(604_800).is_err(),
+            "S3's seven days outlive the role session"
+        );
+    }
+
+    #[test]
+    fn the_link_lives_no_longer_than_the_credentials_that_signed_it() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        let fifteen = Duration::from_secs(900);
+        assert_eq!(link_lifetime(now, fifteen, None), fifteen);
+        let in_an_hour = Some(now + Duration::from_secs(3600));
+        assert_eq!(link_lifetime(now, fifteen, in_an_hour), fifteen);
+        let in_ten_minutes = Some(now + Duration::from_millis(600_900));
+        assert_eq!(
+            link_lifetime(now, fifteen, in_ten_minutes),
+            Duration::from_secs(600)
+        );
+        let expired = Some(now - Duration::from_secs(5));
+        assert_eq!(link_lifetime(now, fifteen, expired), Duration::from_secs(1));
     }
 
     #[test]
     fn durations_read_as_words() {
         assert_eq!(in_words(Duration::from_secs(900)), "15 minutes");
         assert_eq!(in_words(Duration::from_secs(3600)), "1 hour");
-        assert_eq!(in_words(MAX_LINK_EXPIRY), "7 days");
+        assert_eq!(in_words(MAX_LINK_EXPIRY), "1 hour");
+        assert_eq!(in_words(Duration::from_secs(7 * 86_400)), "7 days");
         assert_eq!(in_words(Duration::from_secs(90)), "90 seconds");
     }
 

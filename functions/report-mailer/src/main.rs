@@ -18,6 +18,7 @@ async fn main() -> Result<(), Error> {
         topic_arn: REPORT_TOPIC_ARN.value(),
         link_expiry: link_expiry(REPORT_LINK_EXPIRY_SECONDS.parse()?)?,
         wait: Duration::from_secs(REPORT_WAIT_SECONDS.parse()?),
+        credentials: aws.credentials_provider(),
     };
     run(service_fn(|event| handle(&mailer, event))).await
 }

@@ -1,7 +1,9 @@
 //! report-mailer against S3 and SNS on the emulator: it waits for a late report, and the link in
 //! the email it sends opens that report.
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
+
+use aws_sdk_s3::config::{Credentials, SharedCredentialsProvider};
 
 use cafe_tests::{Emulator, drain, http_get, topic_with_queue};
 use lambda_runtime::{Context, LambdaEvent};
@@ -26,6 +28,7 @@ async fn mailer_with_inbox(wait: Duration) -> (Emulator, ReportMailer, String) {
         topic_arn,
         link_expiry: Duration::from_secs(900),
         wait,
+        credentials: None,
     };
     (emulator, mailer, inbox)
 }
@@ -96,4 +99,52 @@ async fn no_email_is_sent_for_a_report_that_never_arrives() {
         "ReportMissing"
     );
     assert!(drain(&sqs, &inbox).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_link_signed_with_credentials_about_to_expire_says_so() {
+    let (emulator, mut mailer, inbox) = mailer_with_inbox(Duration::from_secs(5)).await;
+    let (s3, sqs) = (emulator.s3(), emulator.sqs());
+    // Session credentials with ten minutes left, as a role session near its end would have.
+    let expiry = SystemTime::now() + Duration::from_secs(600);
+    let session = Credentials::new(
+        "AKIDTEST",
+        "secret",
+        Some("token".into()),
+        Some(expiry),
+        "test",
+    );
+    mailer.credentials = Some(SharedCredentialsProvider::new(session));
+    s3.put_object()
+        .bucket("cafe-reports")
+        .key("reports/exec-2.html")
+        .body(b"<h1>Bean quantity report</h1>".to_vec().into())
+        .send()
+        .await
+        .unwrap();
+    let request = MailRequest {
+        report_key: "reports/exec-2.html".into(),
+        execution: Some("exec-2".into()),
+    };
+    let mailed = handle(&mailer, LambdaEvent::new(request, Context::default()))
+        .await
+        .unwrap();
+
+    let lead = mailed.expires_at.signed_duration_since(chrono::Utc::now());
+    assert!(
+        lead.num_seconds() <= 600,
+        "no later than the credentials: {lead}"
+    );
+    let emails = drain(&sqs, &inbox).await;
+    let envelope: Value = serde_json::from_str(emails[0].body().unwrap()).unwrap();
+    let text = envelope["Message"].as_str().unwrap();
+    assert!(!text.contains("15 minutes"), "{text}");
+    let url = text.lines().find(|line| line.starts_with("http")).unwrap();
+    let expires: u64 = url
+        .split(['?', '&'])
+        .find_map(|pair| pair.strip_prefix("X-Amz-Expires="))
+        .expect("a presigned URL")
+        .parse()
+        .unwrap();
+    assert!((590..=600).contains(&expires), "X-Amz-Expires={expires}");
 }

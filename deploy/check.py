@@ -1,0 +1,250 @@
+"""Checks what the README promises of the deployed stack, on the templates CloudFormation would run.
+
+Reads every target/sam/<variant>.json that deploy/transform.py wrote (the SAM transform's output,
+with the parameter values it was translated with), resolves the conditions for those values, and
+checks the resources that would be created:
+
+- authentication: API_KEY puts the API key on every method and creates the key and usage plan;
+  IAM puts SigV4 on every method and no API key anywhere;
+- the API never reports a failure as success: each integration answers 2XX only for the service's
+  2XX, and anything unmatched is a 5XX; no request body reaches the state machine's input;
+- permissions: no managed policy, no `*` action, and `"Resource": "*"` only for the calls AWS does
+  not let be scoped;
+- each topic policy covers one topic and names only it;
+- the report link cannot outlive the signing session; /create_report has its own throttle; the
+  reader's concurrency is reserved when asked; a retained resource has no fixed name.
+
+    python deploy/check.py [target/sam]
+"""
+
+import json
+import pathlib
+import re
+import sys
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+
+# Calls without resource-level permissions: the VPC network interfaces Lambda manages, X-Ray's
+# writes and sampling, and vended log delivery.
+UNSCOPABLE = {
+    "ec2:CreateNetworkInterface",
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DeleteNetworkInterface",
+    "ec2:AssignPrivateIpAddresses",
+    "ec2:UnassignPrivateIpAddresses",
+    "xray:PutTraceSegments",
+    "xray:PutTelemetryRecords",
+    "xray:GetSamplingRules",
+    "xray:GetSamplingTargets",
+    "logs:CreateLogDelivery",
+    "logs:GetLogDelivery",
+    "logs:UpdateLogDelivery",
+    "logs:DeleteLogDelivery",
+    "logs:ListLogDeliveries",
+    "logs:PutResourcePolicy",
+    "logs:DescribeResourcePolicies",
+    "logs:DescribeLogGroups",
+}
+
+# A presigned URL dies with the credentials that signed it; Lambda does not promise its role
+# session longer than this (see the README, "Deploying").
+MAX_LINK_EXPIRY_SECONDS = 3600
+
+# Properties that fix a resource's physical name.
+NAME_PROPERTIES = {"TableName", "QueueName", "BucketName"}
+
+
+class Variant:
+    """One translated template, with its conditions evaluated for its parameter values."""
+
+    def __init__(self, name, template):
+        self.name = name
+        self.template = template
+        self.values = self.template["Metadata"]["CafeTranslatedWith"]
+        self.conditions = {}
+        for name in self.template.get("Conditions", {}):
+            self.condition(name)
+
+    def condition(self, name):
+        if name not in self.conditions:
+            self.conditions[name] = self.evaluate(self.template["Conditions"][name])
+        return self.conditions[name]
+
+    def evaluate(self, node):
+        """A condition's truth, or an expression's value, for this variant's parameters."""
+        if isinstance(node, dict) and len(node) == 1:
+            (key, arg), = node.items()
+            if key == "Ref":
+                return self.values.get(arg, arg)
+            if key == "Condition":
+                return self.condition(arg)
+            if key == "Fn::Equals":
+                return str(self.evaluate(arg[0])) == str(self.evaluate(arg[1]))
+            if key == "Fn::Not":
+                return not self.evaluate(arg[0])
+            if key == "Fn::And":
+                return all(self.evaluate(a) for a in arg)
+            if key == "Fn::Or":
+                return any(self.evaluate(a) for a in arg)
+        return node
+
+    def resolve_ifs(self, node):
+        """The node with every Fn::If chosen and AWS::NoValue dropped."""
+        if isinstance(node, dict):
+            if set(node) == {"Fn::If"}:
+                name, yes, no = node["Fn::If"]
+                return self.resolve_ifs(yes if self.condition(name) else no)
+            resolved = {k: self.resolve_ifs(v) for k, v in node.items()}
+            return {k: v for k, v in resolved.items() if v != {"Ref": "AWS::NoValue"}}
+        if isinstance(node, list):
+            return [self.resolve_ifs(v) for v in node if v != {"Ref": "AWS::NoValue"}]
+        return node
+
+    def resources(self, type_=None):
+        """The resources this variant creates (its conditions hold), Fn::If resolved."""
+        for name, resource in self.template["Resources"].items():
+            if "Condition" in resource and not self.condition(resource["Condition"]):
+                continue
+            if type_ is None or resource["Type"] == type_:
+                yield name, self.resolve_ifs(resource)
+
+
+def as_list(value):
+    return value if isinstance(value, list) else [value]
+
+
+def check_auth(variant, problems):
+    mode = variant.values["ApiAuth"]
+    want = {"API_KEY": "api_key", "IAM": "sigv4"}[mode]
+    for _, api in variant.resources("AWS::ApiGateway::RestApi"):
+        for path, methods in api["Properties"]["Body"]["paths"].items():
+            for verb, method in methods.items():
+                schemes = [name for requirement in method.get("security", []) for name in requirement]
+                if schemes != [want]:
+                    problems.append(f"{verb.upper()} {path}: security {schemes}, not [{want!r}] in {mode} mode")
+    kinds = {resource["Type"] for _, resource in variant.resources()}
+    key_parts = {"AWS::ApiGateway::ApiKey", "AWS::ApiGateway::UsagePlan", "AWS::ApiGateway::UsagePlanKey"}
+    if mode == "API_KEY" and not key_parts <= kinds:
+        problems.append(f"API_KEY mode without {sorted(key_parts - kinds)}")
+    if mode == "IAM" and key_parts & kinds:
+        problems.append(f"IAM mode creates {sorted(key_parts & kinds)}")
+
+
+def check_integrations(variant, problems):
+    for _, api in variant.resources("AWS::ApiGateway::RestApi"):
+        for path, methods in api["Properties"]["Body"]["paths"].items():
+            for verb, method in methods.items():
+                where = f"{verb.upper()} {path}"
+                integration = method["x-amazon-apigateway-integration"]
+                responses = integration.get("responses", {})
+                for pattern, response in responses.items():
+                    status = str(response["statusCode"])
+                    if status.startswith("2") and pattern != "2\\d{2}":
+                        problems.append(f"{where}: {pattern!r} (not only the service's 2XX) answers {status}")
+                default = str(responses.get("default", {}).get("statusCode", ""))
+                if not default.startswith("5"):
+                    problems.append(f"{where}: an unmatched service response answers {default or 'nothing'}, not a 5XX")
+                for template in integration.get("requestTemplates", {}).values():
+                    text = json.dumps(template)
+                    if path == "/create_report" and ("$input.body" in text or "$input.json" in text):
+                        problems.append(f"{where}: the request body reaches the execution's input")
+
+
+def statements(policy_document):
+    return as_list(policy_document.get("Statement", []))
+
+
+def check_permissions(variant, problems):
+    for name, role in variant.resources("AWS::IAM::Role"):
+        properties = role["Properties"]
+        if properties.get("ManagedPolicyArns"):
+            problems.append(f"{name}: managed policies {properties['ManagedPolicyArns']}")
+        documents = [p["PolicyDocument"] for p in properties.get("Policies", [])]
+        for statement in (s for d in documents for s in statements(d)):
+            actions = as_list(statement.get("Action", []))
+            resources = as_list(statement.get("Resource", []))
+            for action in actions:
+                if action == "*" or action.endswith(":*"):
+                    problems.append(f"{name}: action {action}")
+            if "*" in resources:
+                wide = sorted(set(actions) - UNSCOPABLE)
+                if wide:
+                    problems.append(f"{name}: {wide} on every resource")
+    for name, _ in variant.resources("AWS::IAM::Policy"):
+        problems.append(f"{name}: a separate IAM policy (check it is scoped, then allow it here)")
+
+
+def check_topic_policies(variant, problems):
+    for name, policy in variant.resources("AWS::SNS::TopicPolicy"):
+        topics = policy["Properties"]["Topics"]
+        if len(topics) != 1:
+            problems.append(f"{name}: one policy for {len(topics)} topics")
+            continue
+        for statement in statements(policy["Properties"]["PolicyDocument"]):
+            if as_list(statement.get("Resource")) != topics:
+                problems.append(f"{name}: statement {statement.get('Sid')} names {statement.get('Resource')}")
+            if statement.get("Principal") == "*" or statement.get("Principal", {}).get("AWS") == "*":
+                problems.append(f"{name}: statement {statement.get('Sid')} is open to everyone")
+
+
+def check_limits(variant, problems):
+    expiry = variant.template["Parameters"]["ReportLinkExpirySeconds"]
+    if int(expiry.get("MaxValue", 10**9)) > MAX_LINK_EXPIRY_SECONDS:
+        problems.append(f"ReportLinkExpirySeconds allows {expiry.get('MaxValue')} s; links die after {MAX_LINK_EXPIRY_SECONDS}")
+
+    stages = [s for _, s in variant.resources("AWS::ApiGateway::Stage")]
+    report_throttled = any(
+        setting.get("ResourcePath") == "/~1create_report"
+        for stage in stages
+        for setting in stage["Properties"].get("MethodSettings", [])
+    )
+    if not report_throttled:
+        problems.append("POST /create_report has no throttle of its own")
+    for name, plan in variant.resources("AWS::ApiGateway::UsagePlan"):
+        if not any("/create_report/POST" in s.get("Throttle", {}) for s in plan["Properties"]["ApiStages"]):
+            problems.append(f"{name}: POST /create_report has no throttle of its own")
+
+    for name, function in variant.resources("AWS::Lambda::Function"):
+        if "inventory-reader" in json.dumps(function["Properties"].get("FunctionName", "")):
+            reserved = function["Properties"].get("ReservedConcurrentExecutions")
+            wanted = variant.values["ReaderReservedConcurrency"]
+            expected = None if wanted == "0" else {"Ref": "ReaderReservedConcurrency"}
+            if reserved != expected:
+                problems.append(f"{name}: reserved concurrency {reserved}, asked for {wanted}")
+
+    for name, resource in variant.resources():
+        if resource.get("DeletionPolicy") == "Retain" or resource["Type"] == "AWS::SQS::Queue":
+            fixed = NAME_PROPERTIES & set(resource.get("Properties", {}))
+            if fixed:
+                problems.append(f"{name}: fixed {sorted(fixed)} would block the next deploy after `make destroy`")
+
+
+CHECKS = [check_auth, check_integrations, check_permissions, check_topic_policies, check_limits]
+
+
+def problems_of(variant):
+    problems = []
+    for check in CHECKS:
+        check(variant, problems)
+    return problems
+
+
+def main():
+    folder = pathlib.Path(sys.argv[1] if len(sys.argv) > 1 else ROOT / "target" / "sam")
+    paths = sorted(folder.glob("*.json"))
+    if not paths:
+        sys.exit(f"check.py: no translated templates in {folder}; run deploy/transform.py first")
+    failed = False
+    for path in paths:
+        variant = Variant(path.stem, json.loads(path.read_text()))
+        problems = problems_of(variant)
+        for problem in problems:
+            print(f"check [{variant.name}]: {problem}", file=sys.stderr)
+        failed |= bool(problems)
+        if not problems:
+            print(f"check [{variant.name}]: ok")
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()

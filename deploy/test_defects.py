@@ -1,0 +1,108 @@
+"""The template checks catch each defect they exist for: every test here plants one in a copy of
+template.yaml and expects the transform or deploy/check.py to refuse it.
+
+    .venv/bin/python -m unittest deploy/test_defects.py
+"""
+
+import copy
+import pathlib
+import sys
+import unittest
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+
+import check  # noqa: E402
+import transform  # noqa: E402
+from samcli.yamlhelper import parse_yaml_file  # noqa: E402
+
+TEMPLATE = transform.packaged(parse_yaml_file(str(transform.TEMPLATE)))
+
+
+def problems(template, **overrides):
+    """Everything check.py finds in every variant of the template (overrides: parameter values)."""
+    found = []
+    for name, values in transform.variants(template):
+        values = {**values, **overrides}
+        translated = transform.translate(template, values)
+        found += [f"[{name}] {p}" for p in check.problems_of(check.Variant(name, translated))]
+    return found
+
+
+def api_body(template):
+    return template["Resources"]["CafeApi"]["Properties"]["DefinitionBody"]
+
+
+class TheTemplateAsItIs(unittest.TestCase):
+    def test_passes_every_check_in_every_variant(self):
+        self.assertEqual(problems(TEMPLATE), [])
+
+
+class EachDefectIsCaught(unittest.TestCase):
+    def setUp(self):
+        self.template = copy.deepcopy(TEMPLATE)
+        self.resources = self.template["Resources"]
+
+    def assertCaught(self, needle, **overrides):
+        found = problems(self.template, **overrides)
+        self.assertTrue(any(needle in p for p in found), f"{needle!r} not in {found}")
+
+    def test_a_usage_plan_behind_an_fn_if_is_refused_by_the_transform(self):
+        self.resources["CafeApi"]["Properties"]["Auth"] = {
+            "ApiKeyRequired": {"Fn::If": ["UseApiKey", True, False]},
+            "UsagePlan": {"Fn::If": ["UseApiKey", {"CreateUsagePlan": "PER_API"}, {"Ref": "AWS::NoValue"}]},
+        }
+        with self.assertRaisesRegex(Exception, "UsagePlan"):
+            problems(self.template)
+
+    def test_an_api_key_on_a_method_in_iam_mode(self):
+        api_body(self.template)["paths"]["/orders"]["post"]["security"] = [{"api_key": []}]
+        self.assertCaught("security ['api_key'], not ['sigv4'] in IAM mode")
+
+    def test_every_sqs_answer_mapped_to_202(self):
+        integration = api_body(self.template)["paths"]["/orders"]["post"]["x-amazon-apigateway-integration"]
+        integration["responses"] = {"default": {"statusCode": "202"}}
+        self.assertCaught("an unmatched service response answers 202")
+
+    def test_the_request_body_passed_to_the_state_machine(self):
+        integration = api_body(self.template)["paths"]["/create_report"]["post"]["x-amazon-apigateway-integration"]
+        integration["requestTemplates"]["application/json"] = (
+            '{"input": "$util.escapeJavaScript($input.json(\'$\'))", "stateMachineArn": "x"}'
+        )
+        self.assertCaught("the request body reaches the execution's input")
+
+    def test_a_generated_role_with_the_event_sources_managed_policy(self):
+        writer = self.resources["OrderWriter"]["Properties"]
+        del writer["Role"], self.resources["OrderWriterRole"]
+        writer["Policies"] = [{"Statement": [{"Effect": "Allow", "Action": "dynamodb:PutItem", "Resource": "x"}]}]
+        self.assertCaught("OrderWriterRole: managed policies")
+
+    def test_a_data_plane_action_on_every_resource(self):
+        role = self.resources["ReportRendererRole"]["Properties"]["Policies"][0]["PolicyDocument"]
+        role["Statement"].append({"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"})
+        self.assertCaught("['s3:GetObject'] on every resource")
+
+    def test_one_policy_for_both_topics(self):
+        policy = self.resources["OrderNotificationsTopicPolicy"]["Properties"]
+        policy["Topics"].append({"Ref": "EmailReportTopic"})
+        self.assertCaught("one policy for 2 topics")
+
+    def test_a_link_expiry_past_the_signing_session(self):
+        self.template["Parameters"]["ReportLinkExpirySeconds"]["MaxValue"] = 604800
+        self.assertCaught("ReportLinkExpirySeconds allows 604800")
+
+    def test_a_fixed_name_on_the_retained_table(self):
+        self.resources["OrdersTable"]["Properties"]["TableName"] = "orders"
+        self.assertCaught("OrdersTable: fixed ['TableName']")
+
+    def test_reports_sharing_the_orders_throttle(self):
+        settings = self.resources["CafeApi"]["Properties"]["MethodSettings"]
+        self.resources["CafeApi"]["Properties"]["MethodSettings"] = settings[:1]
+        self.assertCaught("POST /create_report has no throttle of its own")
+
+    def test_no_reserved_concurrency_for_the_reader(self):
+        del self.resources["InventoryReader"]["Properties"]["ReservedConcurrentExecutions"]
+        self.assertCaught("reserved concurrency None, asked for 2")
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -81,10 +81,24 @@ lint: ## formatting check and clippy with warnings as errors
 # sam validate needs credentials and a region to start, though it calls nothing.
 DUMMY_AWS := AWS_ACCESS_KEY_ID=dummy AWS_SECRET_ACCESS_KEY=dummy AWS_DEFAULT_REGION=us-east-1 SAM_CLI_TELEMETRY=0
 
-validate: $(TOOLS) $(NODE_TOOLS) ## check the state machine (asl-validator) and template.yaml (cfn-lint, sam validate --lint)
+# checkov has a venv of its own: its pinned dependencies clash with the SAM CLI's.
+CHECKOV_VENV := .venv-checkov
+CHECKOV := $(CHECKOV_VENV)/.installed
+$(CHECKOV): deploy/requirements-checkov.txt
+	python3 -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet --disable-pip-version-check -r $<
+	touch $@
+CHECKOV_SKIPS := $(shell awk '!/^\#/ && NF {print $$1}' deploy/checkov-skips.txt | paste -sd, -)
+
+validate: $(TOOLS) $(NODE_TOOLS) $(CHECKOV) ## check the state machine and the template as CloudFormation runs it: SAM transform per auth mode and switch, cfn-lint, checkov, our promises
 	asl-validator --json-path statemachine/report.asl.json
 	cfn-lint template.yaml
 	$(DUMMY_AWS) sam validate --lint --template template.yaml
+	python deploy/transform.py --out target/sam
+	cfn-lint target/sam/*.json
+	python deploy/check.py target/sam
+	$(CHECKOV_VENV)/bin/checkov --quiet --compact --skip-download --framework cloudformation --skip-check $(CHECKOV_SKIPS) --directory target/sam
+	python -m unittest deploy/test_defects.py
 
 STACK_NAME := $(or $(shell sed -n 's/^stack_name = "\(.*\)"/\1/p' samconfig.toml),cafe)
 export SAM_CLI_TELEMETRY ?= 0

@@ -12,8 +12,12 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use cafe_shared::order::{MAX_ORDER_BYTES, Order, OrderError};
-use serde_json::{Value, json};
+use serde_json::json;
 use tracing::{info, warn};
+
+use aws_sdk_sqs::config::http::HttpResponse;
+use aws_sdk_sqs::error::{ProvideErrorMetadata, SdkError};
+use cafe_shared::error::aws_error_text;
 
 use crate::{Aws, mailbox};
 
@@ -43,14 +47,11 @@ fn error(status: StatusCode, message: impl Into<String>) -> Response {
     (status, Json(json!({"error": message.into()}))).into_response()
 }
 
-fn aws_error(e: impl std::fmt::Display) -> Response {
-    warn!(reason = %e, "AWS call failed");
-    error(
-        StatusCode::BAD_GATEWAY,
-        "the order could not be queued; try again",
-    )
+/// Whether SQS refused the request itself (a 4XX): the deployed API answers those 400 and
+/// anything else, no answer included, 502.
+fn refused_by_service<E>(e: &SdkError<E, HttpResponse>) -> bool {
+    matches!(e, SdkError::ServiceError(service) if service.raw().status().is_client_error())
 }
-
 /// `POST /orders`: a valid order goes on the queue (`202 {"messageId"}`); anything else is
 /// refused with a JSON error saying what is wrong. An `Idempotency-Key` header is passed on.
 async fn post_order(State(api): State<Arc<Api>>, headers: HeaderMap, body: Bytes) -> Response {
@@ -86,26 +87,26 @@ async fn post_order(State(api): State<Arc<Api>>, headers: HeaderMap, body: Bytes
             info!(message_id, "order accepted");
             (StatusCode::ACCEPTED, Json(json!({"messageId": message_id}))).into_response()
         }
-        Err(e) => aws_error(aws_sdk_sqs::error::DisplayErrorContext(e)),
+        Err(e) => {
+            let reason = aws_error_text(&e);
+            warn!(reason, "SendMessage failed");
+            if refused_by_service(&e) {
+                let message = e.message().unwrap_or(&reason);
+                let refusal = format!("the order queue refused the order: {message}");
+                error(StatusCode::BAD_REQUEST, refusal)
+            } else {
+                let outage =
+                    "the order queue is unavailable; the order was not taken, send it again";
+                error(StatusCode::BAD_GATEWAY, outage)
+            }
+        }
     }
 }
 
-/// `POST /create_report`: starts the report state machine with the body as its input. The
-/// execution is named after the request, so its name can be quoted back.
-async fn create_report(State(api): State<Arc<Api>>, body: Bytes) -> Response {
-    let input = if body.iter().all(u8::is_ascii_whitespace) {
-        "{}".to_owned()
-    } else {
-        match serde_json::from_slice::<Value>(&body) {
-            Ok(value) => value.to_string(),
-            Err(e) => {
-                return error(
-                    StatusCode::BAD_REQUEST,
-                    format!("the request is not JSON: {e}"),
-                );
-            }
-        }
-    };
+/// `POST /create_report`: starts the report state machine. The report takes no parameters, so,
+/// as in the deployed API, the request body is not passed on: the input is always `{}`.
+async fn create_report(State(api): State<Arc<Api>>) -> Response {
+    let input = "{}";
     let started = api
         .aws
         .sfn
@@ -122,7 +123,13 @@ async fn create_report(State(api): State<Arc<Api>>, body: Bytes) -> Response {
             Json(json!({"executionArn": started.execution_arn(), "startDate": start_date}))
                 .into_response()
         }
-        Err(e) => aws_error(aws_sdk_sfn::error::DisplayErrorContext(e)),
+        Err(e) => {
+            let reason = aws_error_text(&e);
+            warn!(reason, "StartExecution failed");
+            let message = e.message().unwrap_or(&reason);
+            let failure = format!("the report could not be started: {message}");
+            error(StatusCode::BAD_GATEWAY, failure)
+        }
     }
 }
 

@@ -1,0 +1,69 @@
+"""Fixtures: one LocalStack for the run, and the café API of each translated variant in it.
+
+`api` is the variant's API, shared by the tests of that variant (each test starts with an empty
+queue); `fresh_api` is a new one for a test that breaks what the API calls (deletes the queue or
+the state machine).
+"""
+
+import pytest
+
+import cafe_api
+from localstack_host import LocalStack
+
+# The translated templates that differ in the API: API keys (the default) and IAM (SigV4).
+VARIANTS = ["defaults", "ApiAuth-IAM"]
+
+_started = {}
+
+
+@pytest.fixture(scope="session")
+def localstack():
+    for variant in VARIANTS:
+        if not (cafe_api.SAM_OUT / f"{variant}.json").exists():
+            pytest.exit(f"target/sam/{variant}.json is missing: run deploy/transform.py (run.py does)", returncode=2)
+    server = LocalStack()
+    try:
+        server.start()
+        _started.update(seconds=server.start_seconds, version=server.version, port=server.port)
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def aws(localstack):
+    return cafe_api.clients(localstack.endpoint)
+
+
+@pytest.fixture(scope="session", params=VARIANTS)
+def variant(request):
+    return request.param
+
+
+@pytest.fixture(scope="session")
+def deployed(aws, localstack, variant):
+    api = cafe_api.deploy(aws, localstack.endpoint, variant)
+    yield api
+    api.teardown()
+
+
+@pytest.fixture
+def api(deployed):
+    """The variant's API with an empty queue."""
+    deployed.drain()
+    return deployed
+
+
+@pytest.fixture
+def fresh_api(aws, localstack, variant):
+    api = cafe_api.deploy(aws, localstack.endpoint, variant)
+    yield api
+    api.teardown()
+
+
+def pytest_terminal_summary(terminalreporter):
+    if _started:
+        terminalreporter.write_line(
+            f"LocalStack {_started['version']} (host mode, 127.0.0.1:{_started['port']}) "
+            f"answered {_started['seconds']:.1f} s after it was started"
+        )

@@ -28,11 +28,16 @@ def localstack():
         yield server
     finally:
         server.stop()
+        _started["stop_seconds"] = server.stop_seconds
 
 
 @pytest.fixture(scope="session")
 def aws(localstack):
-    return cafe_api.clients(localstack.endpoint)
+    clients = cafe_api.clients(localstack.endpoint)
+    yield clients
+    # LocalStack's server waits for open keep-alive connections before it stops.
+    for client in clients.values():
+        client.close()
 
 
 @pytest.fixture(scope="session", params=VARIANTS)
@@ -66,4 +71,5 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.write_line(
             f"LocalStack {_started['version']} (host mode, 127.0.0.1:{_started['port']}) "
             f"answered {_started['seconds']:.1f} s after it was started"
+            + (f" and stopped in {_started['stop_seconds']:.1f} s" if _started.get("stop_seconds") is not None else "")
         )

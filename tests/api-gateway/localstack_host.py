@@ -135,6 +135,7 @@ class LocalStack:
         self.endpoint = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen | None = None
         self.start_seconds: float | None = None
+        self.stop_seconds: float | None = None
         self.version: str | None = None
 
     def log_tail(self, lines: int = 40) -> str:
@@ -185,6 +186,8 @@ class LocalStack:
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
+            started = time.monotonic()
             stop_pid(self.process.pid)
+            self.stop_seconds = time.monotonic() - started
         self.process = None
         PID_FILE.unlink(missing_ok=True)

@@ -184,31 +184,37 @@ def main() -> int:
     say(f"running the tests ({venv_python.parent.parent.name}, Python {'.'.join(map(str, version_of(str(venv_python))))})")
     tests = subprocess.Popen(command, cwd=HERE, env=env, stdin=subprocess.DEVNULL, start_new_session=True)
 
-    def forward(signum, _frame):
+    def interrupt(_signum=None, _frame=None):
+        # pytest stops on SIGINT as on Ctrl-C: it runs the fixtures' teardown, which stops
+        # LocalStack.
         try:
-            os.killpg(tests.pid, signum)
+            os.killpg(tests.pid, signal.SIGINT)
         except ProcessLookupError:
             pass
 
     for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, forward)
+        signal.signal(signum, interrupt)
     try:
         code = tests.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
         print(f"api-gateway: the tests did not end within {timeout:.0f} s; stopping them", file=sys.stderr)
-        for signum, grace in ((signal.SIGTERM, 20), (signal.SIGKILL, 5)):
-            try:
-                os.killpg(tests.pid, signum)
-            except ProcessLookupError:
-                break
-            try:
-                tests.wait(timeout=grace)
-                break
-            except subprocess.TimeoutExpired:
-                continue
+        interrupt()
+        try:
+            tests.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(tests.pid, signal.SIGKILL)
+            tests.wait()
         code = 1
     finally:
+        if tests.poll() is None:  # interrupted while waiting: give pytest its teardown time
+            try:
+                tests.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(tests.pid, signal.SIGKILL)
+                tests.wait()
         stop_leftover_localstack(venv_python)
+    if code < 0:  # ended by a signal
+        code = 128 - code
     say(f"{'passed' if code == 0 else f'failed (exit {code})'} in {time.monotonic() - started:.0f} s")
     return code
 

@@ -110,11 +110,24 @@ pub struct TestDatabase {
 impl TestDatabase {
     /// A new database loaded from `db/schema.sql` and `db/seed.sql`.
     pub async fn create() -> Self {
-        static COUNTER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let url =
             std::env::var("DATABASE_URL").unwrap_or_else(|_| "mysql://root@127.0.0.1:3306".into());
         let opts = mysql_async::Opts::from_url(&url).expect("DATABASE_URL is a MySQL URL");
-        let server: mysql_async::Opts = mysql_async::OptsBuilder::from_opts(opts)
+        Self::create_with(opts, &format!("{url} (set DATABASE_URL)")).await
+    }
+
+    /// The same on another server (one a test started for itself), reached with `server`.
+    pub async fn create_on(server: mysql_async::Opts) -> Self {
+        let described = match server.socket() {
+            Some(socket) => socket.to_owned(),
+            None => format!("{}:{}", server.ip_or_hostname(), server.tcp_port()),
+        };
+        Self::create_with(server, &described).await
+    }
+
+    async fn create_with(server: mysql_async::Opts, described: &str) -> Self {
+        static COUNTER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let server: mysql_async::Opts = mysql_async::OptsBuilder::from_opts(server)
             .db_name(None::<String>)
             .into();
         let count = COUNTER.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
@@ -122,7 +135,7 @@ impl TestDatabase {
         let database = Self { name, server };
         let mut connection = mysql_async::Conn::new(database.server.clone())
             .await
-            .unwrap_or_else(|e| panic!("no MySQL server at {url}: {e} (set DATABASE_URL)"));
+            .unwrap_or_else(|e| panic!("no MySQL server at {described}: {e}"));
         use mysql_async::prelude::Queryable;
         connection
             .query_drop(format!(

@@ -52,7 +52,7 @@ pub struct ReadRequest {
 
 #[derive(Debug, Error)]
 pub enum ReadError {
-    #[error("the database did not answer: {0}")]
+    #[error("the database is unavailable: {0}")]
     DatabaseUnavailable(String),
     #[error("the database refused access: {0}")]
     DatabaseAccessDenied(String),
@@ -93,6 +93,9 @@ const TRANSIENT_ERRORS: [u16; 6] = [1040, 1053, 1205, 1213, 2006, 2013];
 
 /// Sorts a driver error into the failure kinds the state machine tells apart.
 pub fn classify(error: mysql_async::Error) -> ReadError {
+    if let Some(failure) = tls_failure(&error) {
+        return ReadError::DatabaseUnavailable(format!("TLS failed: {failure}"));
+    }
     let message = error.to_string();
     match error {
         mysql_async::Error::Io(_) | mysql_async::Error::Driver(_) => {
@@ -105,6 +108,31 @@ pub fn classify(error: mysql_async::Error) -> ReadError {
             ReadError::DatabaseUnavailable(message)
         }
         _ => ReadError::InventoryQueryFailed(message),
+    }
+}
+
+/// What went wrong, when the connection failed in TLS. The driver reports a refused certificate
+/// as a plain I/O error ("Input/output error: invalid peer certificate: UnknownIssuer"), which an
+/// operator would not read as a trust problem; rustls's error inside it says what it is.
+fn tls_failure(error: &mysql_async::Error) -> Option<String> {
+    use mysql_async::{DriverError, Error, IoError};
+    match error {
+        Error::Io(IoError::Io(io)) => {
+            let rustls = io.get_ref()?.downcast_ref::<rustls::Error>()?;
+            let hint = match rustls {
+                rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer) => {
+                    "; the certificate's CA is not trusted (trusted are the Amazon RDS CAs, the \
+                     webpki roots and those in DB_CA_FILE)"
+                }
+                _ => "",
+            };
+            Some(format!("{rustls}{hint}"))
+        }
+        // A TLS setting the driver could not use, or a server that offers no TLS.
+        Error::Io(IoError::Tls(_)) | Error::Driver(DriverError::NoClientSslFlagFromServer) => {
+            Some(error.to_string())
+        }
+        _ => None,
     }
 }
 
@@ -315,6 +343,31 @@ mod tests {
         assert_eq!(price(1, Some(" $7.5 ".into())), Some(Decimal::new(75, 1)));
         assert_eq!(price(1, Some("call us".into())), None);
         assert_eq!(price(1, None), None);
+    }
+
+    #[test]
+    fn tls_failures_say_tls_and_what_was_refused() {
+        use mysql_async::{DriverError, IoError};
+        let io = |inner: std::io::Error| classify(mysql_async::Error::Io(IoError::Io(inner)));
+        let untrusted = rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer);
+        let error = io(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            untrusted,
+        ));
+        assert!(matches!(error, ReadError::DatabaseUnavailable(_)));
+        let message = error.to_string();
+        assert!(
+            message.contains("TLS failed: invalid peer certificate"),
+            "{message}"
+        );
+        assert!(message.contains("DB_CA_FILE"), "{message}");
+
+        let no_tls = classify(DriverError::NoClientSslFlagFromServer.into());
+        assert!(no_tls.to_string().contains("TLS failed"), "{no_tls}");
+
+        let refused = io(std::io::ErrorKind::ConnectionRefused.into());
+        assert!(matches!(refused, ReadError::DatabaseUnavailable(_)));
+        assert!(!refused.to_string().contains("TLS"), "{refused}");
     }
 
     #[test]

@@ -212,9 +212,10 @@ impl DeployedDatabase {
             .user(Some(self.user.as_str()))
             .pass(Some(self.password.as_str()))
             .db_name(Some(self.name.as_str()))
-            // Stay on the TCP connection TLS protects: for a server on a loopback address (a
-            // tunnel, a test) mysql_async would otherwise move to the server's Unix socket,
-            // where it does no TLS.
+            // Stay on the TCP connection TLS protects. Otherwise mysql_async asks every server
+            // for its Unix socket path after connecting and reconnects through that path when
+            // it can (a server on the same machine, as in the tests), without TLS; for RDS it
+            // would be one more connection attempt per connection, bound to fail.
             .prefer_socket(false);
         if let DatabaseTls::Required { extra_roots } = &self.tls {
             // mysql_async reads every certificate of a PEM buffer, once per pool, at the first

@@ -14,7 +14,7 @@ WATCH_PORT := 9000
 export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
 
 
-.PHONY: help tools build test unit e2e test-faults demo local local-up local-down bench fmt lint validate invoke deploy destroy deploy-fn clean
+.PHONY: help tools build test unit test-api e2e test-faults demo local local-up local-down bench fmt lint validate invoke deploy destroy deploy-fn clean
 
 help: ## list the verbs
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -37,10 +37,13 @@ build: $(TOOLS) ## release arm64 bootstraps, zipped for Lambda: target/lambda/<f
 
 STACK := $(VENV)/bin/python local/stack.py
 
-test: unit e2e test-faults ## every test: unit, SDK mocks, MariaDB and emulator integration, end to end and fault tolerance on the local stack
+test: unit test-api e2e test-faults ## every test: unit, SDK mocks, MariaDB and emulator integration, the API on LocalStack, end to end and fault tolerance on the local stack
 
 unit: $(TOOLS) ## the tests that need no running stack (each starts its own emulator or database)
 	cargo test --workspace --all-features
+
+test-api: $(TOOLS) ## the deployed API definition run by LocalStack's API Gateway against its SQS and Step Functions (needs Python 3.13+; installs .venv-localstack/)
+	python3 tests/api-gateway/run.py
 
 e2e: $(TOOLS) ## the end-to-end tests, against the local stack (started and stopped if not running)
 	$(STACK) e2e

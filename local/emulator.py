@@ -13,13 +13,14 @@ And one thing for the fault tests (`make test-faults`): faults injected on reque
 - `POST /_cafe/faults` with `{"target": "dynamodb:PutItem", "mode": "error", "seconds": 5}` makes
   that operation fail with a 503 for 5 seconds (`"mode": "delay", "delay": 3` delays it instead;
   `"count": 2` limits the fault to the first two calls).
-  A target is `service:Operation` (`sns:PublishBatch`, `dynamodb:*`; S3 operations are named by
-  HTTP method, `s3:PUT`), or `mysql`: the functions reach MySQL through a relay here
+  A target is `service:Operation` (`sns:PublishBatch`, `dynamodb:*` for the tables,
+  `dynamodbstreams:GetRecords` for their streams; S3 operations are named by HTTP method,
+  `s3:PUT`), or `mysql`: the functions reach MySQL through a relay here
   (127.0.0.1:MYSQL_RELAY_PORT → MYSQL_UPSTREAM), and a `mysql` fault closes every connection
   through it and refuses new ones. `GET` lists the faults and how often each struck; `DELETE`
   clears them.
 
-Run by `make emulator` or the local stack; stops on Ctrl-C or SIGTERM. Nothing is kept between runs.
+Run by the local stack (local/stack.py); stops on Ctrl-C or SIGTERM. Nothing is kept between runs.
 """
 
 import io
@@ -208,6 +209,10 @@ class Faults:
         service = scope[3]
         target = environ.get("HTTP_X_AMZ_TARGET")
         if target:
+            # DynamoDB Streams is signed as `dynamodb`; its target names it, so a fault can fail
+            # the stream's reads without failing the table's writes, or the other way round.
+            if target.startswith("DynamoDBStreams_"):
+                service = "dynamodbstreams"
             return service, target.rsplit(".", 1)[-1]
         if environ.get("CONTENT_TYPE", "").startswith("application/x-www-form-urlencoded"):
             length = int(environ.get("CONTENT_LENGTH") or 0)

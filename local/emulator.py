@@ -20,6 +20,9 @@ And one thing for the fault tests (`make test-faults`): faults injected on reque
   through it and refuses new ones. `GET` lists the faults and how often each struck; `DELETE`
   clears them.
 
+And one moto defect worked around: concurrent writes to a table could give two stream records
+the same sequence number (see `patch_stream_sequence_numbers`).
+
 Run by the local stack (local/stack.py); stops on Ctrl-C or SIGTERM. Nothing is kept between runs.
 """
 
@@ -127,6 +130,24 @@ def patch_email_delivery(subscription_class):
             mailbox.write(json.dumps(letter, ensure_ascii=False) + "\n")
 
     subscription_class.publish = publish
+
+
+def patch_stream_sequence_numbers(shard_class):
+    """moto 5.2.5's StreamShard.add numbers a record `len(items) + start` and appends it without a
+    lock, and building the record between the two takes long enough for another write's thread
+    to read the same length: two records share a number and the next number is skipped. `get` finds
+    records by position (number − start), so an AFTER_SEQUENCE_NUMBER iterator past the shared
+    number lands on the second of the two again, and whoever follows the stream reads that
+    record once more on every poll. Numbering and appending under one lock keeps every number
+    unique, increasing and equal to position + start."""
+    add = shard_class.add
+    lock = threading.Lock()
+
+    def add_in_turn(self, old, new):
+        with lock:
+            add(self, old, new)
+
+    shard_class.add = add_in_turn
 
 
 class Faults:
@@ -356,6 +377,7 @@ def main():
     from moto.awslambda.models import LambdaBackend
     from moto.awslambda_simple.models import LambdaSimpleBackend
     from moto.core.config import default_user_config
+    from moto.dynamodb.models.table import StreamShard
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication
     from moto.server import ThreadedMotoServer
     from moto.sns.models import Subscription
@@ -365,6 +387,7 @@ def main():
     # Without Docker moto uses LambdaSimpleBackend, which echoes its input; replace both.
     LambdaBackend.invoke = LambdaSimpleBackend.invoke = invoke_real_function
     patch_email_delivery(Subscription)
+    patch_stream_sequence_numbers(StreamShard)
     MAILBOX_FILE.parent.mkdir(parents=True, exist_ok=True)
     MAILBOX_FILE.write_text("", encoding="utf-8")
     READY_FILE.unlink(missing_ok=True)

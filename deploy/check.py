@@ -144,7 +144,10 @@ def check_integrations(variant, problems):
                 default = str(responses.get("default", {}).get("statusCode", ""))
                 if not default.startswith("5"):
                     problems.append(f"{where}: an unmatched service response answers {default or 'nothing'}, not a 5XX")
-                for template in integration.get("requestTemplates", {}).values():
+                templates = integration.get("requestTemplates", {})
+                if len({json.dumps(body) for body in templates.values()}) > 1:
+                    problems.append(f"{where}: the request templates differ between content types")
+                for template in templates.values():
                     text = json.dumps(template)
                     if path == "/create_report" and ("$input.body" in text or "$input.json" in text):
                         problems.append(f"{where}: the request body reaches the execution's input")

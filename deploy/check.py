@@ -29,6 +29,7 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 UNSCOPABLE = {
     "ec2:CreateNetworkInterface",
     "ec2:DescribeNetworkInterfaces",
+    "ec2:DescribeSubnets",
     "ec2:DeleteNetworkInterface",
     "ec2:AssignPrivateIpAddresses",
     "ec2:UnassignPrivateIpAddresses",
@@ -186,8 +187,12 @@ def check_topic_policies(variant, problems):
         for statement in statements(policy["Properties"]["PolicyDocument"]):
             if as_list(statement.get("Resource")) != topics:
                 problems.append(f"{name}: statement {statement.get('Sid')} names {statement.get('Resource')}")
-            if statement.get("Principal") == "*" or statement.get("Principal", {}).get("AWS") == "*":
+            everyone = statement.get("Principal") == "*" or statement.get("Principal", {}).get("AWS") == "*"
+            if everyone and statement["Effect"] == "Allow":
                 problems.append(f"{name}: statement {statement.get('Sid')} is open to everyone")
+        denies = [s for s in statements(policy["Properties"]["PolicyDocument"]) if s["Effect"] == "Deny"]
+        if not any(s.get("Action") == "sns:Publish" for s in denies):
+            problems.append(f"{name}: no Deny keeps other roles of the account from publishing")
 
 
 def check_limits(variant, problems):
@@ -195,6 +200,10 @@ def check_limits(variant, problems):
     if int(expiry.get("MaxValue", 10**9)) > MAX_LINK_EXPIRY_SECONDS:
         problems.append(f"ReportLinkExpirySeconds allows {expiry.get('MaxValue')} s; links die after {MAX_LINK_EXPIRY_SECONDS}")
 
+    for name, deployment in variant.resources("AWS::ApiGateway::Deployment"):
+        if "StageName" in deployment["Properties"]:
+            stage = deployment["Properties"]["StageName"]
+            problems.append(f"{name}: a second stage {stage!r}, without the throttles (set OpenApiVersion)")
     stages = [s for _, s in variant.resources("AWS::ApiGateway::Stage")]
     report_throttled = any(
         setting.get("ResourcePath") == "/~1create_report"

@@ -99,6 +99,15 @@ class EachDefectIsCaught(unittest.TestCase):
         self.resources["CafeApi"]["Properties"]["MethodSettings"] = settings[:1]
         self.assertCaught("POST /create_report has no throttle of its own")
 
+    def test_the_stage_sam_adds_without_open_api_version(self):
+        del self.resources["CafeApi"]["Properties"]["OpenApiVersion"]
+        self.assertCaught("a second stage 'Stage'")
+
+    def test_a_topic_policy_that_only_allows(self):
+        policy = self.resources["EmailReportTopicPolicy"]["Properties"]["PolicyDocument"]
+        policy["Statement"] = [s for s in policy["Statement"] if s["Effect"] == "Allow"]
+        self.assertCaught("no Deny keeps other roles of the account from publishing")
+
     def test_no_reserved_concurrency_for_the_reader(self):
         del self.resources["InventoryReader"]["Properties"]["ReservedConcurrentExecutions"]
         self.assertCaught("reserved concurrency None, asked for 2")

@@ -84,7 +84,7 @@ HOSTILE_MESSAGES = [
 
 @pytest.mark.parametrize("message", HOSTILE_MESSAGES)
 def test_the_sqs_error_is_json_with_awss_escaping(definition, message):
-    template = responses(definition, "/orders")["4\\d{2}"]["responseTemplates"]["application/json"]
+    template = responses(definition, "/orders")["400"]["responseTemplates"]["application/json"]
     rendered = render(template, json.dumps({"Error": {"Code": "X", "Message": message, "Type": "Sender"}, "RequestId": "r"}))
     assert json.loads(rendered) == {"error": cafe_api.SQS_ERROR + message}
 
@@ -98,7 +98,7 @@ def test_the_step_functions_error_is_json_with_awss_escaping(definition, message
 
 def test_without_the_replace_all_an_apostrophe_breaks_the_json(definition):
     # Why the templates have it: AWS's \' is not a JSON escape.
-    template = responses(definition, "/orders")["4\\d{2}"]["responseTemplates"]["application/json"]
+    template = responses(definition, "/orders")["400"]["responseTemplates"]["application/json"]
     bare = template.replace(""".replaceAll("\\\\'", "'")""", "")
     assert bare != template
     with pytest.raises(ValueError):

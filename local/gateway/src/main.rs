@@ -4,7 +4,7 @@ use std::time::Duration;
 use aws_sdk_sqs::types::QueueAttributeName;
 use cafe_gateway::Aws;
 use cafe_gateway::api::{Api, router};
-use cafe_gateway::mappings::{SqsMapping, StreamMapping};
+use cafe_gateway::mappings::{FUNCTION_TIMEOUT, SqsMapping, StreamMapping};
 use cafe_gateway::settings::*;
 use cafe_shared::config::ORDERS_TABLE;
 use cafe_shared::{clients, telemetry};
@@ -84,6 +84,7 @@ async fn serve() -> Result<(), Error> {
         queue_arn,
         region: region.clone(),
         function: ORDER_WRITER.value(),
+        function_timeout: FUNCTION_TIMEOUT,
         retry_delay: Duration::from_secs(SQS_RETRY_DELAY_SECONDS.parse()?),
     };
     // Lambda polls a queue with several pollers at once, so one message can be in two
@@ -98,6 +99,7 @@ async fn serve() -> Result<(), Error> {
             failure_queue_url,
             region,
             function: ORDER_NOTIFIER.value(),
+            function_timeout: FUNCTION_TIMEOUT,
             max_retries: STREAM_MAX_RETRIES.parse()?,
         }
         .run(),

@@ -28,20 +28,38 @@ use tracing::{error, info, warn};
 use crate::Aws;
 use crate::events::{sqs_event, stream_event};
 
+/// The template's function timeout (Globals `Timeout`, which the writer and the notifier keep):
+/// Lambda stops an invocation that runs longer and counts it as a function error. Locally an
+/// invocation can hang, for one when `cargo lambda watch` restarts a function that is running.
+pub const FUNCTION_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// Invokes a function through the Lambda API and reads its response; a function error (the
-/// function failed or panicked) is an `Err` with the function's own message.
+/// function failed or panicked, or ran past FUNCTION_TIMEOUT) is an `Err` with the function's
+/// own message.
 pub async fn invoke<E: Serialize, R: DeserializeOwned>(
     lambda: &aws_sdk_lambda::Client,
     function: &str,
     event: &E,
 ) -> Result<R, String> {
+    invoke_within(lambda, function, event, FUNCTION_TIMEOUT).await
+}
+
+/// `invoke`, with the function's timeout given.
+pub async fn invoke_within<E: Serialize, R: DeserializeOwned>(
+    lambda: &aws_sdk_lambda::Client,
+    function: &str,
+    event: &E,
+    timeout: Duration,
+) -> Result<R, String> {
     let payload = serde_json::to_vec(event).map_err(|e| e.to_string())?;
-    let output = lambda
+    let call = lambda
         .invoke()
         .function_name(function)
         .payload(Blob::new(payload))
-        .send()
+        .send();
+    let output = tokio::time::timeout(timeout, call)
         .await
+        .map_err(|_| format!("{function} timed out after {timeout:?}"))?
         .map_err(|e| aws_sdk_lambda::error::DisplayErrorContext(e).to_string())?;
     let body = output.payload().map(|p| p.as_ref()).unwrap_or_default();
     if let Some(kind) = output.function_error() {
@@ -61,6 +79,7 @@ pub struct SqsMapping {
     pub queue_arn: String,
     pub region: String,
     pub function: String,
+    pub function_timeout: Duration,
     pub retry_delay: Duration,
 }
 
@@ -97,25 +116,31 @@ impl SqsMapping {
             return Ok(());
         }
         let event = sqs_event(&messages, &self.queue_arn, &self.region);
-        let failed: HashSet<String> =
-            match invoke::<_, SqsBatchResponse>(&self.aws.lambda, &self.function, &event).await {
-                Ok(response) => response
-                    .batch_item_failures
-                    .into_iter()
-                    .map(|f| f.item_identifier)
-                    .collect(),
-                Err(e) => {
-                    error!(
-                        function = self.function,
-                        reason = e,
-                        "the whole batch failed; every message will be retried"
-                    );
-                    messages
-                        .iter()
-                        .filter_map(|m| m.message_id.clone())
-                        .collect()
-                }
-            };
+        let failed: HashSet<String> = match invoke_within::<_, SqsBatchResponse>(
+            &self.aws.lambda,
+            &self.function,
+            &event,
+            self.function_timeout,
+        )
+        .await
+        {
+            Ok(response) => response
+                .batch_item_failures
+                .into_iter()
+                .map(|f| f.item_identifier)
+                .collect(),
+            Err(e) => {
+                error!(
+                    function = self.function,
+                    reason = e,
+                    "the whole batch failed; every message will be retried"
+                );
+                messages
+                    .iter()
+                    .filter_map(|m| m.message_id.clone())
+                    .collect()
+            }
+        };
         let (done, retry): (Vec<_>, Vec<_>) = messages
             .iter()
             .partition(|m| !failed.contains(m.message_id().unwrap_or_default()));
@@ -177,6 +202,7 @@ pub struct StreamMapping {
     pub failure_queue_url: String,
     pub region: String,
     pub function: String,
+    pub function_timeout: Duration,
     pub max_retries: u32,
 }
 
@@ -349,7 +375,13 @@ impl StreamMapping {
     /// Hands a batch to the function; what it made of it.
     async fn invoke_batch(&self, records: &[aws_sdk_dynamodbstreams::types::Record]) -> Invocation {
         let event = stream_event(records, &self.stream_arn, &self.region);
-        match invoke::<_, DynamoDbEventResponse>(&self.aws.lambda, &self.function, &event).await {
+        let response = invoke_within::<_, DynamoDbEventResponse>(
+            &self.aws.lambda,
+            &self.function,
+            &event,
+            self.function_timeout,
+        );
+        match response.await {
             Ok(response) => reported(&response),
             Err(e) => {
                 error!(

@@ -20,7 +20,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use cafe_gateway::Aws;
-use cafe_gateway::mappings::{StreamMapping, sequence_order};
+use cafe_gateway::mappings::{FUNCTION_TIMEOUT, StreamMapping, sequence_order};
 use serde_json::{Value, json};
 
 const REGION: &str = "us-east-1";
@@ -179,28 +179,37 @@ impl Drop for Emulator {
     }
 }
 
-/// One invocation of the stand-in function: the sequence numbers handed over, and whether it
-/// failed them.
+/// What the stand-in function does with one invocation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Answer {
+    Finish,
+    /// A function error.
+    Fail,
+    /// No answer, ever.
+    Hang,
+}
+
+/// One invocation of the stand-in function: the sequence numbers handed over, and what it did.
 #[derive(Debug, Clone)]
 struct Call {
     sequences: Vec<String>,
-    failed: bool,
+    answer: Answer,
 }
 
 /// The function the mapping invokes, over the Lambda Invoke API: it records each batch and
-/// fails the invocations `fails` picks (by their number, from 0) with a function error.
+/// answers each invocation as `answer` says (by the invocation's number, from 0).
 #[derive(Clone)]
 struct Function {
     calls: Arc<Mutex<Vec<Call>>>,
-    fails: Arc<dyn Fn(usize) -> bool + Send + Sync>,
+    answer: Arc<dyn Fn(usize) -> Answer + Send + Sync>,
 }
 
 impl Function {
-    /// Serves the function on a free loopback port; returns it and a Lambda client for it.
-    async fn serve(fails: impl Fn(usize) -> bool + Send + Sync + 'static) -> (Self, String) {
+    /// Serves the function on a free loopback port; returns it and its endpoint.
+    async fn serve(answer: impl Fn(usize) -> Answer + Send + Sync + 'static) -> (Self, String) {
         let function = Self {
             calls: Arc::default(),
-            fails: Arc::new(fails),
+            answer: Arc::new(answer),
         };
         let router = axum::Router::new()
             .route(
@@ -224,7 +233,7 @@ impl Function {
     fn finished(&self) -> Vec<String> {
         self.calls()
             .into_iter()
-            .filter(|call| !call.failed)
+            .filter(|call| call.answer == Answer::Finish)
             .flat_map(|call| call.sequences)
             .collect()
     }
@@ -239,10 +248,16 @@ async fn invoked(State(function): State<Function>, payload: Bytes) -> impl IntoR
         .flatten()
         .filter_map(|r| r["dynamodb"]["SequenceNumber"].as_str().map(str::to_owned))
         .collect();
-    let mut calls = function.calls.lock().unwrap();
-    let failed = (function.fails)(calls.len());
-    calls.push(Call { sequences, failed });
-    if failed {
+    let answer = {
+        let mut calls = function.calls.lock().unwrap();
+        let answer = (function.answer)(calls.len());
+        calls.push(Call { sequences, answer });
+        answer
+    };
+    if answer == Answer::Hang {
+        std::future::pending::<()>().await;
+    }
+    if answer == Answer::Fail {
         let error = json!({"errorType": "StandIn", "errorMessage": "failed on purpose"});
         return (
             StatusCode::OK,
@@ -263,6 +278,15 @@ struct Mapping(tokio::task::JoinHandle<()>);
 
 impl Mapping {
     async fn start(emulator: &Emulator, function_endpoint: &str, max_retries: u32) -> Self {
+        Self::start_with_timeout(emulator, function_endpoint, max_retries, FUNCTION_TIMEOUT).await
+    }
+
+    async fn start_with_timeout(
+        emulator: &Emulator,
+        function_endpoint: &str,
+        max_retries: u32,
+        function_timeout: Duration,
+    ) -> Self {
         let mut aws = emulator.aws();
         aws.lambda = aws_sdk_lambda::Client::new(&sdk_config(function_endpoint));
         let stream_arn = stream_arn(&aws).await;
@@ -282,6 +306,7 @@ impl Mapping {
             failure_queue_url,
             region: REGION.into(),
             function: "order-notifier".into(),
+            function_timeout,
             max_retries,
         };
         Self(tokio::spawn(mapping.run()))
@@ -437,7 +462,7 @@ async fn concurrent_writes_get_unique_increasing_sequence_numbers() {
 async fn a_failed_stream_read_resumes_after_the_checkpoint() {
     let emulator = Emulator::start().await;
     let aws = emulator.aws();
-    let (function, endpoint) = Function::serve(|_| false).await;
+    let (function, endpoint) = Function::serve(|_| Answer::Finish).await;
     let _mapping = Mapping::start(&emulator, &endpoint, 5).await;
     for n in 0..5 {
         put(&aws.dynamodb, &format!("before-{n}")).await;
@@ -475,7 +500,12 @@ async fn a_failed_stream_read_resumes_after_the_checkpoint() {
         "every record handed over once, in order: {:?}",
         function.calls()
     );
-    assert!(function.calls().iter().all(|call| !call.failed));
+    assert!(
+        function
+            .calls()
+            .iter()
+            .all(|call| call.answer == Answer::Finish)
+    );
     assert_eq!(emulator.hits("dynamodbstreams:GetRecords"), 6);
     assert_eq!(emulator.hits("dynamodbstreams:GetShardIterator"), 3);
 }
@@ -487,7 +517,14 @@ async fn a_failed_invocation_is_bisected_and_retried_after_the_checkpoint() {
     for n in 0..8 {
         put(&aws.dynamodb, &format!("order-{n}")).await;
     }
-    let (function, endpoint) = Function::serve(|call| call < 2).await;
+    let (function, endpoint) = Function::serve(|call| {
+        if call < 2 {
+            Answer::Fail
+        } else {
+            Answer::Finish
+        }
+    })
+    .await;
     let _mapping = Mapping::start(&emulator, &endpoint, 5).await;
     until(
         Duration::from_secs(30),
@@ -521,7 +558,7 @@ async fn records_failing_every_retry_are_parked_once_each() {
     for n in 0..3 {
         put(&aws.dynamodb, &format!("order-{n}")).await;
     }
-    let (function, endpoint) = Function::serve(|_| true).await;
+    let (function, endpoint) = Function::serve(|_| Answer::Fail).await;
     let _mapping = Mapping::start(&emulator, &endpoint, 1).await;
     let queue = aws
         .sqs
@@ -590,4 +627,44 @@ async fn records_failing_every_retry_are_parked_once_each() {
         );
         assert_eq!(record["requestContext"]["approximateInvokeCount"], 2);
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_invocation_that_never_answers_times_out_and_is_retried() {
+    let emulator = Emulator::start().await;
+    let aws = emulator.aws();
+    for n in 0..4 {
+        put(&aws.dynamodb, &format!("order-{n}")).await;
+    }
+    let (function, endpoint) = Function::serve(|call| {
+        if call == 0 {
+            Answer::Hang
+        } else {
+            Answer::Finish
+        }
+    })
+    .await;
+    let _mapping =
+        Mapping::start_with_timeout(&emulator, &endpoint, 5, Duration::from_secs(2)).await;
+    until(Duration::from_secs(30), "all four records finished", || {
+        (function.finished().len() >= 4).then_some(())
+    })
+    .await;
+
+    let answers: Vec<(usize, Answer)> = function
+        .calls()
+        .iter()
+        .map(|call| (call.sequences.len(), call.answer))
+        .collect();
+    // Timed out as a function error: bisected and retried.
+    assert_eq!(
+        answers,
+        [(4, Answer::Hang), (2, Answer::Finish), (2, Answer::Finish)]
+    );
+    let stream: Vec<String> = read_shard(&aws, 8)
+        .await
+        .into_iter()
+        .map(|(s, _)| s)
+        .collect();
+    assert_eq!(function.finished(), stream);
 }

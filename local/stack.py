@@ -214,21 +214,23 @@ def running():
     return http_ok(f"{GATEWAY}/health")
 
 
-def up():
-    """Starts the stack unless it is running; returns whether it started it."""
+def up(reload_on_change=False):
+    """Starts the stack unless it is running; returns whether it started it. With
+    reload_on_change the functions are rebuilt and restarted when their sources change (for
+    `make local`); otherwise not, since a restart drops the invocations in flight."""
     if running():
         say(f"the local stack is already running at {GATEWAY}")
         return False
     LOCAL.mkdir(exist_ok=True)
     try:
-        start_all()
+        start_all(reload_on_change)
     except BaseException:
         down()
         raise
     return True
 
 
-def start_all():
+def start_all(reload_on_change):
     t0 = time.time()
     database_url = ensure_database()
     say("building the functions and the gateway (the first time takes a few minutes) …")
@@ -249,8 +251,9 @@ def start_all():
                      {**env, "EMULATOR_READY_FILE": str(ready), "MYSQL_RELAY_PORT": str(MYSQL_RELAY_PORT),
                       "MYSQL_UPSTREAM": f"{database.hostname}:{database.port or 3306}"})
     wait_for("the AWS emulator", ready.exists, emulator)
-    functions = start("functions", [str(VENV_BIN / "cargo-lambda"), "lambda", "watch", "--concurrency", "4", "--invoke-address",
-                                    "127.0.0.1", "--invoke-port", str(FUNCTIONS_PORT)], env)
+    watch = [str(VENV_BIN / "cargo-lambda"), "lambda", "watch", "--concurrency", "4", "--invoke-address",
+             "127.0.0.1", "--invoke-port", str(FUNCTIONS_PORT)]
+    functions = start("functions", watch + ([] if reload_on_change else ["--ignore-changes"]), env)
     wait_for("cargo lambda watch", lambda: port_open("127.0.0.1", FUNCTIONS_PORT), functions)
     gateway = start("gateway", [str(TARGET / "debug" / "cafe-gateway")], env)
     wait_for("the gateway", running, gateway)
@@ -265,7 +268,7 @@ def down():
 
 
 def run():
-    started = up()
+    started = up(reload_on_change=True)
     say("press Ctrl-C to stop")
     try:
         signal.sigwait([signal.SIGINT, signal.SIGTERM])

@@ -8,6 +8,7 @@ pub mod error;
 #[cfg(feature = "dynamodb")]
 pub mod image;
 pub mod inventory;
+pub mod limits;
 pub mod order;
 pub mod telemetry;
 

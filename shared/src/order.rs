@@ -5,6 +5,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use thiserror::Error;
 
+use crate::limits::{self, LimitError};
+
 /// Largest order body accepted. Keeps every order, its stored item and its notification well
 /// inside the SQS (256 KiB), DynamoDB (400 KB) and SNS (256 KiB) limits.
 pub const MAX_ORDER_BYTES: usize = 64 * 1024;
@@ -50,6 +52,8 @@ pub enum OrderError {
     BadQuantity(String),
     #[error("`{0}` is set by the café and may not be sent")]
     Reserved(&'static str),
+    #[error(transparent)]
+    BeyondDynamoDb(#[from] LimitError),
 }
 
 impl Order {
@@ -61,13 +65,19 @@ impl Order {
         if body.trim().is_empty() {
             return Err(OrderError::Empty);
         }
+        // Too deep is said first: the JSON parser would only say "recursion limit exceeded".
+        let within_limits = limits::check(body);
+        if let Err(LimitError::TooDeep) = within_limits {
+            return Err(LimitError::TooDeep.into());
+        }
         let value: Value =
             serde_json::from_str(body).map_err(|e| OrderError::NotJson(e.to_string()))?;
+        within_limits?;
         Self::from_json(value)
     }
 
-    /// Validates an already parsed JSON value as an order.
-    pub fn from_json(value: Value) -> Result<Self, OrderError> {
+    /// Validates a parsed order body; `parse` has already held its text to DynamoDB's limits.
+    fn from_json(value: Value) -> Result<Self, OrderError> {
         let mut fields = match value {
             Value::Object(fields) => fields,
             other => return Err(OrderError::NotAnObject(json_kind(&other))),
@@ -211,6 +221,27 @@ mod tests {
             let error = Order::parse(body).expect_err(body).to_string();
             assert!(error.contains(expected), "{body:?} gave {error:?}");
         }
+    }
+
+    #[test]
+    fn what_dynamodb_cannot_hold_is_refused_with_its_reason() {
+        let deep = format!(
+            r#"{{"item": "x", "customerID": "1", "deep": {}{}}}"#,
+            "[".repeat(10_000),
+            "]".repeat(10_000)
+        );
+        let error = Order::parse(&deep).unwrap_err().to_string();
+        assert!(error.contains("nested more than 32 levels"), "{error}");
+        let error = Order::parse(r#"{"item": "x", "customerID": "1", "price": 1e-131}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("1e-131 is out of DynamoDB's range"),
+            "{error}"
+        );
+        // Not JSON is said as such, even with a bad number in it.
+        let error = Order::parse(r#"{"item": 1e999,"#).unwrap_err();
+        assert!(matches!(error, OrderError::NotJson(_)), "{error}");
     }
 
     #[test]

@@ -19,7 +19,8 @@ fn json_value() -> impl Strategy<Value = Value> {
         any::<i64>().prop_map(Value::from),
         any::<u64>().prop_map(Value::from),
         any::<f64>()
-            .prop_filter("JSON numbers are finite", |f| f.is_finite())
+            .prop_filter("numbers DynamoDB holds", |f| *f == 0.0
+                || (1e-130..1e126).contains(&f.abs()))
             .prop_map(Value::from),
         any::<String>().prop_map(Value::String),
     ];
@@ -113,6 +114,15 @@ proptest! {
             Err(e) if body.len() > MAX_ORDER_BYTES => prop_assert!(e.to_string().contains("bytes")),
             Err(e) => prop_assert!(!e.to_string().is_empty()),
         }
+    }
+
+    #[test]
+    fn a_number_beyond_dynamodb_is_refused_by_name(
+        f in any::<f64>().prop_filter("finite, beyond DynamoDB", |f| f.is_finite() && *f != 0.0 && !(1e-130..1e126).contains(&f.abs()))
+    ) {
+        let body = serde_json::json!({"item": "x", "customerID": "c", "price": f}).to_string();
+        let error = Order::parse(&body).unwrap_err().to_string();
+        prop_assert!(error.contains("out of DynamoDB's range"), "{}", error);
     }
 
     #[test]

@@ -2,6 +2,14 @@
 
 import pytest
 
+ORDER = '{"item": "x", "customerID": "c", "deep": %s}'
+
+
+def nested(levels):
+    """An order nested `levels` deep, the order itself being level 1, as DynamoDB counts."""
+    return ORDER % ("[" * (levels - 1) + "0" + "]" * (levels - 1))
+
+
 from cafe_api import LOCALSTACK_BAD_REQUEST_BODY, LOCALSTACK_UNSUPPORTED_MEDIA_TYPE, md5
 
 ACCEPTED = {
@@ -15,6 +23,9 @@ ACCEPTED = {
     "JSON escapes kept as written": '{"item": "\\u00e9 \\\\ back\\\\slash \\/ \\ud83d\\ude00", "customerID": "c"}',
     "VTL-looking text": '{"item": "$input.body #set($x = 1) ${util}", "customerID": "#end"}',
     "other fields kept": '{"item": "mug", "customerID": "c", "quantity": 2, "size": "L", "note": null}',
+    "nested 32 levels, DynamoDB's limit": nested(32),
+    "maps nested 32 levels": ORDER % ('{"a": ' * 31 + "0" + "}" * 31),
+    "numbers near DynamoDB's largest": ORDER % "[9.9999e125, -9.9999e125, 1e-130]",
 }
 
 
@@ -118,6 +129,10 @@ INVALID = {
     "an array": '[{"item": "x", "customerID": "c"}]',
     "a string": '"order"',
     "empty body": "",
+    "nested 33 levels, past DynamoDB's limit": nested(33),
+    "maps nested 33 levels": ORDER % ('{"a": ' * 32 + "0" + "}" * 32),
+    "a number past DynamoDB's largest": ORDER % "[1e126]",
+    "a negative number past DynamoDB's range": ORDER % "{\"p\": -1.5e200}",
 }
 
 

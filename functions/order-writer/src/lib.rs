@@ -5,12 +5,17 @@
 //!   unaffected.
 //! - The `orderID` is derived from the message (its `Idempotency-Key` attribute, else its SQS
 //!   `messageId`) and written with `attribute_not_exists(orderID)`, so a redelivered message is
-//!   a success that creates no second order.
+//!   a success that creates no second order. The same key with a different order is a failure
+//!   that says so, so the second order reaches the DLQ instead of vanishing as "already stored".
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
+use std::collections::HashMap;
+
 use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
 use cafe_shared::error::aws_error_text;
-use cafe_shared::image::to_item;
+use cafe_shared::image::{MAX_ITEM_BYTES, item_size, same_value, to_item};
 use cafe_shared::{Order, OrderError, StoredOrder};
 use chrono::{DateTime, Utc};
 use futures::stream::{self, StreamExt};
@@ -52,6 +57,14 @@ pub enum WriteError {
     Invalid(#[from] OrderError),
     #[error("the order could not be encoded for DynamoDB: {0}")]
     Encoding(#[from] cafe_shared::image::Error),
+    #[error(
+        "the order would take {size} bytes in DynamoDB; an item holds at most {MAX_ITEM_BYTES}"
+    )]
+    TooLargeToStore { size: usize },
+    #[error(
+        "order {order_id} was already stored with different contents under the same Idempotency-Key; this order was not stored"
+    )]
+    KeyReused { order_id: String },
     #[error("DynamoDB did not store the order: {0}")]
     Storage(String),
 }
@@ -71,24 +84,38 @@ impl OrderWriter {
         message_id: &str,
     ) -> Result<Written, WriteError> {
         let order = stored_order(message, message_id)?;
+        let item = to_item(&order)?;
+        let size = item_size(&item);
+        if size > MAX_ITEM_BYTES {
+            return Err(WriteError::TooLargeToStore { size });
+        }
         let result = self
             .dynamodb
             .put_item()
             .table_name(&self.table)
-            .set_item(Some(to_item(&order)?))
+            .set_item(Some(item.clone()))
             .condition_expression("attribute_not_exists(orderID)")
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
             .await;
         let order_id = order.order_id;
         match result {
             Ok(_) => Ok(Written::Stored { order_id }),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(Written::AlreadyStored { order_id })
-            }
-            Err(e) => Err(WriteError::Storage(aws_error_text(&e))),
+            Err(e) => match e.as_service_error() {
+                // The order already stored comes back with the refusal, to be compared.
+                Some(PutItemError::ConditionalCheckFailedException(refused)) => {
+                    match refused.item() {
+                        Some(stored) if same_order(stored, &item) => {
+                            Ok(Written::AlreadyStored { order_id })
+                        }
+                        Some(_) => Err(WriteError::KeyReused { order_id }),
+                        None => Err(WriteError::Storage(
+                            "DynamoDB refused the write as a repeat but returned no stored order to compare".into(),
+                        )),
+                    }
+                }
+                _ => Err(WriteError::Storage(aws_error_text(&e))),
+            },
         }
     }
 }
@@ -140,11 +167,33 @@ fn log_outcome(message_id: &str, outcome: &Result<Written, WriteError>) {
                 order_id, "order already stored; redelivery ignored"
             )
         }
-        Err(e @ WriteError::Invalid(_)) => {
+        Err(
+            e @ (WriteError::Invalid(_)
+            | WriteError::TooLargeToStore { .. }
+            | WriteError::KeyReused { .. }),
+        ) => {
             warn!(message_id, reason = %e, "order rejected; it stays on the queue until the DLQ takes it")
         }
         Err(e) => error!(message_id, reason = %e, "order not stored; it will be retried"),
     }
+}
+
+/// Whether a stored item is the same order as a new one: the same customer fields. When and in
+/// which message it arrived may differ, since a resend is a new SQS message.
+pub fn same_order(
+    stored: &HashMap<String, AttributeValue>,
+    new: &HashMap<String, AttributeValue>,
+) -> bool {
+    customer_fields(stored).count() == customer_fields(new).count()
+        && customer_fields(new)
+            .all(|(name, value)| stored.get(name).is_some_and(|s| same_value(s, value)))
+}
+
+fn customer_fields(
+    item: &HashMap<String, AttributeValue>,
+) -> impl Iterator<Item = (&String, &AttributeValue)> {
+    item.iter()
+        .filter(|(name, _)| !matches!(name.as_str(), "receivedAt" | "messageId"))
 }
 
 /// The order a message carries, as it will be stored.
@@ -187,7 +236,7 @@ pub fn received_at(message: &SqsMessage) -> DateTime<Utc> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use aws_sdk_dynamodb::operation::put_item::{PutItemError, PutItemInput, PutItemOutput};
+    use aws_sdk_dynamodb::operation::put_item::{PutItemInput, PutItemOutput};
     use aws_sdk_dynamodb::types::AttributeValue;
     use aws_sdk_dynamodb::types::error::{
         ConditionalCheckFailedException, ProvisionedThroughputExceededException,
@@ -292,18 +341,108 @@ mod tests {
         assert_eq!(stored.num_calls(), 7);
     }
 
+    /// The keyed message of `sqs-orders.json` alone, and the item an earlier message with the same
+    /// key and `earlier_body` left in the table.
+    fn resent_with_key(earlier_body: &str) -> (SqsEvent, HashMap<String, AttributeValue>) {
+        let mut event = fixture("sqs-orders.json");
+        event.records.drain(..2);
+        let mut earlier = event.records[0].clone();
+        earlier.body = Some(earlier_body.to_owned());
+        earlier
+            .attributes
+            .insert("SentTimestamp".into(), "1763719100000".into());
+        let stored = to_item(&stored_order(&earlier, "an-earlier-message").unwrap()).unwrap();
+        (event, stored)
+    }
+
+    /// DynamoDB refusing a repeat and returning the item it holds, as `AllOld` asks.
+    fn already_holding(stored: HashMap<String, AttributeValue>) -> Rule {
+        mock!(aws_sdk_dynamodb::Client::put_item)
+            .match_requests(|put| {
+                put.return_values_on_condition_check_failure()
+                    == Some(&ReturnValuesOnConditionCheckFailure::AllOld)
+            })
+            .then_error(move || {
+                PutItemError::ConditionalCheckFailedException(
+                    ConditionalCheckFailedException::builder()
+                        .message("The conditional request failed")
+                        .set_item(Some(stored.clone()))
+                        .build(),
+                )
+            })
+    }
+
     #[tokio::test]
-    async fn an_order_already_stored_is_a_success() {
-        let already = mock!(aws_sdk_dynamodb::Client::put_item).then_error(|| {
+    async fn the_same_order_already_stored_is_a_success() {
+        let event = fixture("sqs-orders.json");
+        let body = event.records[2].body.clone().unwrap();
+        let (event, stored) = resent_with_key(&body);
+        let already = already_holding(stored);
+        let failures = deliver(&writer(&[&already]), event).await;
+        assert!(failures.is_empty(), "{failures:?}");
+        assert_eq!(already.num_calls(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_different_order_under_a_used_key_fails_and_is_not_stored() {
+        let (event, stored) =
+            resent_with_key(r#"{"item": "espresso", "customerID": "someone else"}"#);
+        let message_id = event.records[0].message_id.clone().unwrap();
+        let writer = writer(&[&already_holding(stored)]);
+        let error = writer.write(&event.records[0], &message_id).await;
+        let error = error.unwrap_err().to_string();
+        assert!(
+            error.contains("already stored with different contents under the same Idempotency-Key"),
+            "{error}"
+        );
+        assert_eq!(deliver(&writer, event).await, vec![message_id]);
+    }
+
+    #[tokio::test]
+    async fn a_refusal_without_the_stored_order_is_retried() {
+        let refused = mock!(aws_sdk_dynamodb::Client::put_item).then_error(|| {
             PutItemError::ConditionalCheckFailedException(
                 ConditionalCheckFailedException::builder()
                     .message("exists")
                     .build(),
             )
         });
-        let failures = deliver(&writer(&[&already]), fixture("sqs-orders.json")).await;
-        assert!(failures.is_empty(), "{failures:?}");
-        assert_eq!(already.num_calls(), 3);
+        let event = fixture("sqs-orders.json");
+        let failures = deliver(&writer(&[&refused]), event).await;
+        assert_eq!(failures.len(), 3, "{failures:?}");
+    }
+
+    #[test]
+    fn orders_are_the_same_whatever_message_brought_them() {
+        let event = fixture("sqs-orders.json");
+        // The keyed message: its order id is the key's, whichever message carries it.
+        let message = &event.records[2];
+        let item = |id: &str, body: &str| {
+            let mut message = message.clone();
+            message.body = Some(body.to_owned());
+            to_item(&stored_order(&message, id).unwrap()).unwrap()
+        };
+        let body =
+            r#"{"item": "mug", "customerID": "c", "price": 1.5, "extras": [1, {"a": null}]}"#;
+        assert!(same_order(&item("m-1", body), &item("m-2", body)));
+        let mut renumbered = item("m-1", body);
+        renumbered.insert("price".into(), AttributeValue::N("1.50".into()));
+        assert!(same_order(&renumbered, &item("m-2", body)));
+        for other in [
+            r#"{"item": "mug", "customerID": "c", "price": 1.5, "extras": [1, {"a": null}], "more": 1}"#,
+            r#"{"item": "mug", "customerID": "c", "price": 1.5, "extras": [1, {"a": 0}]}"#,
+            r#"{"item": "mug", "customerID": "c", "price": 1.5}"#,
+            r#"{"item": "mug", "customerID": "d", "price": 1.5, "extras": [1, {"a": null}]}"#,
+        ] {
+            assert!(
+                !same_order(&item("m-1", body), &item("m-2", other)),
+                "{other}"
+            );
+            assert!(
+                !same_order(&item("m-1", other), &item("m-2", body)),
+                "{other}"
+            );
+        }
     }
 
     #[tokio::test]

@@ -81,3 +81,40 @@ async fn a_missing_table_fails_every_record_for_a_retry() {
     let event = mixed_batch();
     assert_eq!(deliver(&writer, event).await.len(), 10);
 }
+
+#[tokio::test]
+async fn a_key_reused_for_another_order_fails_and_the_first_order_stays() {
+    let emulator = Emulator::start();
+    let dynamodb = emulator.dynamodb();
+    create_orders_table(&dynamodb, "orders").await;
+    let writer = OrderWriter::new(dynamodb.clone(), "orders");
+    let mut event = sample_event::<SqsEvent>("sqs-orders.json");
+    event.records.drain(..2);
+    let keyed = event.records[0].clone();
+    let resend = |id: &str, body: Option<&str>| {
+        let mut message = keyed.clone();
+        message.message_id = Some(id.to_owned());
+        if let Some(body) = body {
+            message.body = Some(body.to_owned());
+        }
+        let mut event = SqsEvent::default();
+        event.records = vec![message];
+        event
+    };
+    assert!(deliver(&writer, resend("first", None)).await.is_empty());
+    let first = scan_json(&dynamodb, "orders").await;
+
+    // The same order again in another message: a quiet success.
+    assert!(deliver(&writer, resend("again", None)).await.is_empty());
+    // Another order under the same key: refused, so it reaches the DLQ.
+    let other = r#"{"item": "oat milk", "customerID": "c-0007"}"#;
+    assert_eq!(
+        deliver(&writer, resend("other", Some(other))).await,
+        vec!["other".to_owned()]
+    );
+    assert_eq!(
+        scan_json(&dynamodb, "orders").await,
+        first,
+        "the first order is kept as it was"
+    );
+}

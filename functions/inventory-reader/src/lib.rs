@@ -13,7 +13,7 @@ use aws_sdk_s3::types::ServerSideEncryption;
 use cafe_shared::NamedError;
 use cafe_shared::error::aws_error_text;
 use cafe_shared::inventory::{
-    Bean, CLAIM_CHECK_BYTES, Inventory, InventoryPayload, S3Location, Supplier,
+    Bean, CLAIM_CHECK_BYTES, Inventory, InventoryPayload, S3Location, Supplier, within_limit,
 };
 use chrono::Utc;
 use lambda_runtime::{Diagnostic, LambdaEvent};
@@ -205,62 +205,91 @@ impl InventoryReader {
     }
 }
 
-/// Groups the query's rows (ordered by supplier) into suppliers with their beans.
+/// Groups the query's rows (ordered by supplier) into suppliers with their beans. A value of a
+/// type the reader cannot use (after a schema change, say) fails the query by name, saying which
+/// supplier, bean and column hold it.
 pub fn suppliers(rows: Vec<Row>) -> Result<Vec<Supplier>, ReadError> {
     let mut suppliers: Vec<Supplier> = Vec::new();
     for mut row in rows {
-        let supplier_id: i64 = column(&mut row, 0)?;
+        let supplier_id: i64 = column(&mut row, 0).map_err(ReadError::InventoryQueryFailed)?;
+        let place = format!("supplier {supplier_id}");
         if suppliers.last().is_none_or(|s| s.id != supplier_id) {
-            suppliers.push(Supplier {
-                id: supplier_id,
-                name: text(&mut row, 1)?,
-                address: text(&mut row, 2)?,
-                city: text(&mut row, 3)?,
-                state: text(&mut row, 4)?,
-                email: text(&mut row, 5)?,
-                phone: text(&mut row, 6)?,
-                beans: Vec::new(),
-            });
+            let supplier = supplier(&mut row, supplier_id).map_err(|e| failed(&place, e))?;
+            suppliers.push(supplier);
         }
         // A supplier without beans comes as one row whose bean columns are NULL.
-        if let Some(bean_id) = column::<Option<i64>>(&mut row, 7)? {
-            let bean = Bean {
-                id: bean_id,
-                kind: text(&mut row, 8)?,
-                product_name: text(&mut row, 9)?,
-                price: price(bean_id, column(&mut row, 10)?),
-                description: text(&mut row, 11)?,
-                quantity: column::<Option<i64>>(&mut row, 12)?.unwrap_or(0),
-            };
+        if let Some(bean_id) = column::<Option<i64>>(&mut row, 7).map_err(|e| failed(&place, e))? {
+            let place = format!("{place}, bean {bean_id}");
+            let bean = bean(&mut row, bean_id).map_err(|e| failed(&place, e))?;
             suppliers.last_mut().expect("pushed above").beans.push(bean);
         }
     }
     Ok(suppliers)
 }
 
-/// The price column is text ('18.00'); one that is not a number is reported and left out.
-pub fn price(bean_id: i64, text: Option<String>) -> Option<Decimal> {
-    let text = text?;
-    let price = text.trim().trim_start_matches('$').parse().ok();
-    if price.is_none() {
-        warn!(
-            bean_id,
-            price = text,
-            "price is not a number; shown as unknown"
-        );
-    }
-    price
+fn supplier(row: &mut Row, id: i64) -> Result<Supplier, String> {
+    Ok(Supplier {
+        id,
+        name: text(row, 1)?,
+        address: text(row, 2)?,
+        city: text(row, 3)?,
+        state: text(row, 4)?,
+        email: text(row, 5)?,
+        phone: text(row, 6)?,
+        beans: Vec::new(),
+    })
 }
 
-fn column<T: mysql_async::prelude::FromValue>(row: &mut Row, index: usize) -> Result<T, ReadError> {
+fn bean(row: &mut Row, id: i64) -> Result<Bean, String> {
+    Ok(Bean {
+        id,
+        kind: text(row, 8)?,
+        product_name: text(row, 9)?,
+        price: price(id, column(row, 10)?),
+        description: text(row, 11)?,
+        quantity: column::<Option<i64>>(row, 12)?.unwrap_or(0),
+    })
+}
+
+fn failed(place: &str, problem: String) -> ReadError {
+    ReadError::InventoryQueryFailed(format!("{place}: {problem}"))
+}
+
+/// The price column is text ('18.00'). A price that is not a number, or one beyond
+/// ±[`MAX_AMOUNT`](cafe_shared::inventory::MAX_AMOUNT) (more than the report can carry and
+/// total), is logged and shown as unknown: one bad row must not stop every report.
+pub fn price(bean_id: i64, text: Option<String>) -> Option<Decimal> {
+    let text = text?;
+    let number = text.trim().trim_start_matches('$');
+    let problem = match number.parse::<Decimal>() {
+        Ok(price) if within_limit(price).is_some() => return Some(price),
+        Ok(_) => "price is over the largest amount the report carries (10^28)",
+        // A Decimal holds 28 or 29 significant digits; an f64 reads far larger (and smaller)
+        // numbers, which tells a number out of range from text that is not a number.
+        Err(_) if number.parse::<f64>().is_ok_and(f64::is_finite) => {
+            "price is a number out of the range a Decimal holds"
+        }
+        Err(_) => "price is not a number",
+    };
+    warn!(bean_id, price = text, "{problem}; shown as unknown");
+    None
+}
+
+/// Column `index` as a `T`; if it holds something else, says what and where (`b.quantity`).
+fn column<T: mysql_async::prelude::FromValue>(row: &mut Row, index: usize) -> Result<T, String> {
     row.take_opt(index)
         .unwrap_or_else(|| Err(mysql_async::FromValueError(mysql_async::Value::NULL)))
         .map_err(|e| {
-            ReadError::InventoryQueryFailed(format!("column {index}: unexpected {:?}", e.0))
+            let name = row.columns_ref().get(index).map_or_else(
+                || format!("column {index}"),
+                |c| format!("{}.{}", c.table_str(), c.name_str()),
+            );
+            // As an SQL literal: the whole value (Debug cuts long bytes short) and NULL as NULL.
+            format!("{name}: unexpected {}", e.0.as_sql(false))
         })
 }
 
-fn text(row: &mut Row, index: usize) -> Result<String, ReadError> {
+fn text(row: &mut Row, index: usize) -> Result<String, String> {
     Ok(column::<Option<String>>(row, index)?.unwrap_or_default())
 }
 
@@ -343,6 +372,26 @@ mod tests {
         assert_eq!(price(1, Some(" $7.5 ".into())), Some(Decimal::new(75, 1)));
         assert_eq!(price(1, Some("call us".into())), None);
         assert_eq!(price(1, None), None);
+    }
+
+    #[test]
+    fn prices_out_of_range_are_unknown_never_a_panic() {
+        let large = "99999999999999999999999999.99";
+        assert_eq!(price(1, Some(large.into())), Some(large.parse().unwrap()));
+        let limit = "10000000000000000000000000000";
+        assert_eq!(price(1, Some(limit.into())), Some(limit.parse().unwrap()));
+        let decimal_65_30 = format!("{}.{}", "9".repeat(35), "9".repeat(30));
+        for out_of_range in [
+            "10000000000000000000000000001",
+            // Decimal::MAX: a Decimal, but its JSON float would not come back as one.
+            "79228162514264337593543950335",
+            "79228162514264337593543950336",
+            "-1e29",
+            "1e40",
+            &decimal_65_30,
+        ] {
+            assert_eq!(price(1, Some(out_of_range.into())), None, "{out_of_range}");
+        }
     }
 
     #[test]

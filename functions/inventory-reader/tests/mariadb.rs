@@ -140,6 +140,132 @@ async fn a_broken_schema_is_a_query_failure() {
     assert!(!error.retryable());
 }
 
+/// Runs `statements` on the test database.
+async fn run(database: &TestDatabase, statements: &[&str]) {
+    let mut connection = mysql_async::Conn::new(database.opts()).await.unwrap();
+    for statement in statements {
+        connection.query_drop(*statement).await.unwrap();
+    }
+    connection.disconnect().await.unwrap();
+}
+
+#[tokio::test]
+async fn out_of_range_prices_are_read_and_the_stock_value_is_too_large_to_total() {
+    let database = TestDatabase::create().await;
+    let decimal_65_30 = format!("{}.{}", "9".repeat(35), "9".repeat(30));
+    let insert = format!(
+        "INSERT INTO beans (id, supplier_id, type, product_name, price, description, quantity) VALUES
+           (100, 9, 'Arabica', 'Typo Lot', '99999999999999999999999999.99', '', 420),
+           (101, 9, 'Arabica', 'Decimal Max', '79228162514264337593543950335', '', 1),
+           (102, 9, 'Arabica', 'Wide Decimal', '{decimal_65_30}', '', 1)"
+    );
+    run(&database, &[&insert]).await;
+
+    let inventory = reader(database.opts(), unused_s3()).read().await.unwrap();
+    let beans = &inventory
+        .suppliers
+        .iter()
+        .find(|s| s.id == 9)
+        .unwrap()
+        .beans;
+    let price = |id| beans.iter().find(|b| b.id == id).unwrap().price;
+    assert_eq!(
+        price(100),
+        Some("99999999999999999999999999.99".parse().unwrap())
+    );
+    assert_eq!(price(101), None, "beyond what the report carries: unknown");
+    assert_eq!(price(102), None, "beyond what a Decimal holds: unknown");
+    assert_eq!(inventory.totals.beans, 19);
+    assert_eq!(
+        inventory.totals.stock_value, None,
+        "420 × 10^26 is too large"
+    );
+    assert_eq!(inventory.totals.quantity, Some(4080 + 422));
+
+    // What the renderer does with it: the inventory comes back from its JSON.
+    let json = serde_json::to_string(&InventoryPayload::Inline(inventory)).unwrap();
+    assert!(
+        serde_json::from_str::<InventoryPayload>(&json).is_ok(),
+        "{json}"
+    );
+}
+
+#[tokio::test]
+async fn quantities_near_the_i64_maximum_are_too_large_to_total() {
+    let database = TestDatabase::create().await;
+    run(
+        &database,
+        &[
+            "ALTER TABLE beans MODIFY quantity BIGINT",
+            "INSERT INTO beans (id, supplier_id, type, product_name, price, description, quantity)
+             VALUES (100, 9, 'Arabica', 'Big Lot', '1.00', '', 9223372036854775807),
+                    (101, 9, 'Arabica', 'Negative Lot', '-2.00', '', -5)",
+        ],
+    )
+    .await;
+    let inventory = reader(database.opts(), unused_s3()).read().await.unwrap();
+    assert_eq!(inventory.totals.quantity, None);
+    // 70689.45 from the sample data, + 1.00 × (2^63 − 1), + −2.00 × −5.
+    assert_eq!(
+        inventory.totals.stock_value,
+        Some("9223372036854846506.45".parse().unwrap())
+    );
+}
+
+#[tokio::test]
+async fn a_quantity_beyond_i64_is_a_query_failure_naming_the_bean_and_column() {
+    let database = TestDatabase::create().await;
+    run(
+        &database,
+        &[
+            "ALTER TABLE beans MODIFY quantity BIGINT UNSIGNED",
+            "INSERT INTO beans (id, supplier_id, type, product_name, price, description, quantity)
+             VALUES (100, 9, 'Arabica', 'Huge Lot', '1.00', '', 18446744073709551615)",
+        ],
+    )
+    .await;
+    let error = reader(database.opts(), unused_s3())
+        .read()
+        .await
+        .unwrap_err();
+    assert_eq!(error.name(), "InventoryQueryFailed", "{error}");
+    let message = error.to_string();
+    assert!(
+        message.contains("supplier 9, bean 100: b.quantity: unexpected '18446744073709551615'"),
+        "{message}"
+    );
+}
+
+#[tokio::test]
+async fn a_decimal_65_30_price_column_is_read_as_text_too() {
+    let database = TestDatabase::create().await;
+    let huge = format!("{}.{}", "9".repeat(35), "9".repeat(30));
+    let insert = format!(
+        "INSERT INTO beans (id, supplier_id, type, product_name, price, description, quantity)
+         VALUES (100, 9, 'Arabica', 'Huge Price', {huge}, '', 1),
+                (101, 9, 'Arabica', 'Fine Price', 12.5, '', 2)"
+    );
+    run(
+        &database,
+        &["ALTER TABLE beans MODIFY price DECIMAL(65,30)", &insert],
+    )
+    .await;
+    let inventory = reader(database.opts(), unused_s3()).read().await.unwrap();
+    let beans = &inventory
+        .suppliers
+        .iter()
+        .find(|s| s.id == 9)
+        .unwrap()
+        .beans;
+    let price = |id| beans.iter().find(|b| b.id == id).unwrap().price;
+    assert_eq!(price(100), None);
+    assert_eq!(price(101), Some("12.5".parse().unwrap()));
+    assert_eq!(
+        inventory.totals.stock_value,
+        Some("70714.45".parse().unwrap())
+    );
+}
+
 #[tokio::test]
 async fn ten_thousand_beans_go_to_s3_by_claim_check() {
     let database = TestDatabase::create().await;

@@ -10,7 +10,9 @@ use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::ServerSideEncryption;
 use cafe_shared::NamedError;
 use cafe_shared::error::aws_error_text;
-use cafe_shared::inventory::{Bean, Inventory, InventoryPayload, S3Location, Supplier};
+use cafe_shared::inventory::{
+    Bean, Inventory, InventoryPayload, S3Location, Supplier, total_quantity,
+};
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -163,19 +165,43 @@ impl ReportPage<'_> {
         bean.quantity < self.low_stock_threshold
     }
 
-    fn supplier_quantity(&self, supplier: &Supplier) -> i64 {
-        supplier.beans.iter().map(|b| b.quantity).sum()
+    /// `420 bags` across the supplier's beans. Added with a check: quantities come from the
+    /// data, and an overflow would panic (debug builds) or wrap around (release).
+    fn supplier_bags(&self, supplier: &Supplier) -> String {
+        match total_quantity(&supplier.beans) {
+            Some(bags) => format!("{bags} bags"),
+            None => "too many bags to total".to_owned(),
+        }
     }
 
-    /// `18.00`, or an em dash for a price the database did not have as a number.
+    fn total_quantity(&self) -> String {
+        let quantity = self.inventory.totals.quantity;
+        quantity.map_or_else(|| TOO_LARGE.to_owned(), |bags| bags.to_string())
+    }
+
+    /// `18.00`, or an em dash for a price the database did not have as a number (or had beyond
+    /// the largest amount carried, 10^28).
     fn money(&self, price: &Option<Decimal>) -> String {
         price.map_or_else(|| "—".to_owned(), |p| format!("{:.2}", p.round_dp(2)))
     }
 
     fn stock_value(&self) -> String {
-        self.money(&Some(self.inventory.totals.stock_value))
+        match self.inventory.totals.stock_value {
+            Some(value) => self.money(&Some(value)),
+            None => TOO_LARGE.to_owned(),
+        }
+    }
+
+    /// Whether this bean's price × quantity is too large to add to the stock value; the report
+    /// says so on the bean, so the row to fix is easy to find.
+    fn value_too_large(&self, bean: &Bean) -> bool {
+        bean.stock_value().is_none()
     }
 }
+
+/// What the report shows for a total that does not fit: one bean's absurd price or quantity
+/// leaves the rest of the report readable.
+const TOO_LARGE: &str = "too large to total";
 
 /// Renders the complete HTML page.
 pub fn render(inventory: &Inventory, low_stock_threshold: i64) -> Result<String, askama::Error> {
@@ -339,6 +365,65 @@ mod tests {
         assert_eq!(html.matches("<li class=\"bean").count(), 10_000);
         assert_eq!(html.matches("class=\"bean low\"").count(), 100 * 50);
         assert!(html.contains("Lot 99-99"));
+    }
+
+    /// The small inventory with one more supplier holding `beans`.
+    fn inventory_with(beans: Vec<Bean>) -> Inventory {
+        let mut suppliers = small_inventory().suppliers;
+        suppliers.push(supplier(4, "Typo Traders", beans));
+        Inventory::new(Utc::now(), suppliers)
+    }
+
+    #[test]
+    fn the_largest_decimal_price_renders_and_its_value_is_too_large_to_total() {
+        let mut huge = bean(10, "Arabica", "Typo Lot", None, 420);
+        huge.price = Some(Decimal::MAX);
+        let inventory = inventory_with(vec![huge, bean(11, "Robusta", "Fine Lot", Some("2"), 8)]);
+        let html = render(&inventory, 50).unwrap();
+        assert!(html.contains("<b>too large to total</b><span>stock value</span>"));
+        // The price is shown as it is, and the bean says why the total is missing.
+        assert!(html.contains("<span class=\"price\">79228162514264337593543950335.00</span>"));
+        assert_eq!(
+            html.matches("price × quantity too large to total").count(),
+            1
+        );
+        // The other totals stay: 492 + 420 + 8 bags.
+        assert!(html.contains("<b>920</b><span>bags in stock</span>"));
+        assert!(html.contains("<b>5</b><span>beans</span>"));
+    }
+
+    #[test]
+    fn quantities_that_overflow_are_too_large_to_total() {
+        let inventory = inventory_with(vec![
+            bean(10, "Arabica", "Big Lot", None, i64::MAX),
+            bean(11, "Arabica", "One More", None, 1),
+        ]);
+        let html = render(&inventory, 50).unwrap();
+        assert!(html.contains("<b>too large to total</b><span>bags in stock</span>"));
+        assert!(html.contains("aria-label=\"2 beans, too many bags to total\""));
+        assert!(html.contains(&format!("{} bags", i64::MAX)));
+        // No price, no value to add: the stock value is still the small inventory's.
+        assert!(html.contains("<b>7734.00</b><span>stock value</span>"));
+    }
+
+    #[tokio::test]
+    async fn totals_sent_as_null_are_rendered_and_uploaded() {
+        let upload = mock!(aws_sdk_s3::Client::put_object)
+            .then_output(|| PutObjectOutput::builder().build());
+        let renderer = mocked_renderer(&upload);
+        let request: RenderRequest = serde_json::from_value(serde_json::json!({
+            "reportKey": "reports/exec-1.html",
+            "inventory": {"inline": {
+                "generatedAt": "2026-11-21T09:30:00Z",
+                "suppliers": [],
+                "totals": {"suppliers": 0, "beans": 0, "quantity": null, "stockValue": null}
+            }}
+        }))
+        .unwrap();
+        handle(&renderer, LambdaEvent::new(request, Context::default()))
+            .await
+            .unwrap();
+        assert_eq!(upload.num_calls(), 1);
     }
 
     #[test]

@@ -14,6 +14,7 @@ emulator (local/emulator.py, 127.0.0.1:4566), the functions (`cargo lambda watch
 and the gateway (cafe-gateway, 127.0.0.1:3000). Logs go to .local/logs/.
 """
 
+import html
 import json
 import os
 import shutil
@@ -374,15 +375,33 @@ def demo():
 
         link = next(line for line in email["body"].splitlines() if line.startswith("http"))
         with urllib.request.urlopen(link, timeout=30) as response:
-            html = response.read()
+            report = response.read()
         saved = LOCAL / "report.html"
-        saved.write_bytes(html)
-        suppliers = html.count(b'<section class="supplier"')
-        step(f"report fetched from the emailed link: {len(html)} bytes, {suppliers} suppliers, saved to {saved}")
-        say(f"\nThe mailbox is at {GATEWAY}/mailbox (open it in a browser).")
+        saved.write_bytes(report)
+        suppliers = report.count(b'<section class="supplier"')
+        step(f"report fetched from the emailed link: {len(report)} bytes, {suppliers} suppliers, saved to {saved}")
+        mailbox = save_mailbox(link, saved)
+        step(f"mailbox saved to {mailbox}; its report link opens the saved report")
+        if started:
+            say(f"\nThe stack stops now. Open {mailbox} in a browser, or keep the stack running with "
+                f"`make local-up` (then {GATEWAY}/mailbox, and `make local-down` to stop).")
+        else:
+            say(f"\nThe stack keeps running: the mailbox is at {GATEWAY}/mailbox.")
     finally:
         if started:
             down()
+
+
+def save_mailbox(report_link, saved_report):
+    """The mailbox page as the gateway shows it, kept beside the saved report, with the report's
+    link (to the emulator, which stops with the demo) pointing at the saved copy instead."""
+    req = urllib.request.Request(f"{GATEWAY}/mailbox", headers={"Accept": "text/html"})
+    with urllib.request.urlopen(req, timeout=30) as response:
+        page = response.read().decode("utf-8")
+    page = page.replace(html.escape(report_link), saved_report.name)
+    saved = LOCAL / "mailbox.html"
+    saved.write_text(page, encoding="utf-8")
+    return saved
 
 
 def run_against_stack(test, *arguments):

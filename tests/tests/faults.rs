@@ -692,16 +692,17 @@ async fn database() -> mysql_async::Conn {
 
 const HOSTILE_SUPPLIER: &str = "<script>alert('fault-suite')</script> & \"Sons\"";
 
-async fn remove_hostile_rows(connection: &mut mysql_async::Conn) {
+/// Removes a supplier a test added, with its beans.
+async fn remove_supplier(connection: &mut mysql_async::Conn, name: &str) {
     connection
         .exec_drop(
             "DELETE beans FROM beans JOIN suppliers ON beans.supplier_id = suppliers.id WHERE suppliers.name = ?",
-            (HOSTILE_SUPPLIER,),
+            (name,),
         )
         .await
         .unwrap();
     connection
-        .exec_drop("DELETE FROM suppliers WHERE name = ?", (HOSTILE_SUPPLIER,))
+        .exec_drop("DELETE FROM suppliers WHERE name = ?", (name,))
         .await
         .unwrap();
 }
@@ -712,7 +713,7 @@ async fn hostile_names_and_ten_thousand_beans_are_reported_escaped_through_the_c
     clear_faults();
     let aws = aws();
     let mut db = database().await;
-    remove_hostile_rows(&mut db).await;
+    remove_supplier(&mut db, HOSTILE_SUPPLIER).await;
     db.exec_drop(
         "INSERT INTO suppliers (name, address, city, state, email, phone) VALUES (?, ?, ?, ?, ?, ?)",
         (HOSTILE_SUPPLIER, "<img src=x onerror=alert(1)>", "Ville", "ST", "a@b.example", "555"),
@@ -747,7 +748,7 @@ async fn hostile_names_and_ten_thousand_beans_are_reported_escaped_through_the_c
     let (execution, name) = request_report();
     let (status, output) = finished(&aws, &execution, Duration::from_secs(180)).await;
     let took = began.elapsed();
-    remove_hostile_rows(&mut db).await;
+    remove_supplier(&mut db, HOSTILE_SUPPLIER).await;
     db.disconnect().await.unwrap();
     assert_eq!(status, "SUCCEEDED", "{output}");
 
@@ -810,6 +811,190 @@ async fn hostile_order_text_is_mailed_verbatim_as_plain_text() {
         subject.chars().count() < 100 && !subject.contains('\n'),
         "{subject}"
     );
+}
+
+/// How many order notifications the mailbox holds, of any customer.
+fn order_notifications() -> usize {
+    mailbox()
+        .iter()
+        .filter(|l| l["topic"] == "OrderNotifications")
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the local stack: run with `make test-faults`"]
+async fn a_stream_read_outage_delays_notifications_and_repeats_none() {
+    let aws = aws();
+    let before = order_notifications();
+    let outage = Duration::from_secs(6);
+    let orders = 20;
+    let run = orders_through_outage(&aws, "dynamodbstreams:GetRecords", outage, orders).await;
+    // The warm-up order and these: a mapping that started the shard again would resend every
+    // order ever notified, which only the total shows.
+    let sent = order_notifications() - before;
+    record(
+        "stream-read-outage",
+        &json!({"outcome": run.outcome.json(), "outage_s": outage.as_secs(), "failed_reads": run.hits,
+                "notifications_sent": sent, "recovered_within_s": run.recovered.as_secs_f64()}),
+    );
+    assert!(run.hits > 0, "the outage struck no stream read");
+    run.outcome.assert_exactly_once();
+    assert_eq!(sent, orders + 1, "notifications besides these orders' own");
+}
+
+/// An order for `customer` whose `deep` field is nested so the whole order is `levels` deep.
+fn nested_order(customer: &str, levels: usize) -> String {
+    let inner = format!("{}0{}", "[".repeat(levels - 1), "]".repeat(levels - 1));
+    format!(r#"{{"item": "tea", "customerID": "{customer}", "deep": {inner}}}"#)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the local stack: run with `make test-faults`"]
+async fn orders_at_dynamodbs_limits_go_through_and_those_past_them_are_refused_at_the_door() {
+    clear_faults();
+    let aws = aws();
+    let run = tag();
+    let refused = [
+        (nested_order(&run, 33), "nested more than 32 levels"),
+        (nested_order(&run, 5_000), "nested more than 32 levels"),
+        (
+            json!({"item": "tea", "customerID": run, "price": 1e-131}).to_string(),
+            "out of DynamoDB's range",
+        ),
+        (
+            format!(r#"{{"item": "tea", "customerID": "{run}", "price": 1e126}}"#),
+            "out of DynamoDB's range",
+        ),
+        (
+            format!(
+                r#"{{"item": "tea", "customerID": "{run}", "n": {}}}"#,
+                "1".repeat(39)
+            ),
+            "39 significant digits",
+        ),
+        (
+            format!(r#"{{"item": "tea", "customerID": "{run}", "n": 18446744073709551616}}"#),
+            "cannot be kept exactly",
+        ),
+    ];
+    for (body, message) in &refused {
+        let (status, answer) = post_order(body.as_bytes());
+        assert_eq!(status, 400, "{answer}");
+        let error = answer["error"].as_str().unwrap_or_default();
+        assert!(error.contains(message), "{error:?} should say {message:?}");
+    }
+
+    // At the limits, and large in UTF-8 bytes: each JSON-escaped quote is 2 bytes of the body
+    // and 4 of a notification that carries the order's JSON, so an order of 30,000 quotes
+    // overflowed SNS's 256 KiB when the notification held the order five times.
+    let customers: Vec<String> = (0..5).map(|i| format!("limits-{run}-{i}")).collect();
+    let accepted = [
+        nested_order(&customers[0], 32),
+        json!({"item": "tea", "customerID": customers[1], "large": 9.9999e125, "small": -1e-130,
+               "exact": 18_446_744_073_709_551_615_u64})
+        .to_string(),
+        json!({"item": "tea", "customerID": customers[2], "notes": "\"".repeat(30_000)})
+            .to_string(),
+        json!({"item": "tea", "customerID": customers[3], "notes": "🍩".repeat(15_000)})
+            .to_string(),
+        json!({"item": "tea", "customerID": customers[4]}).to_string(),
+    ];
+    for body in &accepted {
+        let (status, answer) = post_order(body.as_bytes());
+        assert_eq!(status, 202, "{} bytes: {answer}", body.len());
+    }
+    let outcome = settle(&aws, &customers, Duration::from_secs(120)).await;
+    record(
+        "limits",
+        &json!({"outcome": outcome.json(), "refused_at_the_api": refused.len(),
+                "largest_body_bytes": accepted.iter().map(String::len).max()}),
+    );
+    outcome.assert_exactly_once();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the local stack: run with `make test-faults`"]
+async fn an_idempotency_key_reused_for_another_order_parks_that_order_in_the_dlq() {
+    clear_faults();
+    let aws = aws();
+    let run = tag();
+    let key = format!("key-{run}");
+    let send = |customer: &str| {
+        let body = json!({"item": "filter coffee", "customerID": customer}).to_string();
+        let (status, answer) = http_post(
+            &format!("{GATEWAY}/orders"),
+            body.as_bytes(),
+            &[("Idempotency-Key", &key)],
+        );
+        assert_eq!(status, 202, "{answer}");
+        answer["messageId"].as_str().unwrap().to_owned()
+    };
+    let (first, other) = (format!("{run}-first"), format!("{run}-other"));
+    send(&first);
+    // The same order resent under its key is one order; another order under it is refused.
+    send(&first);
+    let reused = send(&other);
+    let outcome = settle(&aws, std::slice::from_ref(&first), Duration::from_secs(60)).await;
+    let parked = from_dlq(&aws, std::slice::from_ref(&reused), Duration::from_secs(90)).await;
+    let stored_other = stored_per_customer(&aws, std::slice::from_ref(&other)).await[&other];
+    record(
+        "idempotency-key-reused",
+        &json!({"outcome": outcome.json(), "dlq": parked.len(), "other_order_stored": stored_other}),
+    );
+    outcome.assert_exactly_once();
+    assert_eq!(parked, vec![reused], "the other order is parked in the DLQ");
+    assert_eq!(stored_other, 0);
+}
+
+const OUT_OF_RANGE_SUPPLIER: &str = "Fault-suite out-of-range prices";
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the local stack: run with `make test-faults`"]
+async fn prices_out_of_range_are_reported_as_they_are_and_fail_no_report() {
+    clear_faults();
+    let aws = aws();
+    let mut db = database().await;
+    remove_supplier(&mut db, OUT_OF_RANGE_SUPPLIER).await;
+    db.exec_drop(
+        "INSERT INTO suppliers (name, address, city, state, email, phone) VALUES (?, 'a', 'b', 'ST', 'p@q.example', '1')",
+        (OUT_OF_RANGE_SUPPLIER,),
+    )
+    .await
+    .unwrap();
+    let supplier: u64 = db
+        .query_first("SELECT LAST_INSERT_ID()")
+        .await
+        .unwrap()
+        .unwrap();
+    // Beyond what a decimal holds; within it but too large once multiplied by the bags.
+    db.exec_drop(
+        "INSERT INTO beans (supplier_id, type, product_name, price, description, quantity) VALUES
+         (?, 'Arabica', 'Priceless', '1e40', 'x', 5), (?, 'Arabica', 'Dear', '9999999999999999999999999999', 'x', 1000)",
+        (supplier, supplier),
+    )
+    .await
+    .unwrap();
+    let (execution, _) = request_report();
+    let (status, output) = finished(&aws, &execution, Duration::from_secs(120)).await;
+    remove_supplier(&mut db, OUT_OF_RANGE_SUPPLIER).await;
+    db.disconnect().await.unwrap();
+    assert_eq!(status, "SUCCEEDED", "{output}");
+    let (_, link) = report_email(&output).await;
+    let (status, _, html) = http_get(&link);
+    assert_eq!(status, 200);
+    record(
+        "out-of-range-prices",
+        &json!({"status": "SUCCEEDED", "too_large_to_total": html.matches("too large to total").count()}),
+    );
+    assert!(
+        html.contains("Priceless") && html.contains("Dear"),
+        "both beans are listed"
+    );
+    assert!(
+        html.contains("price × quantity too large to total"),
+        "the dear bean says so"
+    );
+    assert!(html.contains("<b>too large to total</b><span>stock value</span>"));
 }
 
 /// Milliseconds since the epoch of an RFC 3339 timestamp.

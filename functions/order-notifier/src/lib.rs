@@ -1,119 +1,40 @@
 //! order-notifier: tells the subscribers of `OrderNotifications` about every new order in the
 //! `orders` table's stream.
 //!
-//! Each INSERT becomes one SNS message: a readable subject and text for email, the order as plain
-//! JSON for SQS, Lambda and HTTP subscribers (`MessageStructure: json`), and `orderID` and
-//! `customerID` attributes for filter policies. MODIFY and REMOVE records are not new orders.
+//! Each INSERT becomes one SNS message ([`message`]): a readable subject and text for email, the
+//! order as plain JSON for everyone else (SQS, Lambda, HTTP subscribers), and `orderID` and
+//! `customerID` attributes for filter policies. It is built to fit SNS's 256 KiB, as SNS counts
+//! it. MODIFY and REMOVE records are not new orders.
 //!
-//! Records are published in stream order, up to ten per `PublishBatch`. On the first failure the
-//! handler stops and reports that record's sequence number, so Lambda resumes exactly there:
-//! nothing after it is skipped, and nothing is published twice within one invocation.
+//! Records are published in stream order ([`sns`]), up to ten per `PublishBatch`. On the first
+//! failure the handler stops and reports that record's sequence number, so Lambda resumes exactly
+//! there: nothing after it is skipped, and nothing is published twice within one invocation.
 
-use aws_lambda_events::event::dynamodb::{Event, EventRecord};
+pub mod message;
+pub mod sns;
+
+use aws_lambda_events::event::dynamodb::Event;
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
-use aws_sdk_sns::Client;
-use aws_sdk_sns::types::{MessageAttributeValue, PublishBatchRequestEntry};
-use cafe_shared::StoredOrder;
-use cafe_shared::error::aws_error_text;
-use cafe_shared::image::image_to_json;
 use lambda_runtime::{Error, LambdaEvent};
-use serde_json::{Value, json};
 use thiserror::Error;
-use tracing::{error, info};
+use tracing::error;
 
-/// SNS `PublishBatch` takes at most ten messages of at most 256 KiB in all.
-pub const MAX_BATCH_ENTRIES: usize = 10;
-pub const MAX_BATCH_BYTES: usize = 256 * 1024;
-
-/// SNS subjects are one line of UTF-8 text under 100 characters.
-const MAX_SUBJECT_CHARS: usize = 99;
-
-pub struct OrderNotifier {
-    sns: Client,
-    topic_arn: String,
-}
-
-/// One new order, ready to publish, with the stream position it came from.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Notification {
-    pub sequence_number: String,
-    pub order_id: String,
-    pub customer_id: String,
-    pub subject: String,
-    /// The `MessageStructure: json` document: text per protocol.
-    pub message: String,
-}
+pub use message::{MAX_MESSAGE_BYTES, Notification, email_text, notification, subject};
+pub use sns::{MAX_BATCH_BYTES, MAX_BATCH_ENTRIES, OrderNotifier};
 
 #[derive(Debug, Error)]
 pub enum NotifyError {
     #[error("the stream image is not a stored order: {0}")]
     NotAnOrder(String),
+    /// Even with its email text cut to the note, the order's message would be over SNS's limit:
+    /// its JSON alone is too large, and that is never cut.
+    #[error(
+        "order {order_id} needs {size} bytes as an SNS message even with its email cut short; \
+         SNS takes at most {MAX_MESSAGE_BYTES}"
+    )]
+    TooLarge { order_id: String, size: usize },
     #[error("SNS did not accept the notification: {0}")]
     Publish(String),
-}
-
-impl OrderNotifier {
-    pub fn new(sns: Client, topic_arn: impl Into<String>) -> Self {
-        Self {
-            sns,
-            topic_arn: topic_arn.into(),
-        }
-    }
-
-    /// Publishes in order, a batch at a time. On failure returns the index of the first
-    /// notification that was not published; those before it were.
-    pub async fn publish(
-        &self,
-        notifications: &[Notification],
-    ) -> Result<(), (usize, NotifyError)> {
-        let mut start = 0;
-        for batch in batches(notifications) {
-            self.publish_batch(batch)
-                .await
-                .map_err(|(index, e)| (start + index, e))?;
-            start += batch.len();
-        }
-        Ok(())
-    }
-
-    async fn publish_batch(&self, batch: &[Notification]) -> Result<(), (usize, NotifyError)> {
-        let entries = batch
-            .iter()
-            .enumerate()
-            .map(|(index, notification)| entry(index, notification))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| (0, e))?;
-        let output = self
-            .sns
-            .publish_batch()
-            .topic_arn(&self.topic_arn)
-            .set_publish_batch_request_entries(Some(entries))
-            .send()
-            .await
-            .map_err(|e| (0, NotifyError::Publish(aws_error_text(&e))))?;
-        let first_failed = output
-            .failed()
-            .iter()
-            .filter_map(|failed| Some((failed.id().parse::<usize>().ok()?, failed)))
-            .min_by_key(|(index, _)| *index);
-        for (index, notification) in batch.iter().enumerate() {
-            if first_failed.is_some_and(|(failed, _)| index >= failed) {
-                break;
-            }
-            info!(order_id = notification.order_id, "order notified");
-        }
-        match first_failed {
-            None => Ok(()),
-            Some((index, failed)) => Err((
-                index,
-                NotifyError::Publish(format!(
-                    "{}: {}",
-                    failed.code(),
-                    failed.message().unwrap_or("no reason given")
-                )),
-            )),
-        }
-    }
 }
 
 /// Handles one stream batch. Returns the first record that could not be notified, if any.
@@ -122,8 +43,8 @@ pub async fn handle(
     event: LambdaEvent<Event>,
 ) -> Result<DynamoDbEventResponse, Error> {
     let mut notifications = Vec::new();
-    // An INSERT that is not an order stops the batch there, so it is retried and, in the end,
-    // sent to the on-failure destination instead of vanishing.
+    // An INSERT that cannot be notified (not an order, or too large) stops the batch there, so
+    // it is retried and, in the end, sent to the on-failure destination instead of vanishing.
     let mut unreadable = None;
     for record in event.payload.records {
         if record.event_name != "INSERT" {
@@ -162,127 +83,6 @@ pub async fn handle(
     Ok(response)
 }
 
-/// The notification for one INSERT record.
-pub fn notification(record: EventRecord) -> Result<Notification, NotifyError> {
-    let sequence_number = record.change.sequence_number.unwrap_or_default();
-    let plain = image_to_json(record.change.new_image)
-        .map_err(|e| NotifyError::NotAnOrder(e.to_string()))?;
-    let order: StoredOrder = serde_json::from_value(plain.clone())
-        .map_err(|e| NotifyError::NotAnOrder(e.to_string()))?;
-    let text = email_text(&order);
-    let machine = plain.to_string();
-    let message = json!({
-        "default": text,
-        "email": text,
-        "email-json": machine,
-        "sqs": machine,
-        "lambda": machine,
-        "http": machine,
-        "https": machine,
-    });
-    Ok(Notification {
-        sequence_number,
-        subject: subject(&order),
-        order_id: order.order_id,
-        customer_id: order.order.customer_id,
-        message: message.to_string(),
-    })
-}
-
-/// "New order 3f2a1b2c: 2 × latex gloves for customer 12345", made fit for an SNS subject.
-pub fn subject(order: &StoredOrder) -> String {
-    let short_id: String = order.order_id.chars().take(8).collect();
-    let quantity = order
-        .order
-        .quantity
-        .map(|q| format!("{q} × "))
-        .unwrap_or_default();
-    let subject = format!(
-        "New order {short_id}: {quantity}{} for customer {}",
-        order.order.item, order.order.customer_id
-    );
-    let one_line = subject
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c });
-    if subject.chars().count() <= MAX_SUBJECT_CHARS {
-        one_line.collect()
-    } else {
-        one_line.take(MAX_SUBJECT_CHARS - 1).chain(['…']).collect()
-    }
-}
-
-/// The email a person reads: the order in plain words, every field the customer sent included.
-pub fn email_text(order: &StoredOrder) -> String {
-    let quantity = order.order.quantity.unwrap_or(1);
-    let mut text = format!(
-        "New order {}\n\n{quantity} × {}\nfor customer {}\nreceived {}\n",
-        order.order_id,
-        order.order.item,
-        order.order.customer_id,
-        order.received_at.format("%Y-%m-%d %H:%M:%S UTC"),
-    );
-    if !order.order.details.is_empty() {
-        text.push_str("\nOther details:\n");
-        for (name, value) in &order.order.details {
-            let value = match value {
-                Value::String(text) => text.clone(),
-                other => other.to_string(),
-            };
-            text.push_str(&format!("  {name}: {value}\n"));
-        }
-    }
-    text
-}
-
-fn entry(
-    index: usize,
-    notification: &Notification,
-) -> Result<PublishBatchRequestEntry, NotifyError> {
-    let attribute = |value: &str| {
-        MessageAttributeValue::builder()
-            .data_type("String")
-            .string_value(value)
-            .build()
-    };
-    PublishBatchRequestEntry::builder()
-        .id(index.to_string())
-        .subject(&notification.subject)
-        .message(&notification.message)
-        .message_structure("json")
-        .message_attributes(
-            "orderID",
-            attribute(&notification.order_id).map_err(build_error)?,
-        )
-        .message_attributes(
-            "customerID",
-            attribute(&notification.customer_id).map_err(build_error)?,
-        )
-        .build()
-        .map_err(build_error)
-}
-
-fn build_error(e: impl std::fmt::Display) -> NotifyError {
-    NotifyError::Publish(e.to_string())
-}
-
-/// Consecutive runs of at most ten notifications and 256 KiB, in order.
-fn batches(notifications: &[Notification]) -> Vec<&[Notification]> {
-    let mut batches = Vec::new();
-    let (mut start, mut bytes) = (0, 0);
-    for (index, notification) in notifications.iter().enumerate() {
-        let size = notification.message.len() + notification.subject.len() + 256;
-        if index > start && (index - start == MAX_BATCH_ENTRIES || bytes + size > MAX_BATCH_BYTES) {
-            batches.push(&notifications[start..index]);
-            (start, bytes) = (index, 0);
-        }
-        bytes += size;
-    }
-    if start < notifications.len() {
-        batches.push(&notifications[start..]);
-    }
-    batches
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -293,6 +93,7 @@ mod tests {
     use aws_sdk_sns::types::error::InternalErrorException;
     use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
     use lambda_runtime::Context;
+    use serde_json::{Value, json};
     use std::sync::{Arc, Mutex};
 
     fn fixture() -> Event {
@@ -392,7 +193,12 @@ mod tests {
                 .unwrap()
                 .contains("2 × latex gloves\nfor customer 12345")
         );
-        let machine: Value = serde_json::from_str(message["sqs"].as_str().unwrap()).unwrap();
+        // The order JSON once, under `default`, which SNS sends to every protocol but email.
+        assert_eq!(
+            message.as_object().unwrap().keys().collect::<Vec<_>>(),
+            ["default", "email"]
+        );
+        let machine: Value = serde_json::from_str(message["default"].as_str().unwrap()).unwrap();
         assert_eq!(machine["quantity"], 2);
         assert_eq!(machine["item"], "latex gloves");
     }
@@ -402,7 +208,7 @@ mod tests {
         let record = fixture().records.remove(2);
         let notification = notification(record).unwrap();
         let message: Value = serde_json::from_str(&notification.message).unwrap();
-        let machine: Value = serde_json::from_str(message["lambda"].as_str().unwrap()).unwrap();
+        let machine: Value = serde_json::from_str(message["default"].as_str().unwrap()).unwrap();
         assert_eq!(
             machine,
             json!({"orderID": "7b8c9d0e-1f2a-5b3c-9d4e-5f6a7b8c9d0e", "receivedAt": "2026-11-21T10:00:00Z",
@@ -410,7 +216,7 @@ mod tests {
                    "customerID": "Zoë", "quantity": 1, "notes": "100% oat + \"extra\" foam", "rush": true,
                    "extras": ["cinnamon", 2], "address": {"city": "Zürich", "floor": 3}, "gift": null})
         );
-        let text = message["default"].as_str().unwrap();
+        let text = message["email"].as_str().unwrap();
         assert!(
             text.contains(
                 "1 × Café crème & <croissant>\nfor customer Zoë\nreceived 2026-11-21 10:00:00 UTC"
@@ -490,6 +296,31 @@ mod tests {
             .map(|r| r.publish_batch_request_entries().len())
             .collect();
         assert_eq!(sizes, [10, 10, 5]);
+    }
+
+    #[tokio::test]
+    async fn an_order_too_large_to_notify_is_retried_after_those_before_it() {
+        // 13 100 numbers stored as 10000000000000000000: an order JSON over 256 KiB by itself.
+        let mut event = fixture();
+        let huge = json!({"L": vec![json!({"N": "10000000000000000000"}); 13_100]});
+        let huge = serde_json::from_value(huge).unwrap();
+        event.records[4].change.new_image.insert("n".into(), huge);
+        let too_large = notification(event.records[4].clone()).unwrap_err();
+        assert!(
+            matches!(too_large, NotifyError::TooLarge { .. }),
+            "{too_large}"
+        );
+
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let rule = accepts_all(seen.clone());
+        let failed = failed_sequence_number(&notifier(&[&rule]), event).await;
+        assert_eq!(failed.as_deref(), Some("111100000000000000000500"));
+        assert_eq!(
+            seen.lock().unwrap()[0]
+                .publish_batch_request_entries()
+                .len(),
+            2
+        );
     }
 
     #[tokio::test]

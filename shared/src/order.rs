@@ -35,6 +35,10 @@ pub enum OrderError {
     Empty,
     #[error("the order is {size} bytes; at most {MAX_ORDER_BYTES} bytes are accepted")]
     TooLarge { size: usize },
+    #[error(
+        "the order is {size} bytes once its numbers are written out in full, as DynamoDB gives them back (1e19 is 10000000000000000000); at most {MAX_ORDER_BYTES} bytes are accepted"
+    )]
+    TooLargeWrittenOut { size: usize },
     #[error("the order is not valid JSON: {0}")]
     NotJson(String),
     #[error("the order must be a JSON object, not {0}")]
@@ -73,6 +77,10 @@ impl Order {
         let value: Value =
             serde_json::from_str(body).map_err(|e| OrderError::NotJson(e.to_string()))?;
         within_limits?;
+        let size = written_out_size(&value);
+        if size > MAX_ORDER_BYTES {
+            return Err(OrderError::TooLargeWrittenOut { size });
+        }
         Self::from_json(value)
     }
 
@@ -97,6 +105,39 @@ impl Order {
             quantity,
             details: fields,
         })
+    }
+}
+
+/// The size of an order's JSON as it comes back out of DynamoDB, which is what its notification
+/// carries: a float with a whole value within 64 bits comes back as an integer written out in
+/// full, so `1e19` (4 bytes) becomes 20 and a body could grow fivefold.
+fn written_out_size(value: &Value) -> usize {
+    fn written_out(value: &Value) -> Value {
+        match value {
+            Value::Number(n) if n.is_f64() => n
+                .as_f64()
+                .and_then(whole_within_64_bits)
+                .unwrap_or_else(|| value.clone()),
+            Value::Array(items) => Value::Array(items.iter().map(written_out).collect()),
+            Value::Object(fields) => Value::Object(
+                fields
+                    .iter()
+                    .map(|(name, value)| (name.clone(), written_out(value)))
+                    .collect(),
+            ),
+            other => other.clone(),
+        }
+    }
+    serde_json::to_vec(&written_out(value)).map_or(usize::MAX, |json| json.len())
+}
+
+fn whole_within_64_bits(f: f64) -> Option<Value> {
+    // Both bounds are exact as floats: 2^64 and -2^63.
+    match f {
+        _ if f.fract() != 0.0 => None,
+        0.0..18_446_744_073_709_551_616.0 => Some(Value::from(f as u64)),
+        -9_223_372_036_854_775_808.0..0.0 => Some(Value::from(f as i64)),
+        _ => None,
     }
 }
 
@@ -242,6 +283,47 @@ mod tests {
         // Not JSON is said as such, even with a bad number in it.
         let error = Order::parse(r#"{"item": 1e999,"#).unwrap_err();
         assert!(matches!(error, OrderError::NotJson(_)), "{error}");
+    }
+
+    #[test]
+    fn numbers_written_out_in_full_count_against_the_size() {
+        let numbers = |n: usize, literal: &str| {
+            format!(
+                r#"{{"item":"x","customerID":"c","n":[{}]}}"#,
+                vec![literal; n].join(",")
+            )
+        };
+        // 13,000 × "1e19," is 65 KB written as sent, 273 KB as DynamoDB gives it back.
+        let body = numbers(13_000, "1e19");
+        assert!(body.len() <= MAX_ORDER_BYTES);
+        let error = Order::parse(&body).unwrap_err();
+        assert!(
+            matches!(error, OrderError::TooLargeWrittenOut { size } if size > 260_000),
+            "{error}"
+        );
+        assert!(
+            error
+                .to_string()
+                .contains("once its numbers are written out in full")
+        );
+        // Numbers written back as they were sent stay within the size they were sent at; others
+        // grow however they come back (serde_json writes 1e22 as 1e+22 and 1e-5 as 0.00001).
+        for literal in ["1.5", "1e-7", "12", "-0.25"] {
+            let n = (MAX_ORDER_BYTES - 40) / (literal.len() + 1);
+            let body = numbers(n, literal);
+            assert!(Order::parse(&body).is_ok(), "{literal}");
+        }
+        // The whole floats that grow, at the edges of 64 bits.
+        assert_eq!(
+            whole_within_64_bits(1e19),
+            Some(Value::from(10_000_000_000_000_000_000_u64))
+        );
+        assert_eq!(
+            whole_within_64_bits(i64::MIN as f64),
+            Some(Value::from(i64::MIN))
+        );
+        assert_eq!(whole_within_64_bits(18_446_744_073_709_551_616.0), None);
+        assert_eq!(whole_within_64_bits(2.5), None);
     }
 
     #[test]

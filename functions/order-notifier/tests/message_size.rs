@@ -1,6 +1,5 @@
 //! The notification of every order the API accepts, from body to stored item to stream record to
-//! message: at most 256 KiB as SNS counts it, with the order's JSON whole; or, for the one kind of
-//! order that cannot fit (numbers, below), an error that says so.
+//! message: at most 256 KiB as SNS counts it, with the order's JSON whole.
 //!
 //! Why it fits, for orders of at most `MAX_ORDER_BYTES` (64 KiB) of body:
 //! - The order JSON subscribers get is the stored order written out by serde_json. Its text is
@@ -14,18 +13,16 @@
 //!   3 × 64 KiB + 1 KiB = 193 KiB must be whole, under 256 KiB.
 //! - Numbers: a whole number written with an exponent (`1e19`, 4 bytes) is stored in DynamoDB
 //!   and read back from the stream as all its digits (`10000000000000000000`, 20 bytes), up to
-//!   4.2 times its body. An accepted body of such numbers can give an order JSON over 256 KiB on
-//!   its own; the notifier refuses it by name (`NotifyError::TooLarge`) rather than send SNS what
-//!   it would refuse. See `an_accepted_body_of_numbers_that_grow_in_the_table_is_too_large`.
+//!   4.2 times its body. `Order::parse` therefore measures the order with its numbers written out
+//!   as they come back and refuses it over 64 KiB, so that case is bounded like the rest. The
+//!   notifier still refuses by name (`NotifyError::TooLarge`) a stored order that cannot fit,
+//!   rather than send SNS what it would refuse. See `numbers_that_grow_in_the_table_are_measured_grown`.
 
 use aws_lambda_events::event::dynamodb::EventRecord;
 use cafe_shared::image::{Item, image_to_json, to_item};
 use cafe_shared::order::MAX_ORDER_BYTES;
-use cafe_shared::{Order, StoredOrder};
-use order_notifier::message::sns_size;
-use order_notifier::{
-    MAX_MESSAGE_BYTES, Notification, NotifyError, email_text, notification, subject,
-};
+use cafe_shared::{Order, OrderError, StoredOrder};
+use order_notifier::{MAX_MESSAGE_BYTES, Notification, email_text, notification};
 use proptest::collection::vec;
 use proptest::prelude::*;
 use serde_json::{Map, Value, json};
@@ -210,40 +207,28 @@ fn a_64_kib_body_nested_thirty_deep_fits() {
 }
 
 #[test]
-fn numbers_that_grow_in_the_table_cut_the_email_not_the_json() {
-    // `1e15` (4 bytes) comes back from the table as 1000000000000000 (16): the order JSON is
-    // about 220 KB, and it is in the email too.
-    let body = largest(MAX_ORDER_BYTES, |n| {
-        format!(
-            r#"{{"item":"x","customerID":"c","n":[{}]}}"#,
-            vec!["1e15"; n].join(",")
-        )
-    });
-    let notification = notified(&body);
-    assert!(is_cut(&notification));
-}
-
-#[test]
-fn an_accepted_body_of_numbers_that_grow_in_the_table_is_too_large() {
-    // The gap in "every accepted order fits": `1e19` (4 bytes) comes back from the table as
-    // 10000000000000000000 (20 bytes), so 64 KiB of them is an order JSON of about 275 KB, over
-    // SNS's limit with nothing else. Order::parse accepts it today; the notifier says why it
-    // cannot notify it instead of sending SNS a message it refuses. Once Order::parse refuses
-    // such bodies, this test should assert that instead.
-    let body = largest(MAX_ORDER_BYTES, |n| {
+fn numbers_that_grow_in_the_table_are_measured_grown() {
+    // `1e19` (4 bytes) comes back from the table as 10000000000000000000 (20 bytes): 64 KiB of
+    // them would be an order JSON of about 275 KB, over SNS's limit on its own. Order::parse
+    // refuses that body, and the largest it accepts is notified with its JSON whole.
+    let numbers = |n: usize| {
         format!(
             r#"{{"item":"x","customerID":"c","n":[{}]}}"#,
             vec!["1e19"; n].join(",")
         )
-    });
-    let order = stored(&body);
-    match notification(insert(&order)) {
-        Err(NotifyError::TooLarge { order_id, size }) => {
-            assert_eq!(order_id, ORDER_ID);
-            assert!(size > MAX_MESSAGE_BYTES, "{size}");
-        }
-        other => panic!("expected TooLarge, got {other:?}"),
-    }
+    };
+    let body = largest(MAX_ORDER_BYTES, numbers);
+    assert!(matches!(
+        Order::parse(&body),
+        Err(OrderError::TooLargeWrittenOut { .. })
+    ));
+    let accepted = (1..)
+        .map(|n| numbers(n * 100))
+        .take_while(|body| Order::parse(body).is_ok())
+        .last()
+        .unwrap();
+    assert!(accepted.len() > 10_000);
+    notified(&accepted);
 }
 
 // Property tests: bodies of up to 64 KiB made of what costs the most bytes in a message.
@@ -448,16 +433,6 @@ proptest! {
         match notification(insert(&order)) {
             Ok(_) => {
                 notified(&body);
-            }
-            // Only when the order JSON itself, which is never cut, leaves no room.
-            Err(NotifyError::TooLarge { size, .. }) => {
-                let image = image_to_json(insert(&order).change.new_image).unwrap();
-                let document = json!({"default": image.to_string(), "email": ""}).to_string();
-                let attributes = [("orderID", ORDER_ID), ("customerID", &order.order.customer_id)];
-                let least = sns_size(&document, &subject(&order), &attributes);
-                prop_assert!(size > MAX_MESSAGE_BYTES);
-                // Even with no email at all it would be within a note's length of the limit.
-                prop_assert!(least > MAX_MESSAGE_BYTES - 512, "{least}");
             }
             Err(e) => prop_assert!(false, "{e}"),
         }

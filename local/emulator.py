@@ -18,10 +18,17 @@ And one thing for the fault tests (`make test-faults`): faults injected on reque
   `s3:PUT`), or `mysql`: the functions reach MySQL through a relay here
   (127.0.0.1:MYSQL_RELAY_PORT → MYSQL_UPSTREAM), and a `mysql` fault closes every connection
   through it and refuses new ones. `GET` lists the faults and how often each struck; `DELETE`
-  clears them.
+  clears them. A rule is checked whole when it arrives (`fault_rule`): one with an unknown key, a
+  value of the wrong type or out of range, or a malformed target is refused with 400 saying
+  what is wrong, and changes nothing.
 
-And one moto defect worked around: concurrent writes to a table could give two stream records
-the same sequence number (see `patch_stream_sequence_numbers`).
+Two moto defects worked around: concurrent writes to a table could give two stream records the
+same sequence number (see `patch_stream_sequence_numbers`), and two conditional PutItems of one
+key served at once could both succeed (see `patch_put_item`).
+
+And what a server on a developer's machine needs: only loopback Host names are answered (see
+`is_loopback_host`), moto's permissive CORS is off, so no web page can read what the emulator
+answers, and a client that stops sending is cut off (`READ_TIMEOUT_SECONDS`).
 
 Run by the local stack (local/stack.py); stops on Ctrl-C or SIGTERM. Nothing is kept between runs.
 """
@@ -29,7 +36,9 @@ Run by the local stack (local/stack.py); stops on Ctrl-C or SIGTERM. Nothing is 
 import io
 import json
 import logging
+import math
 import os
+import re
 import select
 import signal
 import socket
@@ -43,6 +52,11 @@ from pathlib import Path
 
 HOST = "127.0.0.1"
 PORT = int(os.environ.get("MOTO_PORT") or "4566")
+# How long the server waits on any one read from a client (the request line, a header, a piece of
+# the body) before it drops the connection. The SDKs send a request at once; without a bound, a
+# client that stops sending, or sends a byte now and then, holds a server thread for ever.
+# Werkzeug closes every connection after its response, so no idle kept-alive connection is cut.
+READ_TIMEOUT_SECONDS = 10
 # The state machine interpreter calls Lambda at http://localhost:$MOTO_PORT.
 os.environ["MOTO_PORT"] = str(PORT)
 REGION = os.environ.get("AWS_REGION") or "us-east-1"
@@ -150,6 +164,109 @@ def patch_stream_sequence_numbers(shard_class):
     shard_class.add = add_in_turn
 
 
+def patch_put_item(table_class):
+    """moto 5.2.5's Table.put_item reads the key's current item, evaluates the condition on it and
+    then stores the new item, with no lock: two PutItems of one key with
+    `attribute_not_exists(orderID)` served at once can both find no item and both succeed (200
+    concurrent writers on the same 200 keys: 212 successes). DynamoDB evaluates a condition and
+    writes atomically, and the order-writer's exactly-once relies on it, so puts go one at a time.
+    (The stream's own lock, taken inside this one, is never taken the other way round.)"""
+    put = table_class.put_item
+    lock = threading.Lock()
+
+    def put_in_turn(self, *args, **kwargs):
+        with lock:
+            return put(self, *args, **kwargs)
+
+    table_class.put_item = put_in_turn
+
+
+# Host names a request may carry: this machine's loopback names, with any port. A web page can make
+# a browser send requests here by giving its own name a loopback address (DNS rebinding); the
+# browser then lets the page read the answers (queues, the table, the reports) as its own. Those
+# requests carry the page's name. Names under `localhost` are loopback too (browsers never ask DNS
+# for them), and S3's virtual-hosted style sends `bucket.localhost` to an endpoint on localhost;
+# the café's clients use path style and 127.0.0.1, moto's Step Functions calls localhost.
+_HOST = re.compile(r"(?:\[(?P<address>[0-9A-Fa-f:.]+)\]|(?P<name>[A-Za-z0-9.-]+))(?::[0-9]*)?")
+
+
+def is_loopback_host(host):
+    """Whether `host`, a Host header, names this machine by a loopback name: localhost (or a name
+    under it), 127.0.0.1 or [::1], with any port or none."""
+    match = _HOST.fullmatch(host or "")
+    if not match:
+        return False
+    if match["address"] is not None:
+        return match["address"] == "::1"
+    name = match["name"].lower()
+    return name in ("localhost", "127.0.0.1") or name.endswith(".localhost")
+
+
+def loopback_only(environ, start_response, forward):
+    """A WSGI request: refused with 421 unless its Host is a loopback name, else `forward()`."""
+    host = environ.get("HTTP_HOST")
+    if is_loopback_host(host):
+        return forward()
+    named = f"`{host}`" if host else "none"
+    body = json.dumps({"error": "this local AWS emulator answers only requests for localhost, "
+                                f"127.0.0.1 or [::1] (any port); the Host here is {named}"}).encode()
+    start_response("421 Misdirected Request", [("Content-Type", "application/json"),
+                                               ("Content-Length", str(len(body)))])
+    return [body]
+
+
+# What a fault rule may say (see the module's docstring).
+FAULT_KEYS = ("target", "mode", "seconds", "delay", "count")
+# `service:Operation` (the service as requests are signed for it, the operation as the API names
+# it, or S3's HTTP method, or `*`), a bare service, or `mysql`.
+FAULT_TARGET = re.compile(r"[a-z][a-z0-9-]*(?::(?:\*|[A-Z][A-Za-z0-9]*))?")
+# The longest delay a rule may ask for: as long as a Lambda may run. A longer one holds the
+# delayed call's server thread past anything a client waits for.
+MAX_FAULT_DELAY_SECONDS = 900
+
+
+def is_number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def fault_rule(rule):
+    """The fault `rule` (a decoded JSON body) asks for, checked whole, as the fields `Faults.add`
+    keeps; or ValueError naming everything that is wrong with it."""
+    if not isinstance(rule, dict):
+        raise ValueError('a fault is a JSON object, such as {"target": "dynamodb:PutItem", '
+                         '"mode": "error", "seconds": 5}')
+    problems = [f"unknown key `{key}` (a fault has {', '.join(FAULT_KEYS)})"
+                for key in rule if key not in FAULT_KEYS]
+    target = rule.get("target")
+    if not isinstance(target, str) or not FAULT_TARGET.fullmatch(target):
+        problems.append(f"`target` is {json.dumps(target)}; it must be `service:Operation` "
+                        "(`dynamodb:PutItem`, `s3:PUT`, `sns:*`), a service, or `mysql`")
+    mode = rule.get("mode", "error")
+    if mode not in ("error", "delay"):
+        problems.append(f"`mode` is {json.dumps(mode)}; it must be `error` or `delay`")
+    seconds = rule.get("seconds")
+    if seconds is not None and not (is_number(seconds) and seconds > 0):
+        problems.append(f"`seconds` is {json.dumps(seconds)}; it must be a number above 0")
+    count = rule.get("count")
+    if count is not None and not (isinstance(count, int) and not isinstance(count, bool)
+                                  and count >= 1):
+        problems.append(f"`count` is {json.dumps(count)}; it must be a whole number of at least 1")
+    delay = rule.get("delay")
+    if mode == "delay" and not (is_number(delay) and 0 < delay <= MAX_FAULT_DELAY_SECONDS):
+        problems.append(f"`delay` is {json.dumps(delay)}; a delay fault needs one, in seconds, "
+                        f"above 0 and at most {MAX_FAULT_DELAY_SECONDS}")
+    if mode == "error" and delay is not None:
+        problems.append("`delay` is only for `\"mode\": \"delay\"`")
+    if problems:
+        raise ValueError("; ".join(problems))
+    return {"target": target, "mode": mode, "delay": float(delay or 0),
+            "seconds": None if seconds is None else float(seconds), "count": count}
+
+
+def refuse_constant(name):
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
 class Faults:
     """The faults in force: target → rule. Checked on every request and every MySQL connection."""
 
@@ -161,14 +278,11 @@ class Faults:
         self.on_mysql_fault = lambda: None
 
     def add(self, rule):
-        target, mode = rule.get("target"), rule.get("mode", "error")
-        if not target or mode not in ("error", "delay"):
-            raise ValueError("a fault needs a target and a mode of error or delay")
-        seconds = rule.get("seconds")
-        until = time.monotonic() + float(seconds) if seconds is not None else None
+        rule = fault_rule(rule)
+        target, seconds = rule["target"], rule.pop("seconds")
+        until = time.monotonic() + seconds if seconds is not None else None
         with self.lock:
-            self.rules[target] = {"target": target, "mode": mode, "delay": float(rule.get("delay", 0)),
-                                  "until": until, "count": rule.get("count"), "hits": 0}
+            self.rules[target] = {**rule, "until": until, "hits": 0}
         if target == "mysql":
             self.on_mysql_fault()
 
@@ -250,7 +364,8 @@ class Faults:
         try:
             if method == "POST":
                 length = int(environ.get("CONTENT_LENGTH") or 0)
-                self.add(json.loads(environ["wsgi.input"].read(length) or b"{}"))
+                body = environ["wsgi.input"].read(length) or b"{}"
+                self.add(json.loads(body, parse_constant=refuse_constant))
             elif method == "DELETE":
                 self.clear()
             answer = {"faults": self.listing()}
@@ -377,8 +492,9 @@ def main():
     from moto.awslambda.models import LambdaBackend
     from moto.awslambda_simple.models import LambdaSimpleBackend
     from moto.core.config import default_user_config
-    from moto.dynamodb.models.table import StreamShard
-    from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+    from moto.dynamodb.models.table import StreamShard, Table
+    from moto.moto_server import werkzeug_app
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler
     from moto.server import ThreadedMotoServer
     from moto.sns.models import Subscription
 
@@ -388,6 +504,14 @@ def main():
     LambdaBackend.invoke = LambdaSimpleBackend.invoke = invoke_real_function
     patch_email_delivery(Subscription)
     patch_stream_sequence_numbers(StreamShard)
+    patch_put_item(Table)
+    # moto wraps each service's app in flask_cors's CORS(), which answers any Origin with
+    # `Access-Control-Allow-Origin` (and every preflight with yes), so any web page could read
+    # what the emulator answers. It reads this flag when it builds a service's app, on that
+    # service's first request (MOTO_DISABLE_GLOBAL_CORS, read when moto is imported, sets it too).
+    # S3 still answers as a bucket's own CORS rules say; the café's bucket has none.
+    werkzeug_app.DISABLE_GLOBAL_CORS = True
+    MotoRequestHandler.timeout = READ_TIMEOUT_SECONDS  # socketserver sets it on each connection
     MAILBOX_FILE.parent.mkdir(parents=True, exist_ok=True)
     MAILBOX_FILE.write_text("", encoding="utf-8")
     READY_FILE.unlink(missing_ok=True)
@@ -396,7 +520,8 @@ def main():
     dispatch = DomainDispatcherApplication.__call__
 
     def dispatch_unless_faulted(self, environ, start_response):
-        return faults.handle(environ, start_response, lambda: dispatch(self, environ, start_response))
+        return loopback_only(environ, start_response, lambda: faults.handle(
+            environ, start_response, lambda: dispatch(self, environ, start_response)))
 
     DomainDispatcherApplication.__call__ = dispatch_unless_faulted
     relay = MysqlRelay(faults, MYSQL_RELAY_PORT, MYSQL_UPSTREAM)

@@ -132,23 +132,39 @@ impl Emulator {
         Aws::new(&sdk_config(&self.endpoint()))
     }
 
-    /// A request to the fault switch (`/_cafe/faults`), as JSON. The gateway has no HTTP client
-    /// of its own to lend, and this is one request on loopback, so it is written out here.
-    fn faults(&self, method: &str, body: &Value) -> Value {
-        let body = body.to_string();
+    /// One request, written out as is (the gateway has no HTTP client of its own to lend, and
+    /// these are single requests on loopback); the answer's status code, head and body.
+    fn exchange(&self, request: &str) -> (u16, String, String) {
         let mut connection = TcpStream::connect((Ipv4Addr::LOCALHOST, self.port)).unwrap();
-        write!(
-            connection,
-            "{method} /_cafe/faults HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n\
-             Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            body.len()
-        )
-        .unwrap();
+        connection.write_all(request.as_bytes()).unwrap();
         let mut answer = String::new();
         connection.read_to_string(&mut answer).unwrap();
         let (head, body) = answer.split_once("\r\n\r\n").expect("an HTTP answer");
-        assert!(head.starts_with("HTTP/1.1 200"), "{answer}");
-        serde_json::from_str(body).expect("the faults as JSON")
+        let status = head
+            .split(' ')
+            .nth(1)
+            .and_then(|code| code.parse().ok())
+            .unwrap_or_else(|| panic!("a status line: {answer}"));
+        (status, head.to_owned(), body.to_owned())
+    }
+
+    /// A request to the fault switch (`/_cafe/faults`) with a JSON body: status and answer.
+    fn fault_request(&self, method: &str, body: &str) -> (u16, Value) {
+        let (status, _, answer) = self.exchange(&format!(
+            "{method} /_cafe/faults HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n\
+             Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        ));
+        let answer = serde_json::from_str(&answer)
+            .unwrap_or_else(|e| panic!("{method} /_cafe/faults: {e}: {answer}"));
+        (status, answer)
+    }
+
+    /// A request to the fault switch that must succeed: the faults in force, as JSON.
+    fn faults(&self, method: &str, body: &Value) -> Value {
+        let (status, answer) = self.fault_request(method, &body.to_string());
+        assert_eq!(status, 200, "{answer}");
+        answer
     }
 
     fn inject(&self, target: &str, count: u32) {
@@ -667,4 +683,233 @@ async fn an_invocation_that_never_answers_times_out_and_is_retried() {
         .map(|(s, _)| s)
         .collect();
     assert_eq!(function.finished(), stream);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_conditional_puts_of_one_key_let_exactly_one_through() {
+    // moto's PutItem looks the key up, builds the item, parses and evaluates the condition, and
+    // only then writes. The bigger the item and the longer the condition, the longer that window
+    // stays open (moto spends about 20 ms on such a put, more than Python's 5 ms thread switch):
+    // without the lock, two or more of 32 writers of one key got in together in about 7 rounds in
+    // 10. With a key alone and `attribute_not_exists(orderID)`, a few times in 40,000 puts.
+    const ROUNDS: usize = 10;
+    const WRITERS: usize = 32;
+    const ATTRIBUTES: usize = 200;
+    let emulator = Emulator::start().await;
+    let aws = emulator.aws();
+    let condition = std::iter::once("attribute_not_exists(orderID)".to_owned())
+        .chain((0..ATTRIBUTES).map(|a| format!("attribute_not_exists(line{a})")))
+        .collect::<Vec<_>>()
+        .join(" AND ");
+    let mut stored = Vec::new();
+    for round in 0..ROUNDS {
+        let key = format!("order-{round}");
+        let puts: Vec<_> = (0..WRITERS)
+            .map(|writer| {
+                let mut item: HashMap<String, AttributeValue> = (0..ATTRIBUTES)
+                    .map(|a| (format!("line{a}"), AttributeValue::S("flat white".into())))
+                    .collect();
+                item.insert("orderID".into(), AttributeValue::S(key.clone()));
+                item.insert("writer".into(), AttributeValue::N(writer.to_string()));
+                let put = aws
+                    .dynamodb
+                    .put_item()
+                    .table_name(TABLE)
+                    .set_item(Some(item))
+                    .condition_expression(&condition);
+                tokio::spawn(put.send())
+            })
+            .collect();
+        let mut successes = 0;
+        for put in puts {
+            match put.await.unwrap() {
+                Ok(_) => successes += 1,
+                Err(e)
+                    if e.as_service_error()
+                        .is_some_and(|e| e.is_conditional_check_failed_exception()) => {}
+                Err(e) => panic!(
+                    "put {key}: {}",
+                    aws_sdk_dynamodb::error::DisplayErrorContext(e)
+                ),
+            }
+        }
+        stored.push(successes);
+    }
+    assert_eq!(
+        stored, [1; ROUNDS],
+        "successful puts of each key, {WRITERS} writers at once"
+    );
+}
+
+#[tokio::test]
+async fn the_emulator_lets_no_web_page_read_its_answers() {
+    let emulator = Emulator::start().await;
+    // What a browser sends for a page at http://rebind.example reading the emulator: a simple
+    // GET, and the preflight before a call with the SDK's headers.
+    let requests = [
+        "GET /cafe-reports HTTP/1.1\r\nHost: 127.0.0.1\r\nOrigin: http://rebind.example\r\n\
+         Connection: close\r\n\r\n",
+        "OPTIONS / HTTP/1.1\r\nHost: 127.0.0.1\r\nOrigin: http://rebind.example\r\n\
+         Access-Control-Request-Method: POST\r\n\
+         Access-Control-Request-Headers: authorization, x-amz-target\r\nConnection: close\r\n\r\n",
+    ];
+    for request in requests {
+        let (status, head, _) = emulator.exchange(request);
+        assert!(
+            !head.to_ascii_lowercase().contains("access-control-allow"),
+            "{status}\n{head}"
+        );
+    }
+    let (status, _, body) = emulator.exchange(requests[0]);
+    assert_eq!(status, 200, "still answered, without CORS: {body}");
+}
+
+#[tokio::test]
+async fn the_emulator_answers_only_loopback_host_names() {
+    let emulator = Emulator::start().await;
+    let port = emulator.port;
+    let get = |path: &str, host: &str| {
+        emulator.exchange(&format!(
+            "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+        ))
+    };
+    for host in [
+        format!("rebind.example:{port}"),
+        "rebind.example".to_owned(),
+        format!("localhost.rebind.example:{port}"),
+        format!("127.0.0.1.nip.io:{port}"),
+    ] {
+        for path in ["/cafe-reports", "/_cafe/faults", "/"] {
+            let (status, _, body) = get(path, &host);
+            assert_eq!(status, 421, "{path} for {host}: {body}");
+            assert!(
+                body.contains("only requests for localhost, 127.0.0.1 or [::1]")
+                    && body.contains(&host),
+                "{body}"
+            );
+        }
+    }
+    let (status, _, body) = emulator.exchange("GET /cafe-reports HTTP/1.0\r\n\r\n");
+    assert_eq!(status, 421, "no Host: {body}");
+
+    for host in [
+        format!("127.0.0.1:{port}"),
+        format!("localhost:{port}"),
+        format!("LocalHost:{port}"),
+        format!("[::1]:{port}"),
+        "127.0.0.1".to_owned(),
+    ] {
+        let (status, _, body) = get("/cafe-reports", &host);
+        assert_eq!(status, 200, "{host}: {body}");
+        assert!(body.contains("<Name>cafe-reports</Name>"), "{host}: {body}");
+    }
+    // S3's virtual-hosted style, for clients that use it with a localhost endpoint.
+    let (status, _, body) = get("/", &format!("cafe-reports.localhost:{port}"));
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("<Name>cafe-reports</Name>"), "{body}");
+}
+
+#[tokio::test]
+async fn a_malformed_fault_rule_is_refused_with_what_is_wrong() {
+    let emulator = Emulator::start().await;
+    let malformed = [
+        // Taken before, and then every matching call failed comparing a number with a string.
+        (
+            r#"{"target": "dynamodb:PutItem", "count": "2"}"#,
+            "`count` is \"2\"",
+        ),
+        (
+            r#"{"target": "dynamodb:PutItem", "count": 0}"#,
+            "`count` is 0",
+        ),
+        (
+            r#"{"target": "dynamodb:PutItem", "count": true}"#,
+            "`count` is true",
+        ),
+        (
+            r#"{"target": "dynamodb:PutItem", "seconds": "5"}"#,
+            "`seconds` is \"5\"",
+        ),
+        (
+            r#"{"target": "dynamodb:PutItem", "seconds": -1}"#,
+            "`seconds` is -1",
+        ),
+        (
+            r#"{"target": "dynamodb:PutItem", "seconds": NaN}"#,
+            "NaN is not a number JSON allows",
+        ),
+        (
+            r#"{"target": "dynamodb:PutItem", "mode": "slow"}"#,
+            "`mode` is \"slow\"",
+        ),
+        (
+            r#"{"target": "dynamodb:PutItem", "mode": "delay"}"#,
+            "a delay fault needs one",
+        ),
+        (
+            r#"{"target": "dynamodb:PutItem", "mode": "delay", "delay": 100000}"#,
+            "at most 900",
+        ),
+        (
+            r#"{"target": "dynamodb:PutItem", "delay": 3}"#,
+            "`delay` is only for",
+        ),
+        (
+            r#"{"target": "dynamodb:PutItem", "sekonds": 3}"#,
+            "unknown key `sekonds`",
+        ),
+        (r#"{"target": "dynamodb:putItem"}"#, "`target` is"),
+        (r#"{"target": "dynamodb PutItem"}"#, "`target` is"),
+        (r#"{"target": 7}"#, "`target` is 7"),
+        (r#"{"mode": "error"}"#, "`target` is null"),
+        (r#"["dynamodb:PutItem"]"#, "a fault is a JSON object"),
+        (r#"{"target": "#, "Expecting value"),
+        (
+            r#"{"target": "", "mode": "slow", "count": -1}"#,
+            "`target` is \"\"; it must be",
+        ),
+    ];
+    for (rule, problem) in malformed {
+        let (status, answer) = emulator.fault_request("POST", rule);
+        assert_eq!(status, 400, "{rule}: {answer}");
+        let error = answer["error"].as_str().unwrap_or_default();
+        assert!(error.contains(problem), "{rule}: {error}");
+    }
+    // Every problem of a rule is named at once.
+    let (_, answer) =
+        emulator.fault_request("POST", r#"{"target": "", "mode": "slow", "count": -1}"#);
+    let error = answer["error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains("`target`") && error.contains("`mode`") && error.contains("`count`"),
+        "{error}"
+    );
+
+    // None of them is in force, and the table takes writes.
+    assert_eq!(emulator.faults("GET", &json!({})), json!({"faults": []}));
+    let aws = emulator.aws();
+    put(&aws.dynamodb, "after-malformed-rules").await;
+
+    // A valid rule works as before.
+    emulator.inject("dynamodb:PutItem", 1);
+    let failed = aws
+        .dynamodb
+        .put_item()
+        .table_name(TABLE)
+        .item("orderID", AttributeValue::S("faulted".into()))
+        .customize()
+        .config_override(
+            aws_sdk_dynamodb::config::Config::builder()
+                .retry_config(aws_config::retry::RetryConfig::disabled()),
+        )
+        .send()
+        .await;
+    let failed = failed.expect_err("the fault strikes");
+    assert_eq!(
+        failed.raw_response().map(|r| r.status().as_u16()),
+        Some(503),
+        "{}",
+        aws_sdk_dynamodb::error::DisplayErrorContext(&failed)
+    );
+    assert_eq!(emulator.hits("dynamodb:PutItem"), 1);
+    put(&aws.dynamodb, "after-the-fault").await;
 }

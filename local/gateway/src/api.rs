@@ -1,19 +1,23 @@
 //! The REST API, with the rules of the deployed API: `POST /orders`, `POST /create_report`,
-//! and, for the local stack only, `GET /mailbox` and `GET /health`.
+//! and, for the local stack only, `GET /mailbox` and `GET /health`; and the HTTP server that
+//! serves it, with the bounds a server on a developer's machine needs (loopback names only,
+//! header and body timeouts).
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use aws_sdk_sqs::types::MessageAttributeValue;
-use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::body::{Body, Bytes};
+use axum::extract::{DefaultBodyLimit, FromRequest, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use cafe_shared::order::{MAX_ORDER_BYTES, Order, OrderError};
 use serde_json::json;
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 use aws_sdk_sqs::config::http::HttpResponse;
 use aws_sdk_sqs::error::{ProvideErrorMetadata, SdkError};
@@ -33,14 +37,186 @@ const MAX_REQUEST_BYTES: usize = 1024 * 1024;
 // So a body a little over the order limit still gets the order check's own 413 message.
 const _: () = assert!(MAX_REQUEST_BYTES > MAX_ORDER_BYTES);
 
-pub fn router(api: Api) -> Router {
+/// How long a client may take to send a request's headers, from the moment the server waits for
+/// them (a new connection, or the next request on a kept-alive one). Every local client sends
+/// them at once; without a bound, a client that sends them a byte at a time ("slowloris") holds
+/// its connection, and what it costs, for ever.
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a client may take to send a request's body once its headers are in. The largest body
+/// taken is 1 MiB, which crosses loopback in milliseconds; 30 s leaves room for a busy machine and
+/// still frees a connection whose client stopped sending.
+pub const BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The gateway's bounds on slow clients.
+#[derive(Debug, Clone, Copy)]
+pub struct Timeouts {
+    pub headers: Duration,
+    pub body: Duration,
+}
+
+pub const TIMEOUTS: Timeouts = Timeouts {
+    headers: HEADER_READ_TIMEOUT,
+    body: BODY_READ_TIMEOUT,
+};
+
+/// The routes, behind the Host check, the body timeout and the size limit (outermost last).
+pub fn router(api: Api, body_timeout: Duration) -> Router {
     Router::new()
         .route("/orders", post(post_order))
         .route("/create_report", post(create_report))
         .route("/mailbox", get(read_mailbox))
         .route("/health", get(health))
+        .layer(middleware::from_fn_with_state(
+            body_timeout,
+            read_body_in_time,
+        ))
         .layer(DefaultBodyLimit::max(MAX_REQUEST_BYTES))
+        .layer(middleware::from_fn(loopback_only))
         .with_state(Arc::new(api))
+}
+
+/// Serves the API on `listener` until the process ends: HTTP/1.1, one task per connection, the
+/// headers of each request bounded by `timeouts.headers`, its body by `timeouts.body`.
+/// `axum::serve` sets no timer on hyper, so hyper's header read timeout never fires there; this
+/// is the same loop with one.
+pub async fn serve(listener: tokio::net::TcpListener, api: Api, timeouts: Timeouts) {
+    let app = router(api, timeouts.body);
+    loop {
+        let stream = match listener.accept().await {
+            Ok((stream, _)) => stream,
+            Err(e) => {
+                // Out of file descriptors, most likely: wait for some to be freed.
+                warn!(error = %e, "accept failed");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let service = hyper_util::service::TowerToHyperService::new(app.clone());
+        tokio::spawn(async move {
+            let served = hyper::server::conn::http1::Builder::new()
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(timeouts.headers)
+                .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                .await;
+            if let Err(e) = served {
+                debug!(error = %e, "connection ended");
+            }
+        });
+    }
+}
+
+/// Whether `host`, a `Host` header, names this machine by a loopback name: `localhost`,
+/// `127.0.0.1` or `[::1]`, with any port or none. A name is compared as DNS compares names,
+/// without regard to case.
+pub fn is_loopback_host(host: &str) -> bool {
+    let (name, port) = match host.strip_prefix('[') {
+        Some(bracketed) => match bracketed.split_once(']') {
+            Some((address, "")) => (address, None),
+            Some((address, rest)) => match rest.strip_prefix(':') {
+                Some(port) => (address, Some(port)),
+                None => return false,
+            },
+            None => return false,
+        },
+        None => match host.split_once(':') {
+            Some((name, port)) => (name, Some(port)),
+            None => (host, None),
+        },
+    };
+    let port_ok = port.is_none_or(|port| port.bytes().all(|b| b.is_ascii_digit()));
+    port_ok && (name.eq_ignore_ascii_case("localhost") || name == "127.0.0.1" || name == "::1")
+}
+
+/// Refuses, with 421, a request whose `Host` is not a loopback name. A web page can make the
+/// browser send requests here by giving its own host name a loopback address (DNS rebinding);
+/// the browser then treats the answers as the page's own and lets it read them (the mailbox,
+/// with its report links) or post orders. Such requests carry the page's host name, so they
+/// stop here, on every route.
+async fn loopback_only(request: Request, next: Next) -> Response {
+    let host = request.headers().get(header::HOST).map(HeaderValue::to_str);
+    match host {
+        Some(Ok(host)) if is_loopback_host(host) => next.run(request).await,
+        _ => {
+            let named = match host {
+                Some(Ok(host)) => format!("`{host}`"),
+                Some(Err(_)) => "one that is not text".to_owned(),
+                None => "none".to_owned(),
+            };
+            let refusal = format!(
+                "this local gateway answers only requests for localhost, 127.0.0.1 or [::1] \
+                 (any port); the Host here is {named}"
+            );
+            error(StatusCode::MISDIRECTED_REQUEST, refusal)
+        }
+    }
+}
+
+/// Reads the request's body within `timeout` (408 after it), so that a client that stops sending
+/// does not hold its connection; the routes then read it from memory. Its size is limited by
+/// the `DefaultBodyLimit` around this (413 over it).
+async fn read_body_in_time(
+    State(timeout): State<Duration>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let (parts, body) = request.into_parts();
+    let read = Bytes::from_request(Request::from_parts(parts.clone(), body), &());
+    match tokio::time::timeout(timeout, read).await {
+        Ok(Ok(bytes)) => {
+            next.run(Request::from_parts(parts, Body::from(bytes)))
+                .await
+        }
+        Ok(Err(rejection)) => rejection.into_response(),
+        Err(_) => error(
+            StatusCode::REQUEST_TIMEOUT,
+            format!(
+                "the request body did not arrive within {} s",
+                timeout.as_secs_f64()
+            ),
+        ),
+    }
+}
+
+/// What the deployed API answers to a body it has no request template for (its
+/// `UNSUPPORTED_MEDIA_TYPE` gateway response in template.yaml).
+const UNSUPPORTED_MEDIA_TYPE: &str = "send JSON, with Content-Type: application/json";
+
+/// Whether the deployed API takes a body sent with this `Content-Type`. Both routes have request
+/// templates for `application/json` and `application/json; charset=utf-8` only and
+/// `passthroughBehavior: never`, so API Gateway refuses any other type with 415; media types
+/// and the charset are matched without regard to case. A request with no `Content-Type` is taken
+/// as `application/json`, as API Gateway does ("None: API Gateway defaults to application/json",
+/// https://docs.aws.amazon.com/apigateway/latest/developerguide/integration-passthrough-behaviors.html).
+pub fn is_json_content_type(content_type: Option<&HeaderValue>) -> bool {
+    let Some(content_type) = content_type else {
+        return true;
+    };
+    let Ok(content_type) = content_type.to_str() else {
+        return false;
+    };
+    let (media_type, parameters) = content_type.split_once(';').unwrap_or((content_type, ""));
+    if !media_type.trim().eq_ignore_ascii_case("application/json") {
+        return false;
+    }
+    let parameters = parameters.trim();
+    if parameters.is_empty() {
+        return true;
+    }
+    match parameters.split_once('=') {
+        Some((name, value)) => {
+            let value = value.trim();
+            let value = value
+                .strip_prefix('"')
+                .and_then(|v| v.strip_suffix('"'))
+                .unwrap_or(value);
+            name.trim().eq_ignore_ascii_case("charset") && value.eq_ignore_ascii_case("utf-8")
+        }
+        None => false,
+    }
+}
+
+fn unsupported_media_type() -> Response {
+    error(StatusCode::UNSUPPORTED_MEDIA_TYPE, UNSUPPORTED_MEDIA_TYPE)
 }
 
 fn error(status: StatusCode, message: impl Into<String>) -> Response {
@@ -54,7 +230,12 @@ fn refused_by_service<E>(e: &SdkError<E, HttpResponse>) -> bool {
 }
 /// `POST /orders`: a valid order goes on the queue (`202 {"messageId"}`); anything else is
 /// refused with a JSON error saying what is wrong. An `Idempotency-Key` header is passed on.
+/// The content type is checked first: the deployed API picks its request template (and the model
+/// it validates against) by it, and has none for other types.
 async fn post_order(State(api): State<Arc<Api>>, headers: HeaderMap, body: Bytes) -> Response {
+    if !is_json_content_type(headers.get(header::CONTENT_TYPE)) {
+        return unsupported_media_type();
+    }
     let Ok(text) = std::str::from_utf8(&body) else {
         return error(StatusCode::BAD_REQUEST, "the order is not UTF-8 text");
     };
@@ -104,8 +285,12 @@ async fn post_order(State(api): State<Arc<Api>>, headers: HeaderMap, body: Bytes
 }
 
 /// `POST /create_report`: starts the report state machine. The report takes no parameters, so,
-/// as in the deployed API, the request body is not passed on: the input is always `{}`.
-async fn create_report(State(api): State<Arc<Api>>) -> Response {
+/// as in the deployed API, the request body is not passed on: the input is always `{}`. Its
+/// content type is checked as for orders, since the deployed route has the same templates.
+async fn create_report(State(api): State<Arc<Api>>, headers: HeaderMap) -> Response {
+    if !is_json_content_type(headers.get(header::CONTENT_TYPE)) {
+        return unsupported_media_type();
+    }
     let input = "{}";
     let started = api
         .aws
@@ -168,5 +353,88 @@ async fn health(State(api): State<Arc<Api>>) -> Response {
                 aws_sdk_sqs::error::DisplayErrorContext(e)
             ),
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_names_with_any_port_are_loopback() {
+        for host in [
+            "localhost",
+            "localhost:3000",
+            "LocalHost:3000",
+            "127.0.0.1",
+            "127.0.0.1:3000",
+            "[::1]",
+            "[::1]:3000",
+            "localhost:",
+        ] {
+            assert!(is_loopback_host(host), "{host}");
+        }
+    }
+
+    #[test]
+    fn every_other_name_is_not() {
+        for host in [
+            "",
+            "evil.example",
+            "evil.example:3000",
+            "localhost.evil.example",
+            "localhost.evil.example:3000",
+            "evil.localhost",
+            "127.0.0.1.nip.io:3000",
+            "127.0.0.2:3000",
+            "0.0.0.0:3000",
+            "192.168.1.20:3000",
+            "::1",
+            "[::1]x",
+            "[::1",
+            "[::2]:3000",
+            "localhost:3000:1",
+            "localhost:30x0",
+            "localhost@evil.example",
+            "evil.example@localhost",
+        ] {
+            assert!(!is_loopback_host(host), "{host}");
+        }
+    }
+
+    fn json(content_type: &str) -> bool {
+        is_json_content_type(Some(&HeaderValue::from_str(content_type).unwrap()))
+    }
+
+    #[test]
+    fn json_with_or_without_a_utf8_charset_is_json_in_any_case() {
+        assert!(is_json_content_type(None), "no Content-Type: taken as JSON");
+        for content_type in [
+            "application/json",
+            "Application/JSON",
+            "application/json; charset=utf-8",
+            "application/json;charset=UTF-8",
+            "APPLICATION/JSON ; Charset = \"utf-8\"",
+        ] {
+            assert!(json(content_type), "{content_type}");
+        }
+    }
+
+    #[test]
+    fn any_other_content_type_is_not() {
+        for content_type in [
+            "",
+            "text/plain",
+            "text/plain; charset=utf-8",
+            "application/x-www-form-urlencoded",
+            "multipart/form-data; boundary=x",
+            "application/jsonx",
+            "application/json-patch+json",
+            "application/json; charset=iso-8859-1",
+            "application/json; charset=utf-8; x=y",
+            "application/json; x",
+        ] {
+            assert!(!json(content_type), "{content_type}");
+        }
     }
 }

@@ -3,7 +3,7 @@ use std::time::Duration;
 
 use aws_sdk_sqs::types::QueueAttributeName;
 use cafe_gateway::Aws;
-use cafe_gateway::api::{Api, router};
+use cafe_gateway::api::{self, Api, TIMEOUTS};
 use cafe_gateway::mappings::{FUNCTION_TIMEOUT, SqsMapping, StreamMapping};
 use cafe_gateway::settings::*;
 use cafe_shared::config::ORDERS_TABLE;
@@ -114,6 +114,6 @@ async fn serve() -> Result<(), Error> {
         state_machine_arn,
         mailbox_file: PathBuf::from(MAILBOX_FILE.value()),
     };
-    axum::serve(listener, router(api)).await?;
+    api::serve(listener, api, TIMEOUTS).await;
     Ok(())
 }

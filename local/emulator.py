@@ -202,16 +202,29 @@ def is_loopback_host(host):
     return name in ("localhost", "127.0.0.1") or name.endswith(".localhost")
 
 
+def is_loopback_origin(origin):
+    """Whether an Origin header names a page served from this machine."""
+    _, separator, host = (origin or "").partition("://")
+    return bool(separator) and is_loopback_host(host)
+
+
 def loopback_only(environ, start_response, forward):
-    """A WSGI request: refused with 421 unless its Host is a loopback name, else `forward()`."""
-    host = environ.get("HTTP_HOST")
-    if is_loopback_host(host):
+    """A WSGI request: refused with 421 unless its Host is a loopback name, and with 403 when a
+    page elsewhere made the browser send it (its Origin names that page: moto takes unsigned
+    form-encoded calls, which a page can send without a preflight); else `forward()`."""
+    host, origin = environ.get("HTTP_HOST"), environ.get("HTTP_ORIGIN")
+    if origin is not None and not is_loopback_origin(origin):
+        status, error = "403 Forbidden", ("this local AWS emulator answers only pages served from "
+                                          f"this machine; the Origin here is {origin}")
+    elif not is_loopback_host(host):
+        named = f"`{host}`" if host else "none"
+        status, error = "421 Misdirected Request", ("this local AWS emulator answers only requests "
+                                                    "for localhost, 127.0.0.1 or [::1] (any port); "
+                                                    f"the Host here is {named}")
+    else:
         return forward()
-    named = f"`{host}`" if host else "none"
-    body = json.dumps({"error": "this local AWS emulator answers only requests for localhost, "
-                                f"127.0.0.1 or [::1] (any port); the Host here is {named}"}).encode()
-    start_response("421 Misdirected Request", [("Content-Type", "application/json"),
-                                               ("Content-Length", str(len(body)))])
+    body = json.dumps({"error": error}).encode()
+    start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
     return [body]
 
 

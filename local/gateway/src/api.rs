@@ -127,12 +127,35 @@ pub fn is_loopback_host(host: &str) -> bool {
     port_ok && (name.eq_ignore_ascii_case("localhost") || name == "127.0.0.1" || name == "::1")
 }
 
+/// Whether an `Origin` header names a page served from this machine (`http://localhost:8080`).
+pub fn is_loopback_origin(origin: &str) -> bool {
+    origin
+        .split_once("://")
+        .is_some_and(|(_, host)| is_loopback_host(host))
+}
+
 /// Refuses, with 421, a request whose `Host` is not a loopback name. A web page can make the
 /// browser send requests here by giving its own host name a loopback address (DNS rebinding);
 /// the browser then treats the answers as the page's own and lets it read them (the mailbox,
 /// with its report links) or post orders. Such requests carry the page's host name, so they
-/// stop here, on every route.
+/// stop here, on every route. A page elsewhere can still make the browser send a request it
+/// cannot read (an order posted without a Content-Type): the browser names that page in
+/// `Origin`, so those are refused with 403.
 async fn loopback_only(request: Request, next: Next) -> Response {
+    let origin = request
+        .headers()
+        .get(header::ORIGIN)
+        .map(HeaderValue::to_str);
+    if let Some(origin) = origin.filter(|origin| !matches!(origin, Ok(o) if is_loopback_origin(o)))
+    {
+        let named = origin.unwrap_or("one that is not text");
+        return error(
+            StatusCode::FORBIDDEN,
+            format!(
+                "this local gateway answers only pages served from this machine; the Origin here is {named}"
+            ),
+        );
+    }
     let host = request.headers().get(header::HOST).map(HeaderValue::to_str);
     match host {
         Some(Ok(host)) if is_loopback_host(host) => next.run(request).await,
@@ -373,6 +396,25 @@ mod tests {
             "localhost:",
         ] {
             assert!(is_loopback_host(host), "{host}");
+        }
+    }
+
+    #[test]
+    fn origins_are_loopback_when_their_host_is() {
+        for origin in [
+            "http://localhost:8080",
+            "http://127.0.0.1",
+            "https://[::1]:3000",
+        ] {
+            assert!(is_loopback_origin(origin), "{origin}");
+        }
+        for origin in [
+            "null",
+            "https://evil.example",
+            "http://127.0.0.1.nip.io",
+            "localhost",
+        ] {
+            assert!(!is_loopback_origin(origin), "{origin}");
         }
     }
 

@@ -101,6 +101,37 @@ fn request(method: &str, path: &str, host: Option<&str>, headers: &[&str], body:
 const ORDER: &str = r#"{"item": "flat white", "customerID": "c-1"}"#;
 
 #[tokio::test]
+async fn requests_a_page_elsewhere_makes_the_browser_send_are_refused() {
+    let address = gateway(GENEROUS).await;
+    // An order posted without a Content-Type by a page at https://evil.example: the browser
+    // sends it (no preflight) and names the page in Origin.
+    for origin in [
+        "https://evil.example",
+        "null",
+        "http://localhost.evil.example:3000",
+    ] {
+        let headers = [format!("Origin: {origin}")];
+        let headers: Vec<&str> = headers.iter().map(String::as_str).collect();
+        let (status, answer) = exchange(
+            address,
+            request("POST", "/orders", Some("127.0.0.1:3000"), &headers, ORDER),
+        )
+        .await;
+        assert_eq!(status, 403, "{origin}: {answer}");
+        let message = answer["error"].as_str().unwrap_or_default();
+        assert!(message.contains(origin), "{message}");
+    }
+    // A page served from this machine may call it, as may any client that sends no Origin.
+    let headers = ["Origin: http://localhost:8080"];
+    let (status, answer) = exchange(
+        address,
+        request("GET", "/health", Some("127.0.0.1:3000"), &headers, ""),
+    )
+    .await;
+    assert_ne!(status, 403, "{answer}");
+}
+
+#[tokio::test]
 async fn requests_for_other_host_names_are_refused_on_every_route() {
     let address = gateway(GENEROUS).await;
     let routes = [

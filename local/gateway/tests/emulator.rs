@@ -807,6 +807,19 @@ async fn the_emulator_answers_only_loopback_host_names() {
     let (status, _, body) = get("/", &format!("cafe-reports.localhost:{port}"));
     assert_eq!(status, 200, "{body}");
     assert!(body.contains("<Name>cafe-reports</Name>"), "{body}");
+
+    // A page elsewhere can make the browser send a form-encoded call, which moto takes
+    // unsigned; the browser names the page in Origin.
+    let send = "POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nOrigin: https://evil.example\r\n\
+                Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 24\r\n\
+                Connection: close\r\n\r\nAction=ListQueues&x=1234";
+    let (status, _, body) = emulator.exchange(send);
+    assert_eq!(status, 403, "{body}");
+    assert!(body.contains("https://evil.example"), "{body}");
+    let (status, _, body) = emulator.exchange(&format!(
+        "GET /cafe-reports HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nOrigin: http://localhost:8080\r\nConnection: close\r\n\r\n"
+    ));
+    assert_eq!(status, 200, "a page on this machine: {body}");
 }
 
 #[tokio::test]

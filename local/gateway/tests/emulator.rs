@@ -761,7 +761,17 @@ async fn the_emulator_lets_no_web_page_read_its_answers() {
         );
     }
     let (status, _, body) = emulator.exchange(requests[0]);
-    assert_eq!(status, 200, "still answered, without CORS: {body}");
+    assert_eq!(status, 403, "refused for a page elsewhere: {body}");
+    // A page on this machine (another port is another origin) is answered, without CORS.
+    let (status, head, body) = emulator.exchange(
+        "GET /cafe-reports HTTP/1.1\r\nHost: 127.0.0.1\r\nOrigin: http://localhost:8080\r\n\
+         Connection: close\r\n\r\n",
+    );
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        !head.to_ascii_lowercase().contains("access-control-allow"),
+        "{head}"
+    );
 }
 
 #[tokio::test]

@@ -56,6 +56,8 @@ pub enum OrderError {
     BadQuantity(String),
     #[error("`{0}` is set by the café and may not be sent")]
     Reserved(&'static str),
+    #[error("a field name is empty (\"\": …); DynamoDB refuses empty attribute names")]
+    EmptyName,
     #[error(transparent)]
     BeyondDynamoDb(#[from] LimitError),
 }
@@ -77,6 +79,9 @@ impl Order {
         let value: Value =
             serde_json::from_str(body).map_err(|e| OrderError::NotJson(e.to_string()))?;
         within_limits?;
+        if has_empty_name(&value) {
+            return Err(OrderError::EmptyName);
+        }
         let size = written_out_size(&value);
         if size > MAX_ORDER_BYTES {
             return Err(OrderError::TooLargeWrittenOut { size });
@@ -105,6 +110,17 @@ impl Order {
             quantity,
             details: fields,
         })
+    }
+}
+
+/// Whether any object in the order, however deep, has a field named `""`.
+fn has_empty_name(value: &Value) -> bool {
+    match value {
+        Value::Object(fields) => fields
+            .iter()
+            .any(|(name, value)| name.is_empty() || has_empty_name(value)),
+        Value::Array(items) => items.iter().any(has_empty_name),
+        _ => false,
     }
 }
 
@@ -256,6 +272,14 @@ mod tests {
             (
                 r#"{"item": "x", "customerID": "1", "orderID": "mine"}"#,
                 "`orderID` is set by the café",
+            ),
+            (
+                r#"{"item": "x", "customerID": "1", "": 1}"#,
+                "a field name is empty",
+            ),
+            (
+                r#"{"item": "x", "customerID": "1", "a": [{"b": {"": null}}]}"#,
+                "DynamoDB refuses empty attribute names",
             ),
         ];
         for (body, expected) in cases {

@@ -876,6 +876,10 @@ async fn orders_at_dynamodbs_limits_go_through_and_those_past_them_are_refused_a
             format!(r#"{{"item": "tea", "customerID": "{run}", "n": 18446744073709551616}}"#),
             "cannot be kept exactly",
         ),
+        (
+            format!(r#"{{"item": "tea", "customerID": "{run}", "": 1}}"#),
+            "a field name is empty",
+        ),
     ];
     for (body, message) in &refused {
         let (status, answer) = post_order(body.as_bytes());

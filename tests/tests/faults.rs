@@ -707,24 +707,31 @@ async fn remove_supplier(connection: &mut mysql_async::Conn, name: &str) {
         .unwrap();
 }
 
+/// Adds a supplier named `name` with this address (after removing any left by an earlier run);
+/// returns its id.
+async fn add_supplier(connection: &mut mysql_async::Conn, name: &str, address: &str) -> u64 {
+    remove_supplier(connection, name).await;
+    connection
+        .exec_drop(
+            "INSERT INTO suppliers (name, address, city, state, email, phone) VALUES (?, ?, 'Ville', 'ST', 'a@b.example', '555')",
+            (name, address),
+        )
+        .await
+        .unwrap();
+    connection
+        .query_first("SELECT LAST_INSERT_ID()")
+        .await
+        .unwrap()
+        .unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "needs the local stack: run with `make test-faults`"]
 async fn hostile_names_and_ten_thousand_beans_are_reported_escaped_through_the_claim_check() {
     clear_faults();
     let aws = aws();
     let mut db = database().await;
-    remove_supplier(&mut db, HOSTILE_SUPPLIER).await;
-    db.exec_drop(
-        "INSERT INTO suppliers (name, address, city, state, email, phone) VALUES (?, ?, ?, ?, ?, ?)",
-        (HOSTILE_SUPPLIER, "<img src=x onerror=alert(1)>", "Ville", "ST", "a@b.example", "555"),
-    )
-    .await
-    .unwrap();
-    let supplier: u64 = db
-        .query_first("SELECT LAST_INSERT_ID()")
-        .await
-        .unwrap()
-        .unwrap();
+    let supplier = add_supplier(&mut db, HOSTILE_SUPPLIER, "<img src=x onerror=alert(1)>").await;
     let long_name = format!("<b>{}</b>", "Très long nom ".repeat(17)); // 238 + 7 characters
     let mut beans: Vec<String> = (0..9_999)
         .map(|i| {
@@ -958,18 +965,7 @@ async fn prices_out_of_range_are_reported_as_they_are_and_fail_no_report() {
     clear_faults();
     let aws = aws();
     let mut db = database().await;
-    remove_supplier(&mut db, OUT_OF_RANGE_SUPPLIER).await;
-    db.exec_drop(
-        "INSERT INTO suppliers (name, address, city, state, email, phone) VALUES (?, 'a', 'b', 'ST', 'p@q.example', '1')",
-        (OUT_OF_RANGE_SUPPLIER,),
-    )
-    .await
-    .unwrap();
-    let supplier: u64 = db
-        .query_first("SELECT LAST_INSERT_ID()")
-        .await
-        .unwrap()
-        .unwrap();
+    let supplier = add_supplier(&mut db, OUT_OF_RANGE_SUPPLIER, "1 Quay").await;
     // Beyond what a decimal holds; within it but too large once multiplied by the bags.
     db.exec_drop(
         "INSERT INTO beans (supplier_id, type, product_name, price, description, quantity) VALUES

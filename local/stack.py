@@ -10,7 +10,7 @@
     stack.py env    print the environment the stack gives the functions
 
 Parts: MySQL (DATABASE_URL, or a private MariaDB under .local/ when nothing answers), the AWS
-emulator (local/emulator.py, 127.0.0.1:4566), the functions (`cargo lambda watch`, 127.0.0.1:9000)
+emulator (local/emulator/, 127.0.0.1:4566), the functions (`cargo lambda watch`, 127.0.0.1:9000)
 and the gateway (cafe-gateway, 127.0.0.1:3000). Logs go to .local/logs/.
 """
 
@@ -248,7 +248,7 @@ def start_all(reload_on_change):
 
     ready = LOCAL / "emulator.json"
     ready.unlink(missing_ok=True)
-    emulator = start("emulator", [str(VENV_BIN / "python"), str(ROOT / "local" / "emulator.py")],
+    emulator = start("emulator", [str(VENV_BIN / "python"), str(ROOT / "local" / "emulator")],
                      {**env, "EMULATOR_READY_FILE": str(ready), "MYSQL_RELAY_PORT": str(MYSQL_RELAY_PORT),
                       "MYSQL_UPSTREAM": f"{database.hostname}:{database.port or 3306}"})
     wait_for("the AWS emulator", ready.exists, emulator)

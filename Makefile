@@ -52,7 +52,7 @@ test-faults: $(TOOLS) ## faults and hostile input on the local stack: duplicates
 	$(STACK) faults
 
 demo: $(TOOLS) ## start the local stack, run both pipelines once step by step, stop it
-	$(STACK) demo
+	$(VENV)/bin/python local/demo.py
 
 local: $(TOOLS) ## the local stack in the foreground until Ctrl-C
 	$(STACK) run

@@ -4,17 +4,17 @@
     stack.py up     start everything in the background; returns once every part answers
     stack.py down   stop what `up` started (by the pid files under .local/pids/)
     stack.py run    `up`, then wait for Ctrl-C, then `down`
-    stack.py demo   run both pipelines once, step by step, against the stack (started if needed)
     stack.py e2e    run the end-to-end tests against the stack (started if needed)
     stack.py faults run the fault-tolerance tests against the stack (started if needed)
     stack.py env    print the environment the stack gives the functions
+
+The demo, which runs both pipelines once against the stack, is local/demo.py (`make demo`).
 
 Parts: MySQL (DATABASE_URL, or a private MariaDB under .local/ when nothing answers), the AWS
 emulator (local/emulator/, 127.0.0.1:4566), the functions (`cargo lambda watch`, 127.0.0.1:9000)
 and the gateway (cafe-gateway, 127.0.0.1:3000). Logs go to .local/logs/.
 """
 
-import html
 import json
 import os
 import shutil
@@ -280,130 +280,6 @@ def run():
             down()
 
 
-# ---------------------------------------------------------------- demo
-
-
-def request(method, path, body=None, accept="application/json"):
-    data = None if body is None else json.dumps(body).encode()
-    req = urllib.request.Request(f"{GATEWAY}{path}", data=data, method=method,
-                                 headers={"Content-Type": "application/json", "Accept": accept})
-    try:
-        with urllib.request.urlopen(req, timeout=30) as response:
-            return response.status, json.loads(response.read() or b"null")
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read() or b"null")
-
-
-def wait_until(what, probe, timeout=90):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        found = probe()
-        if found:
-            return found
-        time.sleep(0.25)
-    fail(f"timed out after {timeout} s waiting for {what}; see {LOGS}/")
-
-
-def demo():
-    import boto3
-
-    started = up()
-    try:
-        session = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
-                                region_name="us-east-1")
-        dynamodb = session.client("dynamodb", endpoint_url=EMULATOR)
-        sfn = session.client("stepfunctions", endpoint_url=EMULATOR)
-        clock = [time.time()]
-
-        def step(text):
-            now = time.time()
-            say(f"[{now - clock[0]:5.2f} s] {text}")
-            clock[0] = now
-
-        say("\n== Orders ==")
-        order = {"item": "flat white", "customerID": "demo-customer", "quantity": 2,
-                 "notes": "oat milk & 100% extra hot"}
-        status, answer = request("POST", "/orders", order)
-        if status != 202:
-            fail(f"POST /orders answered {status}: {answer}")
-        message_id = answer["messageId"]
-        step(f"order accepted: POST /orders → 202, SQS messageId {message_id}")
-
-        def stored():
-            items = dynamodb.scan(TableName="orders")["Items"]
-            return next((i for i in items if i["messageId"]["S"] == message_id), None)
-
-        item = wait_until("the order in DynamoDB", stored)
-        order_id = item["orderID"]["S"]
-        step(f"order stored by order-writer: table orders, orderID {order_id}")
-
-        def letter(topic, test):
-            _, letters = request("GET", "/mailbox")
-            return next((m for m in letters if m["topic"] == topic and test(m)), None)
-
-        note = wait_until("the order notification", lambda: letter("OrderNotifications",
-                                                                    lambda m: order_id in m["body"]))
-        step(f"order notified by order-notifier; {note['to']} reads:")
-        say(f"    Subject: {note['subject']}")
-        for line in note["body"].splitlines():
-            say(f"    {line}")
-
-        say("\n== Inventory report ==")
-        status, answer = request("POST", "/create_report", {})
-        if status != 200:
-            fail(f"POST /create_report answered {status}: {answer}")
-        execution = answer["executionArn"]
-        step(f"report requested: POST /create_report → 200, execution {execution.rsplit(':', 1)[-1]}")
-
-        def finished():
-            described = sfn.describe_execution(executionArn=execution)
-            return described if described["status"] != "RUNNING" else None
-
-        described = wait_until("the execution to finish", finished)
-        if described["status"] != "SUCCEEDED":
-            fail(f"the execution ended {described['status']}: {described.get('error')} {described.get('cause')}")
-        output = json.loads(described["output"])
-        step(f"execution succeeded: report s3://{output['report']['bucket']}/{output['report']['key']}"
-             f" ({output['report']['bytes']} bytes)")
-
-        email = wait_until("the report email", lambda: letter(
-            "EmailReport", lambda m: m["messageId"] == output["email"]["messageId"]))
-        step(f"report emailed by report-mailer; {email['to']} reads:")
-        say(f"    Subject: {email['subject']}")
-        for line in email["body"].splitlines():
-            say(f"    {line}")
-
-        link = next(line for line in email["body"].splitlines() if line.startswith("http"))
-        with urllib.request.urlopen(link, timeout=30) as response:
-            report = response.read()
-        saved = LOCAL / "report.html"
-        saved.write_bytes(report)
-        suppliers = report.count(b'<section class="supplier"')
-        step(f"report fetched from the emailed link: {len(report)} bytes, {suppliers} suppliers, saved to {saved}")
-        mailbox = save_mailbox(link, saved)
-        step(f"mailbox saved to {mailbox}; its report link opens the saved report")
-        if started:
-            say(f"\nThe stack stops now. Open {mailbox} in a browser, or keep the stack running with "
-                f"`make local-up` (then {GATEWAY}/mailbox, and `make local-down` to stop).")
-        else:
-            say(f"\nThe stack keeps running: the mailbox is at {GATEWAY}/mailbox.")
-    finally:
-        if started:
-            down()
-
-
-def save_mailbox(report_link, saved_report):
-    """The mailbox page as the gateway shows it, kept beside the saved report, with the report's
-    link (to the emulator, which stops with the demo) pointing at the saved copy instead."""
-    req = urllib.request.Request(f"{GATEWAY}/mailbox", headers={"Accept": "text/html"})
-    with urllib.request.urlopen(req, timeout=30) as response:
-        page = response.read().decode("utf-8")
-    page = page.replace(html.escape(report_link), saved_report.name)
-    saved = LOCAL / "mailbox.html"
-    saved.write_text(page, encoding="utf-8")
-    return saved
-
-
 def run_against_stack(test, *arguments):
     """Runs one of the stack's test files against the stack, started (and then stopped) if needed."""
     started = up()
@@ -430,7 +306,7 @@ def env():
 
 
 if __name__ == "__main__":
-    verbs = {"up": up, "down": down, "run": run, "demo": demo, "e2e": e2e, "faults": faults, "env": env}
+    verbs = {"up": up, "down": down, "run": run, "e2e": e2e, "faults": faults, "env": env}
     if len(sys.argv) != 2 or sys.argv[1] not in verbs:
         fail(f"usage: {sys.argv[0]} {{{'|'.join(verbs)}}}")
     verbs[sys.argv[1]]()

@@ -455,7 +455,7 @@ pub async fn drain(sqs: &aws_sdk_sqs::Client, queue_url: &str) -> Vec<aws_sdk_sq
 
 /// SQS messages as Lambda's SQS event source hands them to a function.
 pub fn sqs_event(messages: &[aws_sdk_sqs::types::Message], queue_arn: &str) -> SqsEvent {
-    cafe_gateway::events::sqs_event(messages, queue_arn, REGION)
+    cafe_event_sources::events::sqs_event(messages, queue_arn, REGION)
 }
 
 /// The records on a table's stream after sequence number `after` (from the start when `None`),
@@ -497,5 +497,5 @@ pub async fn stream_event(
             .expect("stream records");
         records.extend(page.records().iter().cloned());
     }
-    cafe_gateway::events::stream_event(&records, stream_arn, REGION)
+    cafe_event_sources::events::stream_event(&records, stream_arn, REGION)
 }

@@ -103,7 +103,7 @@ pub fn database_url() -> String {
         .unwrap_or_else(|_| "mysql://root@127.0.0.1:3306/coffee".into())
 }
 
-/// Makes the emulator inject a fault (see local/emulator.py): `target` is `service:Operation`
+/// Makes the emulator inject a fault (see local/emulator/): `target` is `service:Operation`
 /// or `mysql`; `rule` adds `mode` (`error` or `delay`), `seconds`, `delay`.
 pub fn inject_fault(target: &str, mut rule: Value) {
     rule["target"] = json!(target);

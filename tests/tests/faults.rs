@@ -2,7 +2,7 @@
 //!
 //! The promise: no accepted order is ever lost or duplicated, and every failure is visible to
 //! someone (the DLQ, the notifier-failures queue, an email). The emulator injects the faults
-//! (`POST /_cafe/faults`, see local/emulator.py): AWS operations failing or slow, MySQL cut off.
+//! (`POST /_cafe/faults`, see local/emulator/): AWS operations failing or slow, MySQL cut off.
 //! The tests run one at a time (`--test-threads=1`: a fault is the whole stack's) and each
 //! writes its figures to target/faults/<scenario>.json.
 
@@ -11,9 +11,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use aws_lambda_events::event::sqs::SqsBatchResponse;
 use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
-use cafe_gateway::Aws;
-use cafe_gateway::events::sqs_event;
-use cafe_gateway::mappings::invoke;
+use cafe_event_sources::events::sqs_event;
+use cafe_event_sources::invoke::invoke;
 use cafe_tests::stack::{
     EMULATOR, GATEWAY, clear_faults, database_url, escaped, eventually, fault_hits, inject_fault,
     mailbox, notifications_for, post_order, queue_url, report_email, tag,
@@ -25,8 +24,24 @@ use serde_json::{Value, json};
 const ORDERS_TABLE: &str = "orders";
 const REPORTS_BUCKET: &str = "cafe-reports";
 
+/// The clients the scenarios use, all pointed at the stack's emulator.
+struct Aws {
+    sqs: aws_sdk_sqs::Client,
+    dynamodb: aws_sdk_dynamodb::Client,
+    streams: aws_sdk_dynamodbstreams::Client,
+    sfn: aws_sdk_sfn::Client,
+    lambda: aws_sdk_lambda::Client,
+}
+
 fn aws() -> Aws {
-    Aws::new(&sdk_config_for(EMULATOR))
+    let config = sdk_config_for(EMULATOR);
+    Aws {
+        sqs: aws_sdk_sqs::Client::new(&config),
+        dynamodb: aws_sdk_dynamodb::Client::new(&config),
+        streams: aws_sdk_dynamodbstreams::Client::new(&config),
+        sfn: aws_sdk_sfn::Client::new(&config),
+        lambda: aws_sdk_lambda::Client::new(&config),
+    }
 }
 
 /// Writes a scenario's figures to target/faults/<scenario>.json and prints them.

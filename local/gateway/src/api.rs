@@ -371,10 +371,7 @@ async fn health(State(api): State<Arc<Api>>) -> Response {
         Ok(_) => Json(json!({"status": "ok"})).into_response(),
         Err(e) => error(
             StatusCode::SERVICE_UNAVAILABLE,
-            format!(
-                "the emulator does not answer: {}",
-                aws_sdk_sqs::error::DisplayErrorContext(e)
-            ),
+            format!("the emulator does not answer: {}", aws_error_text(&e)),
         ),
     }
 }

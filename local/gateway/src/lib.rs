@@ -6,23 +6,17 @@
 //! - The two event-source mappings, with Lambda's semantics: the orders queue → order-writer, and
 //!   the orders table's stream → order-notifier.
 //!
-//! Functions are invoked through the emulator's Lambda API, which runs the real binaries.
+//! Functions are invoked through the emulator's Lambda API, which runs the real binaries, with
+//! the events of `cafe-event-sources`.
 
-#[cfg(feature = "server")]
 pub mod api;
-pub mod events;
-#[cfg(feature = "server")]
 pub mod mailbox;
-#[cfg(feature = "server")]
 pub mod mappings;
-#[cfg(feature = "server")]
 pub mod settings;
 
-#[cfg(feature = "server")]
 use aws_config::SdkConfig;
 
 /// The AWS clients the gateway uses, built once.
-#[cfg(feature = "server")]
 #[derive(Clone)]
 pub struct Aws {
     pub sqs: aws_sdk_sqs::Client,
@@ -32,7 +26,6 @@ pub struct Aws {
     pub streams: aws_sdk_dynamodbstreams::Client,
 }
 
-#[cfg(feature = "server")]
 impl Aws {
     pub fn new(config: &SdkConfig) -> Self {
         Self {

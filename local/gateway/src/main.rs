@@ -2,9 +2,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use aws_sdk_sqs::types::QueueAttributeName;
+use cafe_event_sources::invoke::FUNCTION_TIMEOUT;
 use cafe_gateway::Aws;
 use cafe_gateway::api::{self, Api, TIMEOUTS};
-use cafe_gateway::mappings::{FUNCTION_TIMEOUT, SqsMapping, StreamMapping};
+use cafe_gateway::mappings::{SqsMapping, StreamMapping};
 use cafe_gateway::settings::*;
 use cafe_shared::config::ORDERS_TABLE;
 use cafe_shared::{clients, telemetry};

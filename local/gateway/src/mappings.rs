@@ -19,58 +19,14 @@ use std::time::Duration;
 use aws_lambda_events::event::sqs::SqsBatchResponse;
 use aws_lambda_events::event::streams::DynamoDbEventResponse;
 use aws_sdk_dynamodbstreams::types::ShardIteratorType;
-use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, MessageSystemAttributeName};
-use serde::Serialize;
-use serde::de::DeserializeOwned;
 use tracing::{error, info, warn};
 
+use cafe_event_sources::events::{sqs_event, stream_event};
+use cafe_event_sources::invoke::invoke_within;
+use cafe_shared::error::aws_error_text;
+
 use crate::Aws;
-use crate::events::{sqs_event, stream_event};
-
-/// The template's function timeout (Globals `Timeout`, which the writer and the notifier keep):
-/// Lambda stops an invocation that runs longer and counts it as a function error. Locally an
-/// invocation can hang, for one when `cargo lambda watch` restarts a function that is running.
-pub const FUNCTION_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// Invokes a function through the Lambda API and reads its response; a function error (the
-/// function failed or panicked, or ran past FUNCTION_TIMEOUT) is an `Err` with the function's
-/// own message.
-pub async fn invoke<E: Serialize, R: DeserializeOwned>(
-    lambda: &aws_sdk_lambda::Client,
-    function: &str,
-    event: &E,
-) -> Result<R, String> {
-    invoke_within(lambda, function, event, FUNCTION_TIMEOUT).await
-}
-
-/// `invoke`, with the function's timeout given.
-pub async fn invoke_within<E: Serialize, R: DeserializeOwned>(
-    lambda: &aws_sdk_lambda::Client,
-    function: &str,
-    event: &E,
-    timeout: Duration,
-) -> Result<R, String> {
-    let payload = serde_json::to_vec(event).map_err(|e| e.to_string())?;
-    let call = lambda
-        .invoke()
-        .function_name(function)
-        .payload(Blob::new(payload))
-        .send();
-    let output = tokio::time::timeout(timeout, call)
-        .await
-        .map_err(|_| format!("{function} timed out after {timeout:?}"))?
-        .map_err(|e| aws_sdk_lambda::error::DisplayErrorContext(e).to_string())?;
-    let body = output.payload().map(|p| p.as_ref()).unwrap_or_default();
-    if let Some(kind) = output.function_error() {
-        return Err(format!(
-            "{function} failed ({kind}): {}",
-            String::from_utf8_lossy(body)
-        ));
-    }
-    serde_json::from_slice(body)
-        .map_err(|e| format!("{function} returned an unexpected response: {e}"))
-}
 
 #[derive(Clone)]
 pub struct SqsMapping {
@@ -110,7 +66,7 @@ impl SqsMapping {
             .message_attribute_names("All")
             .send()
             .await
-            .map_err(|e| aws_sdk_sqs::error::DisplayErrorContext(e).to_string())?;
+            .map_err(|e| aws_error_text(&e))?;
         let messages = received.messages.unwrap_or_default();
         if messages.is_empty() {
             return Ok(());
@@ -163,7 +119,7 @@ impl SqsMapping {
                 .set_entries(Some(entries))
                 .send()
                 .await
-                .map_err(|e| aws_sdk_sqs::error::DisplayErrorContext(e).to_string())?;
+                .map_err(|e| aws_error_text(&e))?;
         }
         for message in &retry {
             self.aws
@@ -174,7 +130,7 @@ impl SqsMapping {
                 .visibility_timeout(self.retry_delay.as_secs() as i32)
                 .send()
                 .await
-                .map_err(|e| aws_sdk_sqs::error::DisplayErrorContext(e).to_string())?;
+                .map_err(|e| aws_error_text(&e))?;
         }
         info!(
             function = self.function,
@@ -302,7 +258,7 @@ impl StreamMapping {
             .limit(BATCH_SIZE as i32)
             .send()
             .await
-            .map_err(|e| aws_sdk_dynamodbstreams::error::DisplayErrorContext(e).to_string())?;
+            .map_err(|e| aws_error_text(&e))?;
         let next = page.next_shard_iterator().map(str::to_owned);
         let records = page.records();
         let batch = hand_over(
@@ -407,7 +363,7 @@ impl StreamMapping {
                 .set_exclusive_start_shard_id(start)
                 .send()
                 .await
-                .map_err(|e| aws_sdk_dynamodbstreams::error::DisplayErrorContext(e).to_string())?;
+                .map_err(|e| aws_error_text(&e))?;
             let Some(description) = described.stream_description() else {
                 return Ok(shards);
             };
@@ -469,7 +425,7 @@ impl StreamMapping {
             .send()
             .await
             .map(|_| ())
-            .map_err(|e| aws_sdk_sqs::error::DisplayErrorContext(e).to_string())
+            .map_err(|e| aws_error_text(&e))
     }
 
     /// An iterator for the first record after the checkpoint.
@@ -485,7 +441,7 @@ impl StreamMapping {
             .set_sequence_number(sequence)
             .send()
             .await
-            .map_err(|e| aws_sdk_dynamodbstreams::error::DisplayErrorContext(e).to_string())?;
+            .map_err(|e| aws_error_text(&e))?;
         output
             .shard_iterator()
             .map(str::to_owned)
@@ -589,7 +545,7 @@ pub struct Handover {
 
 /// What of a page goes to the function: the records after the checkpoint, in increasing order,
 /// at most `limit`. A record at or before the checkpoint was finished or parked already, so it
-/// is left out even when the stream returns it again (moto did: see local/emulator.py).
+/// is left out even when the stream returns it again (moto did: see local/emulator/).
 pub fn hand_over(
     checkpoint: Option<&str>,
     records: &[aws_sdk_dynamodbstreams::types::Record],

@@ -1,5 +1,5 @@
 //! The stream mapping, and the emulator's stream under it, against the local stack's own
-//! emulator (local/emulator.py: moto with the café's patches and its fault switch), one per test
+//! emulator (local/emulator/: moto with the café's patches and its fault switch), one per test
 //! on free loopback ports. The function the mapping invokes is a stand-in served here, which
 //! records every batch it is handed.
 
@@ -19,8 +19,9 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
+use cafe_event_sources::invoke::FUNCTION_TIMEOUT;
 use cafe_gateway::Aws;
-use cafe_gateway::mappings::{FUNCTION_TIMEOUT, StreamMapping, sequence_order};
+use cafe_gateway::mappings::{StreamMapping, sequence_order};
 use serde_json::{Value, json};
 
 const REGION: &str = "us-east-1";
@@ -73,7 +74,7 @@ fn sdk_config(endpoint: &str) -> SdkConfig {
         .build()
 }
 
-/// local/emulator.py on free ports, with every resource of the stack in it; stopped when dropped.
+/// local/emulator/ on free ports, with every resource of the stack in it; stopped when dropped.
 struct Emulator {
     child: Child,
     dir: PathBuf,
@@ -107,7 +108,7 @@ impl Emulator {
             .stdout(log.try_clone().unwrap())
             .stderr(log)
             .spawn()
-            .unwrap_or_else(|e| panic!("cannot start local/emulator.py: {e}"));
+            .unwrap_or_else(|e| panic!("cannot start local/emulator/: {e}"));
         let mut emulator = Self { child, dir, port };
         let ready = emulator.dir.join("ready.json");
         until(Duration::from_secs(120), "the emulator's resources", || {

@@ -35,12 +35,11 @@ SELECT s.id, s.name, s.address, s.city, s.state, s.email, s.phone,
  ORDER BY s.name, s.id, b.type, b.product_name, b.id";
 
 pub struct InventoryReader {
-    pub pool: Pool,
-    pub s3: aws_sdk_s3::Client,
-    /// Where inventories too large for a state payload are stored.
-    pub bucket: String,
-    pub connect_timeout: Duration,
-    pub query_timeout: Duration,
+    pool: Pool,
+    s3: aws_sdk_s3::Client,
+    bucket: String,
+    connect_timeout: Duration,
+    query_timeout: Duration,
 }
 
 /// The state machine passes its execution name, which names the claim-check object.
@@ -152,6 +151,25 @@ pub async fn handle(
 }
 
 impl InventoryReader {
+    /// A reader of the COFFEE database through `pool`, which stores inventories too large for a
+    /// state payload in `bucket` with `s3`. Getting a connection may take `connect_timeout`, the
+    /// inventory query `query_timeout`; past either the database counts as unavailable.
+    pub fn new(
+        pool: Pool,
+        s3: aws_sdk_s3::Client,
+        bucket: impl Into<String>,
+        connect_timeout: Duration,
+        query_timeout: Duration,
+    ) -> Self {
+        Self {
+            pool,
+            s3,
+            bucket: bucket.into(),
+            connect_timeout,
+            query_timeout,
+        }
+    }
+
     /// Every supplier with its beans, read in one query.
     pub async fn read(&self) -> Result<Inventory, ReadError> {
         let mut connection = timeout(self.connect_timeout, self.pool.get_conn())
@@ -300,14 +318,14 @@ mod tests {
     use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
 
     fn reader(rules: &[&Rule]) -> InventoryReader {
-        InventoryReader {
+        InventoryReader::new(
             // Never connected to: these tests only decide where an inventory goes.
-            pool: Pool::new(mysql_async::OptsBuilder::default()),
-            s3: mock_client!(aws_sdk_s3, RuleMode::MatchAny, rules),
-            bucket: "cafe-reports".into(),
-            connect_timeout: Duration::from_secs(1),
-            query_timeout: Duration::from_secs(1),
-        }
+            Pool::new(mysql_async::OptsBuilder::default()),
+            mock_client!(aws_sdk_s3, RuleMode::MatchAny, rules),
+            "cafe-reports",
+            Duration::from_secs(1),
+            Duration::from_secs(1),
+        )
     }
 
     /// An inventory whose JSON is about `bytes` long.

@@ -9,12 +9,12 @@ use std::time::Duration;
 async fn main() -> Result<(), Error> {
     telemetry::init();
     let aws = clients::aws_config().await;
-    let reader = InventoryReader {
-        pool: clients::mysql_pool(&aws).await?,
-        s3: clients::s3(&aws),
-        bucket: REPORTS_BUCKET.value(),
-        connect_timeout: Duration::from_secs(DB_CONNECT_TIMEOUT_SECONDS.parse()?),
-        query_timeout: Duration::from_secs(DB_QUERY_TIMEOUT_SECONDS.parse()?),
-    };
+    let reader = InventoryReader::new(
+        clients::mysql_pool(&aws).await?,
+        clients::s3(&aws),
+        REPORTS_BUCKET.value(),
+        Duration::from_secs(DB_CONNECT_TIMEOUT_SECONDS.parse()?),
+        Duration::from_secs(DB_QUERY_TIMEOUT_SECONDS.parse()?),
+    );
     run(service_fn(|event| handle(&reader, event))).await
 }

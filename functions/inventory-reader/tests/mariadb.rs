@@ -12,13 +12,13 @@ use mysql_async::prelude::Queryable;
 use mysql_async::{Opts, OptsBuilder, Pool};
 
 fn reader(opts: impl Into<Opts>, s3: aws_sdk_s3::Client) -> InventoryReader {
-    InventoryReader {
-        pool: Pool::new(opts.into()),
+    InventoryReader::new(
+        Pool::new(opts.into()),
         s3,
-        bucket: "cafe-reports".into(),
-        connect_timeout: Duration::from_secs(2),
-        query_timeout: Duration::from_secs(5),
-    }
+        "cafe-reports",
+        Duration::from_secs(2),
+        Duration::from_secs(5),
+    )
 }
 
 /// An S3 client that is never reached (the database tests stay below the claim-check size).

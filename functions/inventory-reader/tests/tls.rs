@@ -221,13 +221,13 @@ fn unused_s3() -> aws_sdk_s3::Client {
 }
 
 fn reader(pool: Pool) -> InventoryReader {
-    InventoryReader {
+    InventoryReader::new(
         pool,
-        s3: unused_s3(),
-        bucket: "cafe-reports".into(),
-        connect_timeout: Duration::from_secs(5),
-        query_timeout: Duration::from_secs(5),
-    }
+        unused_s3(),
+        "cafe-reports",
+        Duration::from_secs(5),
+        Duration::from_secs(5),
+    )
 }
 
 #[tokio::test]
@@ -238,7 +238,8 @@ async fn the_reader_trusts_a_servers_ca_only_when_db_ca_file_names_it() {
     let ready = started.elapsed();
 
     let ca_file = server.ca_file.to_str().unwrap();
-    let trusting = reader(server.deployed_pool(&database.name, ca_file));
+    let pool = server.deployed_pool(&database.name, ca_file);
+    let trusting = reader(pool.clone());
     let inventory = trusting
         .read()
         .await
@@ -246,7 +247,7 @@ async fn the_reader_trusts_a_servers_ca_only_when_db_ca_file_names_it() {
     assert_eq!(inventory.totals.suppliers, 9);
     assert_eq!(inventory.totals.beans, 16);
     // The server takes no other kind of TCP client, but say it plainly: the session is TLS.
-    let mut connection = trusting.pool.get_conn().await.unwrap();
+    let mut connection = pool.get_conn().await.unwrap();
     let tls: Option<(String, String)> = connection
         .query_first("SHOW SESSION STATUS LIKE 'Ssl_version'")
         .await
@@ -254,9 +255,10 @@ async fn the_reader_trusts_a_servers_ca_only_when_db_ca_file_names_it() {
     let version = tls.map(|(_, version)| version).unwrap_or_default();
     assert!(version.starts_with("TLSv1."), "session TLS: {version:?}");
     drop(connection);
-    trusting.pool.disconnect().await.unwrap();
+    pool.disconnect().await.unwrap();
 
-    let default_trust = reader(server.deployed_pool(&database.name, ""));
+    let pool = server.deployed_pool(&database.name, "");
+    let default_trust = reader(pool.clone());
     let error = default_trust.read().await.unwrap_err();
     assert!(
         matches!(error, ReadError::DatabaseUnavailable(_)),
@@ -270,7 +272,7 @@ async fn the_reader_trusts_a_servers_ca_only_when_db_ca_file_names_it() {
     );
     assert!(message.contains("DB_CA_FILE"), "says what to do: {message}");
     eprintln!("without the CA: {message}");
-    default_trust.pool.disconnect().await.unwrap();
+    pool.disconnect().await.unwrap();
 
     eprintln!(
         "server and database ready in {ready:?}, test done in {:?}",

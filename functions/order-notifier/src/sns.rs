@@ -19,6 +19,7 @@ pub struct OrderNotifier {
 }
 
 impl OrderNotifier {
+    /// A notifier that publishes to the SNS topic `topic_arn` with `sns`.
     pub fn new(sns: Client, topic_arn: impl Into<String>) -> Self {
         Self {
             sns,

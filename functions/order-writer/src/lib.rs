@@ -70,6 +70,7 @@ pub enum WriteError {
 }
 
 impl OrderWriter {
+    /// A writer that stores orders in the DynamoDB table named `table` with `dynamodb`.
     pub fn new(dynamodb: Client, table: impl Into<String>) -> Self {
         Self {
             dynamodb,

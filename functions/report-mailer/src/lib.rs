@@ -31,15 +31,13 @@ pub const SUBJECT: &str = "Your café inventory report is ready";
 const POLL_INTERVAL: Duration = Duration::from_millis(500);
 
 pub struct ReportMailer {
-    pub s3: aws_sdk_s3::Client,
-    pub sns: aws_sdk_sns::Client,
-    pub bucket: String,
-    pub topic_arn: String,
-    pub link_expiry: Duration,
-    /// How long to wait for the report to appear.
-    pub wait: Duration,
-    /// The credentials the S3 client signs with, to learn when they expire.
-    pub credentials: Option<SharedCredentialsProvider>,
+    s3: aws_sdk_s3::Client,
+    sns: aws_sdk_sns::Client,
+    bucket: String,
+    topic_arn: String,
+    link_expiry: Duration,
+    wait: Duration,
+    credentials: Option<SharedCredentialsProvider>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -136,6 +134,30 @@ pub async fn handle(
 }
 
 impl ReportMailer {
+    /// A mailer that waits up to `wait` for a report in `bucket` (looking with `s3`), presigns a
+    /// link to it with `s3` that works for `link_expiry` (see [`link_expiry`]), and publishes the
+    /// email to `topic_arn` with `sns`. `credentials` are the ones the S3 client signs with, to
+    /// learn when they expire and the link with them; `None` when that is not known.
+    pub fn new(
+        s3: aws_sdk_s3::Client,
+        sns: aws_sdk_sns::Client,
+        bucket: impl Into<String>,
+        topic_arn: impl Into<String>,
+        link_expiry: Duration,
+        wait: Duration,
+        credentials: Option<SharedCredentialsProvider>,
+    ) -> Self {
+        Self {
+            s3,
+            sns,
+            bucket: bucket.into(),
+            topic_arn: topic_arn.into(),
+            link_expiry,
+            wait,
+            credentials,
+        }
+    }
+
     /// Returns once the report exists, or `ReportMissing` after `wait`.
     pub async fn wait_for_report(&self, key: &str) -> Result<(), MailError> {
         let deadline = Instant::now() + self.wait;
@@ -254,15 +276,15 @@ mod tests {
     }
 
     fn mailer(s3: aws_sdk_s3::Client, sns: aws_sdk_sns::Client, wait: Duration) -> ReportMailer {
-        ReportMailer {
+        ReportMailer::new(
             s3,
             sns,
-            bucket: "cafe-reports".into(),
-            topic_arn: "arn:aws:sns:us-east-1:123456789012:EmailReport".into(),
-            link_expiry: Duration::from_secs(900),
+            "cafe-reports",
+            "arn:aws:sns:us-east-1:123456789012:EmailReport",
+            Duration::from_secs(900),
             wait,
-            credentials: None,
-        }
+            None,
+        )
     }
 
     #[test]

@@ -11,14 +11,14 @@ use std::time::Duration;
 async fn main() -> Result<(), Error> {
     telemetry::init();
     let aws = clients::aws_config().await;
-    let mailer = ReportMailer {
-        s3: clients::s3(&aws),
-        sns: clients::sns(&aws),
-        bucket: REPORTS_BUCKET.value(),
-        topic_arn: REPORT_TOPIC_ARN.value(),
-        link_expiry: link_expiry(REPORT_LINK_EXPIRY_SECONDS.parse()?)?,
-        wait: Duration::from_secs(REPORT_WAIT_SECONDS.parse()?),
-        credentials: aws.credentials_provider(),
-    };
+    let mailer = ReportMailer::new(
+        clients::s3(&aws),
+        clients::sns(&aws),
+        REPORTS_BUCKET.value(),
+        REPORT_TOPIC_ARN.value(),
+        link_expiry(REPORT_LINK_EXPIRY_SECONDS.parse()?)?,
+        Duration::from_secs(REPORT_WAIT_SECONDS.parse()?),
+        aws.credentials_provider(),
+    );
     run(service_fn(|event| handle(&mailer, event))).await
 }

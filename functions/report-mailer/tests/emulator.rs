@@ -10,9 +10,9 @@ use lambda_runtime::{Context, LambdaEvent};
 use report_mailer::{MailRequest, ReportMailer, SUBJECT, handle};
 use serde_json::Value;
 
-/// The reports bucket and the `EmailReport` topic with an SQS inbox subscribed, and a mailer that
-/// waits up to `wait` for reports. Returns the emulator, the mailer and the inbox queue's URL.
-async fn mailer_with_inbox(wait: Duration) -> (Emulator, ReportMailer, String) {
+/// The reports bucket and the `EmailReport` topic with an SQS inbox subscribed. Returns the
+/// emulator, the topic's ARN and the inbox queue's URL.
+async fn bucket_and_inbox() -> (Emulator, String, String) {
     let emulator = Emulator::start();
     let (s3, sns, sqs) = (emulator.s3(), emulator.sns(), emulator.sqs());
     s3.create_bucket()
@@ -21,15 +21,33 @@ async fn mailer_with_inbox(wait: Duration) -> (Emulator, ReportMailer, String) {
         .await
         .unwrap();
     let (topic_arn, inbox) = topic_with_queue(&sns, &sqs, "EmailReport").await;
-    let mailer = ReportMailer {
-        s3,
-        sns,
-        bucket: "cafe-reports".into(),
+    (emulator, topic_arn, inbox)
+}
+
+/// A mailer on the emulator that waits up to `wait` for reports and learns when its link stops
+/// working from `credentials`.
+fn mailer(
+    emulator: &Emulator,
+    topic_arn: &str,
+    wait: Duration,
+    credentials: Option<SharedCredentialsProvider>,
+) -> ReportMailer {
+    ReportMailer::new(
+        emulator.s3(),
+        emulator.sns(),
+        "cafe-reports",
         topic_arn,
-        link_expiry: Duration::from_secs(900),
+        Duration::from_secs(900),
         wait,
-        credentials: None,
-    };
+        credentials,
+    )
+}
+
+/// [`bucket_and_inbox`] and a mailer that waits up to `wait` for reports. Returns the emulator,
+/// the mailer and the inbox queue's URL.
+async fn mailer_with_inbox(wait: Duration) -> (Emulator, ReportMailer, String) {
+    let (emulator, topic_arn, inbox) = bucket_and_inbox().await;
+    let mailer = mailer(&emulator, &topic_arn, wait, None);
     (emulator, mailer, inbox)
 }
 
@@ -103,7 +121,7 @@ async fn no_email_is_sent_for_a_report_that_never_arrives() {
 
 #[tokio::test]
 async fn a_link_signed_with_credentials_about_to_expire_says_so() {
-    let (emulator, mut mailer, inbox) = mailer_with_inbox(Duration::from_secs(5)).await;
+    let (emulator, topic_arn, inbox) = bucket_and_inbox().await;
     let (s3, sqs) = (emulator.s3(), emulator.sqs());
     // Session credentials with ten minutes left, as a role session near its end would have.
     let expiry = SystemTime::now() + Duration::from_secs(600);
@@ -114,7 +132,8 @@ async fn a_link_signed_with_credentials_about_to_expire_says_so() {
         Some(expiry),
         "test",
     );
-    mailer.credentials = Some(SharedCredentialsProvider::new(session));
+    let session = Some(SharedCredentialsProvider::new(session));
+    let mailer = mailer(&emulator, &topic_arn, Duration::from_secs(5), session);
     s3.put_object()
         .bucket("cafe-reports")
         .key("reports/exec-2.html")

@@ -20,10 +20,9 @@ use thiserror::Error;
 use tracing::info;
 
 pub struct ReportRenderer {
-    pub s3: aws_sdk_s3::Client,
-    pub bucket: String,
-    /// Beans with fewer bags than this are flagged as low stock.
-    pub low_stock_threshold: i64,
+    s3: aws_sdk_s3::Client,
+    bucket: String,
+    low_stock_threshold: i64,
 }
 
 #[derive(Debug, Deserialize)]
@@ -109,6 +108,21 @@ pub fn check_key(key: &str) -> Result<(), RenderError> {
 }
 
 impl ReportRenderer {
+    /// A renderer that uploads reports to `bucket` with `s3` (which also reads claim-checked
+    /// inventories from wherever they point) and flags beans with fewer bags than
+    /// `low_stock_threshold` as low stock.
+    pub fn new(
+        s3: aws_sdk_s3::Client,
+        bucket: impl Into<String>,
+        low_stock_threshold: i64,
+    ) -> Self {
+        Self {
+            s3,
+            bucket: bucket.into(),
+            low_stock_threshold,
+        }
+    }
+
     async fn fetch(&self, location: &S3Location) -> Result<Inventory, RenderError> {
         let unavailable = |e: String| {
             RenderError::InventoryUnavailable(format!("{}/{}: {e}", location.bucket, location.key))
@@ -441,11 +455,11 @@ mod tests {
     }
 
     fn mocked_renderer(upload: &Rule) -> ReportRenderer {
-        ReportRenderer {
-            s3: mock_client!(aws_sdk_s3, RuleMode::MatchAny, [upload]),
-            bucket: "cafe-reports".into(),
-            low_stock_threshold: 50,
-        }
+        ReportRenderer::new(
+            mock_client!(aws_sdk_s3, RuleMode::MatchAny, [upload]),
+            "cafe-reports",
+            50,
+        )
     }
 
     #[tokio::test]

@@ -8,10 +8,10 @@ use report_renderer::{ReportRenderer, handle};
 async fn main() -> Result<(), Error> {
     telemetry::init();
     let aws = clients::aws_config().await;
-    let renderer = ReportRenderer {
-        s3: clients::s3(&aws),
-        bucket: REPORTS_BUCKET.value(),
-        low_stock_threshold: LOW_STOCK_THRESHOLD.parse()?,
-    };
+    let renderer = ReportRenderer::new(
+        clients::s3(&aws),
+        REPORTS_BUCKET.value(),
+        LOW_STOCK_THRESHOLD.parse()?,
+    );
     run(service_fn(|event| handle(&renderer, event))).await
 }

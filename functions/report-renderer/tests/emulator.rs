@@ -13,11 +13,7 @@ async fn renderer(emulator: &Emulator) -> ReportRenderer {
         .send()
         .await
         .unwrap();
-    ReportRenderer {
-        s3,
-        bucket: "cafe-reports".into(),
-        low_stock_threshold: 50,
-    }
+    ReportRenderer::new(s3, "cafe-reports", 50)
 }
 
 #[tokio::test]

@@ -1,0 +1,252 @@
+//! The report pipeline under faults and hostile or extreme data.
+
+use super::common::*;
+
+/// Starts a report through the API; returns the execution's ARN and name.
+fn request_report() -> (String, String) {
+    let (status, answer) = http_post(&format!("{GATEWAY}/create_report"), b"{}", &[]);
+    assert_eq!(status, 200, "{answer}");
+    let arn = answer["executionArn"].as_str().unwrap().to_owned();
+    let name = arn.rsplit(':').next().unwrap().to_owned();
+    (arn, name)
+}
+
+/// Waits for an execution to end; returns its status and output or error.
+async fn finished(aws: &Aws, execution: &str, limit: Duration) -> (String, Value) {
+    let deadline = Instant::now() + limit;
+    loop {
+        let described = aws
+            .sfn
+            .describe_execution()
+            .execution_arn(execution)
+            .send()
+            .await
+            .unwrap();
+        let status = described.status().as_str().to_owned();
+        if status != "RUNNING" {
+            let detail = match described.output() {
+                Some(output) => serde_json::from_str(output).unwrap(),
+                None => json!({"error": described.error(), "cause": described.cause()}),
+            };
+            return (status, detail);
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{execution} still running after {limit:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+/// The report emails that mention an execution: (failure emails, link emails).
+fn report_emails(name: &str) -> (Vec<Value>, Vec<Value>) {
+    mailbox()
+        .into_iter()
+        .filter(|l| l["topic"] == "EmailReport")
+        .filter(|l| l["body"].as_str().unwrap_or_default().contains(name))
+        .partition(|l| {
+            l["subject"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("could not be produced")
+        })
+}
+
+/// Runs a report while `fault` is in force and checks it fails visibly: the execution Failed,
+/// a failure email naming it and one of `errors`, and no link email. Returns how often the
+/// fault struck, and the email.
+async fn report_fails_under(scenario: &str, target: &str, errors: &[&str]) -> (u64, String) {
+    let (aws, _) = begin();
+    inject_fault(target, json!({"mode": "error", "seconds": 180}));
+    let began = Instant::now();
+    let (execution, name) = request_report();
+    let (status, detail) = finished(&aws, &execution, Duration::from_secs(180)).await;
+    let took = began.elapsed();
+    let hits = fault_hits()[target].as_u64().unwrap_or(0);
+    clear_faults();
+    let (failures, links) = eventually(Duration::from_secs(30), "the failure email", || {
+        let (failures, links) = report_emails(&name);
+        (!failures.is_empty()).then_some((failures, links))
+    })
+    .await;
+    let body = failures[0]["body"].as_str().unwrap_or_default().to_owned();
+    record(
+        scenario,
+        &json!({"status": status, "seconds_to_failure": took.as_secs_f64(), "fault_hits": hits,
+                "failure_emails": failures.len(), "link_emails": links.len(), "email": body}),
+    );
+    assert_eq!(status, "FAILED", "{detail}");
+    assert_eq!(failures.len(), 1);
+    assert!(links.is_empty(), "a link was mailed: {links:?}");
+    assert!(
+        errors.iter().any(|e| body.contains(e)),
+        "the failure email names none of {errors:?}: {body}"
+    );
+    (hits, body)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the local stack: run with `make test-faults`"]
+async fn with_mysql_unreachable_the_report_is_retried_then_fails_with_an_email_saying_why() {
+    let (connections, _) =
+        report_fails_under("mysql-unreachable", "mysql", &["DatabaseUnavailable"]).await;
+    // The reader was retried with backoff (3 retries) before the execution gave up.
+    assert!(connections >= 4, "the reader tried {connections} times");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the local stack: run with `make test-faults`"]
+async fn with_the_renderer_failing_the_failure_email_goes_out_instead_of_a_link() {
+    let (uploads, email) = report_fails_under(
+        "renderer-failing",
+        "s3:PUT",
+        &["ReportUploadFailed", "ReportNotReady"],
+    )
+    .await;
+    assert!(uploads >= 4, "the renderer tried {uploads} uploads");
+    // The email says what S3 said, in a line, not the SDK's dump of the response.
+    assert!(
+        email.contains("ServiceUnavailable: fault injected: s3:PUT"),
+        "{email}"
+    );
+    assert!(!email.contains("raw: Response"), "{email}");
+}
+
+/// The stack's database, for rows a test adds and removes.
+async fn database() -> mysql_async::Conn {
+    mysql_async::Conn::new(mysql_async::Opts::from_url(&database_url()).unwrap())
+        .await
+        .unwrap()
+}
+
+const HOSTILE_SUPPLIER: &str = "<script>alert('fault-suite')</script> & \"Sons\"";
+
+/// Removes a supplier a test added, with its beans.
+async fn remove_supplier(connection: &mut mysql_async::Conn, name: &str) {
+    connection
+        .exec_drop(
+            "DELETE beans FROM beans JOIN suppliers ON beans.supplier_id = suppliers.id WHERE suppliers.name = ?",
+            (name,),
+        )
+        .await
+        .unwrap();
+    connection
+        .exec_drop("DELETE FROM suppliers WHERE name = ?", (name,))
+        .await
+        .unwrap();
+}
+
+/// Adds a supplier named `name` with this address (after removing any left by an earlier run);
+/// returns its id.
+async fn add_supplier(connection: &mut mysql_async::Conn, name: &str, address: &str) -> u64 {
+    remove_supplier(connection, name).await;
+    connection
+        .exec_drop(
+            "INSERT INTO suppliers (name, address, city, state, email, phone) VALUES (?, ?, 'Ville', 'ST', 'a@b.example', '555')",
+            (name, address),
+        )
+        .await
+        .unwrap();
+    connection
+        .query_first("SELECT LAST_INSERT_ID()")
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the local stack: run with `make test-faults`"]
+async fn hostile_names_and_ten_thousand_beans_are_reported_escaped_through_the_claim_check() {
+    let (aws, _) = begin();
+    let mut db = database().await;
+    let supplier = add_supplier(&mut db, HOSTILE_SUPPLIER, "<img src=x onerror=alert(1)>").await;
+    let long_name = format!("<b>{}</b>", "Très long nom ".repeat(17)); // 238 + 7 characters
+    let mut beans: Vec<String> = (0..9_999)
+        .map(|i| {
+            format!(
+                "({supplier}, 'Arabica', '<i>Lot {i}</i>', '9.50', 'onclick=\"x()\"', {})",
+                i % 90
+            )
+        })
+        .collect();
+    beans.push(format!(
+        "({supplier}, 'Robusta', '{long_name}', '12.00', 'long', 3)"
+    ));
+    db.query_drop(format!(
+        "INSERT INTO beans (supplier_id, type, product_name, price, description, quantity) VALUES {}",
+        beans.join(",")
+    ))
+    .await
+    .unwrap();
+
+    let began = Instant::now();
+    let (execution, name) = request_report();
+    let (status, output) = finished(&aws, &execution, Duration::from_secs(180)).await;
+    let took = began.elapsed();
+    remove_supplier(&mut db, HOSTILE_SUPPLIER).await;
+    db.disconnect().await.unwrap();
+    assert_eq!(status, "SUCCEEDED", "{output}");
+
+    // The inventory went through S3, not the state machine's payload.
+    let claim = aws_sdk_s3::Client::new(&sdk_config_for(EMULATOR))
+        .head_object()
+        .bucket(REPORTS_BUCKET)
+        .key(format!("inventory/{name}.json"))
+        .send()
+        .await
+        .expect("the claim-checked inventory in S3");
+    let (_, link) = report_email(&output).await;
+    let (status, _, html) = http_get(&link);
+    assert_eq!(status, 200);
+    let rows = html.matches("&#60;i&#62;Lot ").count();
+    record(
+        "hostile-report",
+        &json!({"beans": 10_000, "seconds": took.as_secs_f64(), "claim_check_bytes": claim.content_length(),
+                "report_bytes": html.len(), "escaped_rows": rows}),
+    );
+    assert!(html.contains(&escaped(HOSTILE_SUPPLIER)));
+    assert!(html.contains(&escaped(&long_name)));
+    assert_eq!(rows, 9_999);
+    for raw in ["<script>alert(", "<i>Lot", "<b>Très", "onclick=\"x()\""] {
+        assert!(!html.contains(raw), "{raw} reached the report unescaped");
+    }
+}
+
+const OUT_OF_RANGE_SUPPLIER: &str = "Fault-suite out-of-range prices";
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the local stack: run with `make test-faults`"]
+async fn prices_out_of_range_are_reported_as_they_are_and_fail_no_report() {
+    let (aws, _) = begin();
+    let mut db = database().await;
+    let supplier = add_supplier(&mut db, OUT_OF_RANGE_SUPPLIER, "1 Quay").await;
+    // Beyond what a decimal holds; within it but too large once multiplied by the bags.
+    db.exec_drop(
+        "INSERT INTO beans (supplier_id, type, product_name, price, description, quantity) VALUES
+         (?, 'Arabica', 'Priceless', '1e40', 'x', 5), (?, 'Arabica', 'Dear', '9999999999999999999999999999', 'x', 1000)",
+        (supplier, supplier),
+    )
+    .await
+    .unwrap();
+    let (execution, _) = request_report();
+    let (status, output) = finished(&aws, &execution, Duration::from_secs(120)).await;
+    remove_supplier(&mut db, OUT_OF_RANGE_SUPPLIER).await;
+    db.disconnect().await.unwrap();
+    assert_eq!(status, "SUCCEEDED", "{output}");
+    let (_, link) = report_email(&output).await;
+    let (status, _, html) = http_get(&link);
+    assert_eq!(status, 200);
+    record(
+        "out-of-range-prices",
+        &json!({"status": "SUCCEEDED", "too_large_to_total": html.matches("too large to total").count()}),
+    );
+    assert!(
+        html.contains("Priceless") && html.contains("Dear"),
+        "both beans are listed"
+    );
+    assert!(
+        html.contains("price × quantity too large to total"),
+        "the dear bean says so"
+    );
+    assert!(html.contains("<b>too large to total</b><span>stock value</span>"));
+}

@@ -20,7 +20,7 @@ use thiserror::Error;
 use tracing::error;
 
 pub use message::{MAX_MESSAGE_BYTES, Notification, email_text, notification, subject};
-pub use sns::{MAX_BATCH_BYTES, MAX_BATCH_ENTRIES, OrderNotifier};
+pub use sns::{MAX_BATCH_BYTES, MAX_BATCH_ENTRIES, OrderNotifier, Unpublished};
 
 #[derive(Debug, Error)]
 pub enum NotifyError {
@@ -67,9 +67,9 @@ pub async fn handle(
 
     let first_failure = match notifier.publish(&notifications).await {
         Ok(()) => unreadable,
-        Err((index, e)) => {
+        Err(Unpublished { index, error }) => {
             let failed = &notifications[index];
-            error!(order_id = failed.order_id, sequence_number = failed.sequence_number, reason = %e,
+            error!(order_id = failed.order_id, sequence_number = failed.sequence_number, reason = %error,
                    "order not notified; the stream resumes here");
             Some(failed.sequence_number.clone())
         }

@@ -3,6 +3,7 @@
 use aws_sdk_sns::Client;
 use aws_sdk_sns::types::{MessageAttributeValue, PublishBatchRequestEntry};
 use cafe_shared::error::aws_error_text;
+use thiserror::Error;
 use tracing::info;
 
 use crate::NotifyError;
@@ -12,6 +13,26 @@ use crate::message::{ATTRIBUTE_TYPE, Notification};
 /// each counted as a single message is (see [`crate::message::sns_size`]).
 pub const MAX_BATCH_ENTRIES: usize = 10;
 pub const MAX_BATCH_BYTES: usize = 262_144;
+
+/// Where publishing stopped: the notification at `index` (in the slice handed to
+/// [`OrderNotifier::publish`]) was not published, for the reason in `error`; every one before it
+/// was, and none after it was tried.
+#[derive(Debug, Error)]
+#[error("notification {index} was not published: {error}")]
+pub struct Unpublished {
+    pub index: usize,
+    pub error: NotifyError,
+}
+
+impl Unpublished {
+    /// The same failure, `offset` places further on in a longer slice.
+    fn after(self, offset: usize) -> Self {
+        Self {
+            index: offset + self.index,
+            ..self
+        }
+    }
+}
 
 pub struct OrderNotifier {
     sns: Client,
@@ -27,29 +48,30 @@ impl OrderNotifier {
         }
     }
 
-    /// Publishes in order, a batch at a time. On failure returns the index of the first
-    /// notification that was not published; those before it were.
-    pub async fn publish(
-        &self,
-        notifications: &[Notification],
-    ) -> Result<(), (usize, NotifyError)> {
+    /// Publishes in order, a batch at a time. On failure says which notification was the first
+    /// not published, and why; those before it were.
+    pub async fn publish(&self, notifications: &[Notification]) -> Result<(), Unpublished> {
         let mut start = 0;
         for batch in batches(notifications) {
             self.publish_batch(batch)
                 .await
-                .map_err(|(index, e)| (start + index, e))?;
+                .map_err(|unpublished| unpublished.after(start))?;
             start += batch.len();
         }
         Ok(())
     }
 
-    async fn publish_batch(&self, batch: &[Notification]) -> Result<(), (usize, NotifyError)> {
+    /// One `PublishBatch`; an [`Unpublished`] index counts from the start of `batch`.
+    async fn publish_batch(&self, batch: &[Notification]) -> Result<(), Unpublished> {
+        // Nothing of the batch is sent when a request entry cannot be built, nor when the call
+        // itself fails: the batch's first notification is the first not published.
+        let whole_batch = |error| Unpublished { index: 0, error };
         let entries = batch
             .iter()
             .enumerate()
             .map(|(index, notification)| entry(index, notification))
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| (0, e))?;
+            .map_err(whole_batch)?;
         let output = self
             .sns
             .publish_batch()
@@ -57,7 +79,7 @@ impl OrderNotifier {
             .set_publish_batch_request_entries(Some(entries))
             .send()
             .await
-            .map_err(|e| (0, NotifyError::Publish(aws_error_text(&e))))?;
+            .map_err(|e| whole_batch(NotifyError::Publish(aws_error_text(&e))))?;
         let first_failed = output
             .failed()
             .iter()
@@ -71,14 +93,14 @@ impl OrderNotifier {
         }
         match first_failed {
             None => Ok(()),
-            Some((index, failed)) => Err((
+            Some((index, failed)) => Err(Unpublished {
                 index,
-                NotifyError::Publish(format!(
+                error: NotifyError::Publish(format!(
                     "{}: {}",
                     failed.code(),
                     failed.message().unwrap_or("no reason given")
                 )),
-            )),
+            }),
         }
     }
 }

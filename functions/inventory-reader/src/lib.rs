@@ -1,20 +1,17 @@
 //! inventory-reader: reads every coffee supplier and its beans from the COFFEE database in one
 //! ordered query and returns them as an inventory document; when that document is too large for
-//! a Step Functions payload it is stored in S3 and only its location is returned.
+//! a Step Functions payload it is stored in S3 and only its location is returned ([`claim_check`]).
 //!
 //! Failures carry names the state machine matches: `DatabaseUnavailable` (retry later),
 //! `DatabaseAccessDenied` and `InventoryQueryFailed` (retrying will not help),
 //! `InventoryStoreFailed` (S3 refused the claim check; retry later).
 
+pub mod claim_check;
+
 use std::time::Duration;
 
-use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::ServerSideEncryption;
 use cafe_shared::NamedError;
-use cafe_shared::error::aws_error_text;
-use cafe_shared::inventory::{
-    Bean, CLAIM_CHECK_BYTES, Inventory, InventoryPayload, S3Location, Supplier, within_limit,
-};
+use cafe_shared::inventory::{Bean, Inventory, InventoryPayload, Supplier, within_limit};
 use chrono::Utc;
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use mysql_async::prelude::Queryable;
@@ -141,7 +138,7 @@ pub async fn handle(
 ) -> Result<InventoryPayload, ReadError> {
     let execution = event.payload.execution.unwrap_or(event.context.request_id);
     let inventory = reader.read().await?;
-    let payload = reader.payload(&execution, inventory).await?;
+    let payload = claim_check::payload(&reader.s3, &reader.bucket, &execution, inventory).await?;
     let form = match &payload {
         InventoryPayload::Inline(_) => "inline",
         InventoryPayload::Stored(_) => "stored in S3",
@@ -192,34 +189,6 @@ impl InventoryReader {
             .map_err(classify)?;
         let suppliers = suppliers(rows)?;
         Ok(Inventory::new(Utc::now(), suppliers))
-    }
-
-    /// The inventory inline, or stored in S3 as `inventory/<execution>.json` when its JSON is
-    /// larger than [`CLAIM_CHECK_BYTES`].
-    pub async fn payload(
-        &self,
-        execution: &str,
-        inventory: Inventory,
-    ) -> Result<InventoryPayload, ReadError> {
-        let json = serde_json::to_vec(&inventory).expect("an inventory always serialises");
-        if json.len() <= CLAIM_CHECK_BYTES {
-            return Ok(InventoryPayload::Inline(inventory));
-        }
-        let location = S3Location {
-            bucket: self.bucket.clone(),
-            key: format!("inventory/{execution}.json"),
-        };
-        self.s3
-            .put_object()
-            .bucket(&location.bucket)
-            .key(&location.key)
-            .content_type("application/json")
-            .server_side_encryption(ServerSideEncryption::Aes256)
-            .body(ByteStream::from(json))
-            .send()
-            .await
-            .map_err(|e| ReadError::InventoryStoreFailed(aws_error_text(&e)))?;
-        Ok(InventoryPayload::Stored(location))
     }
 }
 
@@ -314,75 +283,6 @@ fn text(row: &mut Row, index: usize) -> Result<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use aws_sdk_s3::operation::put_object::PutObjectOutput;
-    use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
-
-    fn reader(rules: &[&Rule]) -> InventoryReader {
-        InventoryReader::new(
-            // Never connected to: these tests only decide where an inventory goes.
-            Pool::new(mysql_async::OptsBuilder::default()),
-            mock_client!(aws_sdk_s3, RuleMode::MatchAny, rules),
-            "cafe-reports",
-            Duration::from_secs(1),
-            Duration::from_secs(1),
-        )
-    }
-
-    /// An inventory whose JSON is about `bytes` long.
-    fn inventory_of(bytes: usize) -> Inventory {
-        let bean = |id| Bean {
-            id,
-            kind: "Arabica".into(),
-            product_name: "x".repeat(100),
-            price: Some(Decimal::new(950, 2)),
-            description: String::new(),
-            quantity: 1,
-        };
-        let per_bean = serde_json::to_vec(&bean(100_000)).unwrap().len() + 1;
-        let supplier = Supplier {
-            id: 1,
-            name: "s".into(),
-            address: String::new(),
-            city: String::new(),
-            state: String::new(),
-            email: String::new(),
-            phone: String::new(),
-            beans: (0..(bytes / per_bean) as i64).map(bean).collect(),
-        };
-        Inventory::new(Utc::now(), vec![supplier])
-    }
-
-    #[tokio::test]
-    async fn inventories_up_to_the_threshold_stay_inline() {
-        let put = mock!(aws_sdk_s3::Client::put_object)
-            .then_output(|| PutObjectOutput::builder().build());
-        let inventory = inventory_of(CLAIM_CHECK_BYTES - 2_000);
-        assert!(serde_json::to_vec(&inventory).unwrap().len() <= CLAIM_CHECK_BYTES);
-        let payload = reader(&[&put]).payload("exec-1", inventory).await.unwrap();
-        assert!(matches!(payload, InventoryPayload::Inline(_)));
-        assert_eq!(put.num_calls(), 0);
-    }
-
-    #[tokio::test]
-    async fn larger_inventories_are_stored_encrypted_and_referenced() {
-        let put = mock!(aws_sdk_s3::Client::put_object)
-            .match_requests(|put| {
-                put.bucket() == Some("cafe-reports")
-                    && put.key() == Some("inventory/exec-1.json")
-                    && put.content_type() == Some("application/json")
-                    && put.server_side_encryption() == Some(&ServerSideEncryption::Aes256)
-            })
-            .then_output(|| PutObjectOutput::builder().build());
-        let inventory = inventory_of(CLAIM_CHECK_BYTES + 10_000);
-        assert!(serde_json::to_vec(&inventory).unwrap().len() > CLAIM_CHECK_BYTES);
-        let payload = reader(&[&put]).payload("exec-1", inventory).await.unwrap();
-        let expected = S3Location {
-            bucket: "cafe-reports".into(),
-            key: "inventory/exec-1.json".into(),
-        };
-        assert_eq!(payload, InventoryPayload::Stored(expected));
-        assert_eq!(put.num_calls(), 1);
-    }
 
     #[test]
     fn prices_are_parsed_from_text() {

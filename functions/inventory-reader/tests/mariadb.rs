@@ -7,21 +7,23 @@ use std::time::Duration;
 use cafe_shared::NamedError;
 use cafe_shared::inventory::{Inventory, InventoryPayload};
 use cafe_tests::{Emulator, TestDatabase};
-use inventory_reader::{InventoryReader, ReadError};
+use inventory_reader::{InventoryReader, ReadError, claim_check};
 use mysql_async::prelude::Queryable;
 use mysql_async::{Opts, OptsBuilder, Pool};
 
-fn reader(opts: impl Into<Opts>, s3: aws_sdk_s3::Client) -> InventoryReader {
+/// A reader of the database at `opts`; its S3 client is never reached.
+fn reader(opts: impl Into<Opts>) -> InventoryReader {
     InventoryReader::new(
         Pool::new(opts.into()),
-        s3,
+        unused_s3(),
         "cafe-reports",
         Duration::from_secs(2),
         Duration::from_secs(5),
     )
 }
 
-/// An S3 client that is never reached (the database tests stay below the claim-check size).
+/// An S3 client that is never reached (the reader only reads; the claim check is called with a
+/// client of its own).
 fn unused_s3() -> aws_sdk_s3::Client {
     let config = aws_sdk_s3::Config::builder()
         .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
@@ -33,7 +35,7 @@ fn unused_s3() -> aws_sdk_s3::Client {
 #[tokio::test]
 async fn every_supplier_and_bean_comes_back_typed() {
     let database = TestDatabase::create().await;
-    let inventory: Inventory = reader(database.opts(), unused_s3()).read().await.unwrap();
+    let inventory: Inventory = reader(database.opts()).read().await.unwrap();
 
     assert_eq!(inventory.totals.suppliers, 9);
     assert_eq!(inventory.totals.beans, 16);
@@ -86,7 +88,7 @@ async fn an_unreachable_database_is_retryable() {
         .ip_or_hostname("127.0.0.1")
         .tcp_port(port)
         .user(Some("root"));
-    let error = reader(opts, unused_s3()).read().await.unwrap_err();
+    let error = reader(opts).read().await.unwrap_err();
     assert_eq!(error.name(), "DatabaseUnavailable", "{error}");
     assert!(error.retryable());
 }
@@ -101,7 +103,7 @@ async fn a_database_that_never_answers_times_out_as_unavailable() {
         .tcp_port(port)
         .user(Some("root"));
     let started = std::time::Instant::now();
-    let error = reader(opts, unused_s3()).read().await.unwrap_err();
+    let error = reader(opts).read().await.unwrap_err();
     assert!(
         matches!(error, ReadError::DatabaseUnavailable(_)),
         "{error}"
@@ -118,7 +120,7 @@ async fn bad_credentials_are_not_retried() {
     let opts = OptsBuilder::from_opts(database.opts())
         .user(Some("no_such_user"))
         .pass(Some("wrong"));
-    let error = reader(opts, unused_s3()).read().await.unwrap_err();
+    let error = reader(opts).read().await.unwrap_err();
     assert_eq!(error.name(), "DatabaseAccessDenied", "{error}");
     assert!(!error.retryable());
 }
@@ -132,10 +134,7 @@ async fn a_broken_schema_is_a_query_failure() {
         .await
         .unwrap();
     connection.disconnect().await.unwrap();
-    let error = reader(database.opts(), unused_s3())
-        .read()
-        .await
-        .unwrap_err();
+    let error = reader(database.opts()).read().await.unwrap_err();
     assert_eq!(error.name(), "InventoryQueryFailed", "{error}");
     assert!(!error.retryable());
 }
@@ -161,7 +160,7 @@ async fn out_of_range_prices_are_read_and_the_stock_value_is_too_large_to_total(
     );
     run(&database, &[&insert]).await;
 
-    let inventory = reader(database.opts(), unused_s3()).read().await.unwrap();
+    let inventory = reader(database.opts()).read().await.unwrap();
     let beans = &inventory
         .suppliers
         .iter()
@@ -203,7 +202,7 @@ async fn quantities_near_the_i64_maximum_are_too_large_to_total() {
         ],
     )
     .await;
-    let inventory = reader(database.opts(), unused_s3()).read().await.unwrap();
+    let inventory = reader(database.opts()).read().await.unwrap();
     assert_eq!(inventory.totals.quantity, None);
     // 70689.45 from the sample data, + 1.00 × (2^63 − 1), + −2.00 × −5.
     assert_eq!(
@@ -224,10 +223,7 @@ async fn a_quantity_beyond_i64_is_a_query_failure_naming_the_bean_and_column() {
         ],
     )
     .await;
-    let error = reader(database.opts(), unused_s3())
-        .read()
-        .await
-        .unwrap_err();
+    let error = reader(database.opts()).read().await.unwrap_err();
     assert_eq!(error.name(), "InventoryQueryFailed", "{error}");
     let message = error.to_string();
     assert!(
@@ -250,7 +246,7 @@ async fn a_decimal_65_30_price_column_is_read_as_text_too() {
         &["ALTER TABLE beans MODIFY price DECIMAL(65,30)", &insert],
     )
     .await;
-    let inventory = reader(database.opts(), unused_s3()).read().await.unwrap();
+    let inventory = reader(database.opts()).read().await.unwrap();
     let beans = &inventory
         .suppliers
         .iter()
@@ -282,11 +278,12 @@ async fn ten_thousand_beans_go_to_s3_by_claim_check() {
         .send()
         .await
         .unwrap();
-    let reader = reader(database.opts(), s3.clone());
-    let inventory = reader.read().await.unwrap();
+    let inventory = reader(database.opts()).read().await.unwrap();
     assert_eq!(inventory.totals.beans, 10_016);
 
-    let payload = reader.payload("exec-big", inventory.clone()).await.unwrap();
+    let payload = claim_check::payload(&s3, "cafe-reports", "exec-big", inventory.clone())
+        .await
+        .unwrap();
     let InventoryPayload::Stored(location) = payload else {
         panic!("expected a claim check")
     };

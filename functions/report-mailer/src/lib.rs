@@ -6,6 +6,8 @@
 //! report did not appear in time) and `ReportEmailFailed` (presigning or SNS failed; worth
 //! retrying).
 
+pub mod email;
+
 use std::time::{Duration, SystemTime};
 
 use aws_sdk_s3::config::{ProvideCredentials, SharedCredentialsProvider};
@@ -19,13 +21,13 @@ use thiserror::Error;
 use tokio::time::{Instant, sleep};
 use tracing::info;
 
+pub use email::{SUBJECT, email_text, in_words};
+
 /// The longest link the mailer makes. A presigned URL stops working when the credentials that
 /// signed it expire, whatever expiry it was given; the mailer signs with its execution role's
 /// session credentials, which Lambda does not promise for longer than an hour (STS's default
 /// role session). S3's own limit, seven days, applies only to long-term keys.
 pub const MAX_LINK_EXPIRY: Duration = Duration::from_secs(60 * 60);
-
-pub const SUBJECT: &str = "Your café inventory report is ready";
 
 /// How often the mailer looks for the report while it waits.
 const POLL_INTERVAL: Duration = Duration::from_millis(500);
@@ -232,32 +234,6 @@ pub fn link_lifetime(
     Duration::from_secs(lifetime.as_secs().max(1))
 }
 
-/// The email the manager reads.
-pub fn email_text(url: &str, expires_at: DateTime<Utc>, expiry: Duration) -> String {
-    format!(
-        "Hello,\n\n\
-         Your café inventory report is ready. Open it with this link:\n\n\
-         {url}\n\n\
-         The link works for {} and stops working at {}. \
-         Only people who have the link can open the report; please do not forward it. \
-         If it has expired, request a new report.\n",
-        in_words(expiry),
-        expires_at.format("%H:%M UTC on %A %-d %B %Y"),
-    )
-}
-
-/// "15 minutes", "1 hour", "7 days", "90 seconds".
-pub fn in_words(duration: Duration) -> String {
-    let seconds = duration.as_secs();
-    let (count, unit) = match seconds {
-        s if s % 86_400 == 0 => (s / 86_400, "day"),
-        s if s % 3_600 == 0 => (s / 3_600, "hour"),
-        s if s % 60 == 0 => (s / 60, "minute"),
-        s => (s, "second"),
-    };
-    format!("{count} {unit}{}", if count == 1 { "" } else { "s" })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -315,35 +291,6 @@ mod tests {
         );
         let expired = Some(now - Duration::from_secs(5));
         assert_eq!(link_lifetime(now, fifteen, expired), Duration::from_secs(1));
-    }
-
-    #[test]
-    fn durations_read_as_words() {
-        assert_eq!(in_words(Duration::from_secs(900)), "15 minutes");
-        assert_eq!(in_words(Duration::from_secs(3600)), "1 hour");
-        assert_eq!(in_words(MAX_LINK_EXPIRY), "1 hour");
-        assert_eq!(in_words(Duration::from_secs(7 * 86_400)), "7 days");
-        assert_eq!(in_words(Duration::from_secs(90)), "90 seconds");
-    }
-
-    #[test]
-    fn the_email_has_the_link_and_when_it_stops_working() {
-        let expires = "2026-11-21T10:15:00Z".parse().unwrap();
-        let text = email_text(
-            "https://example.com/r?sig=1",
-            expires,
-            Duration::from_secs(900),
-        );
-        assert!(
-            text.contains("\n\nhttps://example.com/r?sig=1\n\n"),
-            "{text}"
-        );
-        assert!(
-            text.contains(
-                "works for 15 minutes and stops working at 10:15 UTC on Saturday 21 November 2026"
-            ),
-            "{text}"
-        );
     }
 
     // Presigning and publishing are exercised against the emulator (tests/emulator.rs): the

@@ -5,7 +5,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Value, json};
 
-use crate::{agent, http_get, http_post, workspace_root};
+use crate::http::{agent, http_get, http_post};
+use crate::workspace::workspace_root;
 
 pub const GATEWAY: &str = "http://127.0.0.1:3000";
 pub const EMULATOR: &str = "http://127.0.0.1:4566";

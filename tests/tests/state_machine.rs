@@ -1,9 +1,10 @@
 //! The report state machine's definition: it parses, every transition lands on a state, every
-//! Lambda Task retries transient errors and has a Catch route, and every failure ends up emailing
-//! the manager.
+//! Lambda Task retries transient errors and has a Catch route, it retries exactly the errors its
+//! function marks retryable, and every failure ends up emailing the manager.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
+use cafe_shared::NamedError;
 use cafe_tests::workspace_root;
 use serde_json::Value;
 
@@ -139,6 +140,68 @@ fn every_lambda_task_retries_transient_errors_and_catches_the_rest() {
     assert!(
         !read_retries.contains("DatabaseAccessDenied"),
         "bad credentials are not retried"
+    );
+}
+
+/// The names of the errors among `errors` that are worth retrying, as the function marks them.
+fn retryable<E: NamedError>(errors: Vec<E>) -> BTreeSet<String> {
+    errors
+        .iter()
+        .filter(|error| error.retryable())
+        .map(|error| error.name().to_owned())
+        .collect()
+}
+
+#[test]
+fn each_task_retries_exactly_the_errors_its_function_marks_retryable() {
+    // Each Task's function, by the template parameter its FunctionName names.
+    let functions = BTreeMap::from([
+        (
+            "${InventoryReaderArn}",
+            retryable(inventory_reader::ReadError::every_kind()),
+        ),
+        (
+            "${ReportRendererArn}",
+            retryable(report_renderer::RenderError::every_kind()),
+        ),
+        (
+            "${ReportMailerArn}",
+            retryable(report_mailer::MailError::every_kind()),
+        ),
+    ]);
+    let mut seen = BTreeSet::new();
+    for (_, states) in all_scopes() {
+        for (name, state) in states {
+            if state["Resource"] != "arn:aws:states:::lambda:invoke" {
+                continue;
+            }
+            let function = state["Parameters"]["FunctionName"].as_str().unwrap();
+            let marked = functions.get(function).unwrap_or_else(|| {
+                panic!("{name} invokes {function}, which this test does not know")
+            });
+            // The function's own errors: not the Lambda service's (Lambda.ServiceException, …),
+            // retried on every Task, nor Step Functions' (States.*).
+            let retried: BTreeSet<String> = state["Retry"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .flat_map(|retrier| retrier["ErrorEquals"].as_array().unwrap())
+                .map(|error| error.as_str().unwrap())
+                .filter(|error| !error.starts_with("Lambda.") && !error.starts_with("States."))
+                .map(str::to_owned)
+                .collect();
+            assert_eq!(
+                &retried, marked,
+                "{name} ({function}) retries what the function does not mark retryable, or \
+                 misses what it does (left: the ASL's Retry, right: the function's retryable())"
+            );
+            seen.insert(function.to_owned());
+        }
+    }
+    assert_eq!(
+        seen,
+        functions.keys().map(|f| f.to_string()).collect(),
+        "every function is invoked"
     );
 }
 

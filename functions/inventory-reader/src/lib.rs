@@ -58,6 +58,29 @@ pub enum ReadError {
     InventoryStoreFailed(String),
 }
 
+impl ReadError {
+    /// One error of every kind, details empty: what the state machine's Retry rules are checked
+    /// against (`tests/tests/state_machine.rs`).
+    pub fn every_kind() -> Vec<Self> {
+        let every = vec![
+            Self::DatabaseUnavailable(String::new()),
+            Self::DatabaseAccessDenied(String::new()),
+            Self::InventoryQueryFailed(String::new()),
+            Self::InventoryStoreFailed(String::new()),
+        ];
+        // A new kind does not compile until it is named here, next to the list above.
+        for error in &every {
+            match error {
+                Self::DatabaseUnavailable(_)
+                | Self::DatabaseAccessDenied(_)
+                | Self::InventoryQueryFailed(_)
+                | Self::InventoryStoreFailed(_) => {}
+            }
+        }
+        every
+    }
+}
+
 impl NamedError for ReadError {
     fn name(&self) -> &'static str {
         match self {

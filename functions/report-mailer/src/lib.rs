@@ -74,6 +74,31 @@ pub enum MailError {
     ReportEmailFailed(String),
 }
 
+impl MailError {
+    /// One error of every kind, details empty: what the state machine's Retry rules are checked
+    /// against (`tests/tests/state_machine.rs`).
+    pub fn every_kind() -> Vec<Self> {
+        let every = vec![
+            Self::InvalidReportRequest(String::new()),
+            Self::ReportMissing {
+                key: String::new(),
+                waited: Duration::ZERO,
+                last_error: String::new(),
+            },
+            Self::ReportEmailFailed(String::new()),
+        ];
+        // A new kind does not compile until it is named here, next to the list above.
+        for error in &every {
+            match error {
+                Self::InvalidReportRequest(_)
+                | Self::ReportMissing { .. }
+                | Self::ReportEmailFailed(_) => {}
+            }
+        }
+        every
+    }
+}
+
 impl NamedError for MailError {
     fn name(&self) -> &'static str {
         match self {

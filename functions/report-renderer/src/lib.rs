@@ -50,6 +50,27 @@ pub enum RenderError {
     ReportUploadFailed(String),
 }
 
+impl RenderError {
+    /// One error of every kind, details empty: what the state machine's Retry rules are checked
+    /// against (`tests/tests/state_machine.rs`).
+    pub fn every_kind() -> Vec<Self> {
+        let every = vec![
+            Self::InvalidReportRequest(String::new()),
+            Self::InventoryUnavailable(String::new()),
+            Self::ReportUploadFailed(String::new()),
+        ];
+        // A new kind does not compile until it is named here, next to the list above.
+        for error in &every {
+            match error {
+                Self::InvalidReportRequest(_)
+                | Self::InventoryUnavailable(_)
+                | Self::ReportUploadFailed(_) => {}
+            }
+        }
+        every
+    }
+}
+
 impl NamedError for RenderError {
     fn name(&self) -> &'static str {
         match self {

@@ -10,8 +10,11 @@ use std::time::{Duration, Instant};
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_sqs::config::{Credentials, SharedCredentialsProvider};
+mod common;
+
 use cafe_gateway::Aws;
 use cafe_gateway::api::{Api, Timeouts, serve};
+use common::exchange_raw;
 use serde_json::{Value, json};
 
 fn unreachable_aws() -> Aws {
@@ -59,23 +62,11 @@ const GENEROUS: Timeouts = Timeouts {
 };
 
 /// One request, written out as is, and the answer: status and body as JSON (`Null` if it is
-/// not JSON). Blocking, so run it off the runtime's threads.
+/// not JSON), off the runtime's threads.
 async fn exchange(address: SocketAddr, request: String) -> (u16, Value) {
     tokio::task::spawn_blocking(move || {
-        let mut connection = TcpStream::connect(address).unwrap();
-        connection
-            .set_read_timeout(Some(Duration::from_secs(10)))
-            .unwrap();
-        connection.write_all(request.as_bytes()).unwrap();
-        let mut answer = String::new();
-        connection.read_to_string(&mut answer).unwrap();
-        let (head, body) = answer.split_once("\r\n\r\n").expect("an HTTP answer");
-        let status = head
-            .split(' ')
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .unwrap_or_else(|| panic!("a status line: {answer}"));
-        (status, serde_json::from_str(body).unwrap_or(Value::Null))
+        let (status, _, body) = exchange_raw(address, &request);
+        (status, serde_json::from_str(&body).unwrap_or(Value::Null))
     })
     .await
     .unwrap()

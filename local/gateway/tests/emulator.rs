@@ -4,8 +4,7 @@
 //! records every batch it is handed.
 
 use std::collections::HashMap;
-use std::io::{Read, Write};
-use std::net::{Ipv4Addr, TcpListener, TcpStream};
+use std::net::{Ipv4Addr, TcpListener};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -20,8 +19,11 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use cafe_event_sources::invoke::FUNCTION_TIMEOUT;
+mod common;
+
 use cafe_gateway::Aws;
 use cafe_gateway::mappings::{StreamMapping, sequence_order};
+use common::exchange_raw;
 use serde_json::{Value, json};
 
 const REGION: &str = "us-east-1";
@@ -133,20 +135,9 @@ impl Emulator {
         Aws::new(&sdk_config(&self.endpoint()))
     }
 
-    /// One request, written out as is (the gateway has no HTTP client of its own to lend, and
-    /// these are single requests on loopback); the answer's status code, head and body.
+    /// One request, written out as is; the answer's status code, head and body.
     fn exchange(&self, request: &str) -> (u16, String, String) {
-        let mut connection = TcpStream::connect((Ipv4Addr::LOCALHOST, self.port)).unwrap();
-        connection.write_all(request.as_bytes()).unwrap();
-        let mut answer = String::new();
-        connection.read_to_string(&mut answer).unwrap();
-        let (head, body) = answer.split_once("\r\n\r\n").expect("an HTTP answer");
-        let status = head
-            .split(' ')
-            .nth(1)
-            .and_then(|code| code.parse().ok())
-            .unwrap_or_else(|| panic!("a status line: {answer}"));
-        (status, head.to_owned(), body.to_owned())
+        exchange_raw((Ipv4Addr::LOCALHOST, self.port).into(), request)
     }
 
     /// A request to the fault switch (`/_cafe/faults`) with a JSON body: status and answer.

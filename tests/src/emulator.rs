@@ -92,7 +92,8 @@ pub fn sdk_config_for(endpoint: &str) -> SdkConfig {
         .build()
 }
 
-fn free_port() -> u16 {
+/// A loopback port nothing listens on now.
+pub fn free_port() -> u16 {
     TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
         .and_then(|listener| listener.local_addr())
         .map(|address| address.port())

@@ -29,7 +29,7 @@ pub mod stack;
 mod wait;
 mod workspace;
 
-pub use emulator::{Emulator, REGION, sdk_config_for};
+pub use emulator::{Emulator, REGION, free_port, sdk_config_for};
 pub use events::{failed_ids, sample_event, sqs_event, stream_event};
 pub use http::{http_get, http_post};
 pub use mariadb::TestDatabase;

@@ -3,78 +3,30 @@
 //! on free loopback ports. The function the mapping invokes is a stand-in served here, which
 //! records every batch it is handed.
 
+mod common;
+
 use std::collections::HashMap;
-use std::net::{Ipv4Addr, TcpListener};
+use std::net::Ipv4Addr;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_dynamodb::types::AttributeValue;
-use aws_sdk_dynamodbstreams::config::{Credentials, SharedCredentialsProvider};
 use aws_sdk_dynamodbstreams::types::ShardIteratorType;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use cafe_event_sources::invoke::FUNCTION_TIMEOUT;
-mod common;
-
 use cafe_gateway::Aws;
 use cafe_gateway::mappings::{StreamMapping, sequence_order};
+use cafe_tests::stack::eventually;
+use cafe_tests::{REGION, free_port, sdk_config_for, workspace_root};
 use common::exchange_raw;
 use serde_json::{Value, json};
 
-const REGION: &str = "us-east-1";
 const TABLE: &str = "orders";
-
-/// The workspace root, where `.venv` and `local/` are.
-fn workspace_root() -> PathBuf {
-    let manifest = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("run by cargo"));
-    manifest
-        .ancestors()
-        .find(|dir| dir.join("Cargo.lock").is_file())
-        .expect("the gateway sits inside the workspace")
-        .to_path_buf()
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-        .and_then(|listener| listener.local_addr())
-        .map(|address| address.port())
-        .expect("a free loopback port")
-}
-
-/// Polls `probe` until it gives a value, failing the test after `limit`.
-async fn until<T>(limit: Duration, what: &str, mut probe: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + limit;
-    loop {
-        if let Some(found) = probe() {
-            return found;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "timed out after {limit:?} waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-fn sdk_config(endpoint: &str) -> SdkConfig {
-    SdkConfig::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new(REGION))
-        .endpoint_url(endpoint)
-        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
-            "testing",
-            "testing",
-            None,
-            None,
-            "gateway-tests",
-        )))
-        .build()
-}
 
 /// local/emulator/ on free ports, with every resource of the stack in it; stopped when dropped.
 struct Emulator {
@@ -113,7 +65,7 @@ impl Emulator {
             .unwrap_or_else(|e| panic!("cannot start local/emulator/: {e}"));
         let mut emulator = Self { child, dir, port };
         let ready = emulator.dir.join("ready.json");
-        until(Duration::from_secs(120), "the emulator's resources", || {
+        eventually(Duration::from_secs(120), "the emulator's resources", || {
             if let Ok(Some(status)) = emulator.child.try_wait() {
                 let log = std::fs::read_to_string(emulator.dir.join("emulator.log"));
                 panic!(
@@ -132,7 +84,7 @@ impl Emulator {
     }
 
     fn aws(&self) -> Aws {
-        Aws::new(&sdk_config(&self.endpoint()))
+        Aws::new(&sdk_config_for(&self.endpoint()))
     }
 
     /// One request, written out as is; the answer's status code, head and body.
@@ -296,7 +248,7 @@ impl Mapping {
         function_timeout: Duration,
     ) -> Self {
         let mut aws = emulator.aws();
-        aws.lambda = aws_sdk_lambda::Client::new(&sdk_config(function_endpoint));
+        aws.lambda = aws_sdk_lambda::Client::new(&sdk_config_for(function_endpoint));
         let stream_arn = stream_arn(&aws).await;
         let failure_queue_url = aws
             .sqs
@@ -475,7 +427,7 @@ async fn a_failed_stream_read_resumes_after_the_checkpoint() {
     for n in 0..5 {
         put(&aws.dynamodb, &format!("before-{n}")).await;
     }
-    until(Duration::from_secs(30), "the first five records", || {
+    eventually(Duration::from_secs(30), "the first five records", || {
         (function.finished().len() == 5).then_some(())
     })
     .await;
@@ -484,14 +436,14 @@ async fn a_failed_stream_read_resumes_after_the_checkpoint() {
     // (the first the mapping makes after the first failure).
     emulator.inject("dynamodbstreams:GetRecords", 6);
     emulator.inject("dynamodbstreams:GetShardIterator", 3);
-    until(Duration::from_secs(30), "a failed read", || {
+    eventually(Duration::from_secs(30), "a failed read", || {
         (emulator.hits("dynamodbstreams:GetRecords") >= 3).then_some(())
     })
     .await;
     for n in 0..5 {
         put(&aws.dynamodb, &format!("during-{n}")).await;
     }
-    until(Duration::from_secs(60), "the next five records", || {
+    eventually(Duration::from_secs(60), "the next five records", || {
         (function.finished().len() >= 10).then_some(())
     })
     .await;
@@ -534,7 +486,7 @@ async fn a_failed_invocation_is_bisected_and_retried_after_the_checkpoint() {
     })
     .await;
     let _mapping = Mapping::start(&emulator, &endpoint, 5).await;
-    until(
+    eventually(
         Duration::from_secs(30),
         "all eight records finished",
         || (function.finished().len() >= 8).then_some(()),
@@ -654,7 +606,7 @@ async fn an_invocation_that_never_answers_times_out_and_is_retried() {
     .await;
     let _mapping =
         Mapping::start_with_timeout(&emulator, &endpoint, 5, Duration::from_secs(2)).await;
-    until(Duration::from_secs(30), "all four records finished", || {
+    eventually(Duration::from_secs(30), "all four records finished", || {
         (function.finished().len() >= 4).then_some(())
     })
     .await;

@@ -12,7 +12,7 @@ import time
 import urllib.error
 import urllib.request
 
-from stack import EMULATOR, GATEWAY, LOCAL, LOGS, down, fail, say, up
+from stack import EMULATOR, GATEWAY, LOCAL, LOGS, RESOURCES, down, fail, say, up
 
 
 def request(method, path, body=None, accept="application/json"):
@@ -42,9 +42,10 @@ def demo():
     started = up()
     try:
         session = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
-                                region_name="us-east-1")
+                                region_name=RESOURCES["region"])
         dynamodb = session.client("dynamodb", endpoint_url=EMULATOR)
         sfn = session.client("stepfunctions", endpoint_url=EMULATOR)
+        table = RESOURCES["ordersTable"]["name"]
         clock = [time.time()]
 
         def step(text):
@@ -62,12 +63,12 @@ def demo():
         step(f"order accepted: POST /orders → 202, SQS messageId {message_id}")
 
         def stored():
-            items = dynamodb.scan(TableName="orders")["Items"]
+            items = dynamodb.scan(TableName=table)["Items"]
             return next((i for i in items if i["messageId"]["S"] == message_id), None)
 
         item = wait_until("the order in DynamoDB", stored)
         order_id = item["orderID"]["S"]
-        step(f"order stored by order-writer: table orders, orderID {order_id}")
+        step(f"order stored by order-writer: table {table}, orderID {order_id}")
 
         def letter(topic, test):
             _, letters = request("GET", "/mailbox")

@@ -28,6 +28,8 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
+from resources import local_resources
+
 ROOT = Path(__file__).resolve().parent.parent
 LOCAL = ROOT / ".local"
 LOGS, PIDS = LOCAL / "logs", LOCAL / "pids"
@@ -38,7 +40,8 @@ FUNCTIONS_PORT = 9000
 MYSQL_RELAY_PORT = 4510
 GATEWAY = "http://127.0.0.1:3000"
 DEFAULT_DATABASE_URL = "mysql://root@127.0.0.1:3306/coffee"
-FUNCTIONS = ["order-writer", "order-notifier", "inventory-reader", "report-renderer", "report-mailer"]
+# The functions and every resource, named as template.yaml says (local/resources.py).
+RESOURCES = local_resources()
 # What the functions and the gateway need to talk to the emulator.
 LOCAL_AWS = {
     "AWS_ENDPOINT_URL": EMULATOR,
@@ -48,13 +51,11 @@ LOCAL_AWS = {
     "LOG_FORMAT": "text",
     "MAILBOX_FILE": str(LOCAL / "mailbox.jsonl"),
 }
-# The functions' own settings, named as in template.yaml, with the emulator's resources
-# (DATABASE_URL is added once the database is known). `stack.py env` prints them.
+# The functions' own settings, named as in template.yaml: those naming a resource from the template
+# (the emulator's resources), the others with local values (DATABASE_URL is added once the
+# database is known). `stack.py env` prints them.
 FUNCTION_ENV = {
-    "ORDERS_TABLE": "orders",
-    "ORDER_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:OrderNotifications",
-    "REPORT_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:EmailReport",
-    "REPORTS_BUCKET": "cafe-reports",
+    **RESOURCES["environment"],
     "LOW_STOCK_THRESHOLD": "50",
     "REPORT_LINK_EXPIRY_SECONDS": "900",
     "REPORT_WAIT_SECONDS": "30",
@@ -237,7 +238,7 @@ def start_all(reload_on_change):
     say("building the functions and the gateway (the first time takes a few minutes) …")
     # Built as `cargo lambda watch` runs them (`cargo run --bin <function>` in the workspace, so
     # with the workspace's features), so a function's first invocation starts at once.
-    subprocess.run(["cargo", "build", *(f"--bin={name}" for name in FUNCTIONS + ["cafe-gateway"])],
+    subprocess.run(["cargo", "build", *(f"--bin={name}" for name in RESOURCES["functions"] + ["cafe-gateway"])],
                    cwd=ROOT, check=True)
     # The functions reach MySQL through the emulator's relay, so the fault tests can cut it off.
     database = urllib.parse.urlparse(database_url)
@@ -256,7 +257,7 @@ def start_all(reload_on_change):
              "127.0.0.1", "--invoke-port", str(FUNCTIONS_PORT)]
     functions = start("functions", watch + ([] if reload_on_change else ["--ignore-changes"]), env)
     wait_for("cargo lambda watch", lambda: port_open("127.0.0.1", FUNCTIONS_PORT), functions)
-    gateway = start("gateway", [str(TARGET / "debug" / "cafe-gateway")], env)
+    gateway = start("gateway", [str(TARGET / "debug" / "cafe-gateway")], {**env, "EMULATOR_READY_FILE": str(ready)})
     wait_for("the gateway", running, gateway)
     say(f"local stack up in {time.time() - t0:.1f} s: gateway {GATEWAY} (POST /orders, POST /create_report, "
         f"GET /mailbox), AWS emulator {EMULATOR}, functions 127.0.0.1:{FUNCTIONS_PORT}, "

@@ -3,8 +3,8 @@ request through the loopback guard (`guard`) and the fault switch (`faults`), th
 (`relay`), the server, its resources (`provision`), and the ready file once they exist.
 
 Run as `python local/emulator` (or `python -m emulator` from local/). Every setting is an
-environment variable, read in `main` with its default there (the resources' names in
-`provision.NAMES`).
+environment variable, read in `main` with its default there; the resources and their names come
+from template.yaml (`local/resources.py`).
 """
 
 import json
@@ -21,6 +21,7 @@ if not __package__:
     sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
 from emulator import ROOT, faults, guard, patches, provision, relay  # noqa: E402
+from resources import local_resources  # noqa: E402
 
 HOST = "127.0.0.1"
 
@@ -40,7 +41,7 @@ def main():
     ready_file = Path(setting("EMULATOR_READY_FILE", str(ROOT / ".local" / "emulator.json")))
     relay_port = int(setting("MYSQL_RELAY_PORT", "4510"))
     mysql_upstream = setting("MYSQL_UPSTREAM", "127.0.0.1:3306")
-    names = {name: setting(name, default) for name, default in provision.NAMES.items()}
+    plan = local_resources(region=region)
 
     from moto.server import ThreadedMotoServer
 
@@ -59,11 +60,11 @@ def main():
     server = ThreadedMotoServer(ip_address=HOST, port=port, verbose=False)
     server.start()
     endpoint = f"http://{HOST}:{port}"
-    resources = provision.provision(endpoint, region, names)
+    resources = provision.provision(endpoint, plan)
     print(f"AWS emulator at {endpoint} with {json.dumps(resources)}; MySQL relay at "
           f"127.0.0.1:{relay_port} → {mysql_upstream}", flush=True)
     ready_file.parent.mkdir(parents=True, exist_ok=True)
-    ready_file.write_text(json.dumps(resources), encoding="utf-8")
+    ready_file.write_text(json.dumps(resources, indent=2), encoding="utf-8")
 
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):

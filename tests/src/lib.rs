@@ -17,6 +17,8 @@
 //! - `events.rs`: [`sample_event`] from `events/`, [`sqs_event`] and [`stream_event`] as Lambda's
 //!   event sources build them from what an emulator holds, and [`failed_ids`] of an SQS handler's
 //!   answer;
+//! - `template.rs` ([`template`]): template.yaml's functions and the local stack's names for its
+//!   resources;
 //! - `stack.rs` ([`stack`]): for the tests against the running local stack (`make e2e`,
 //!   `make test-faults`): its gateway, emulator, fault switch and mailbox.
 
@@ -26,6 +28,7 @@ mod http;
 mod mariadb;
 mod resources;
 pub mod stack;
+pub mod template;
 mod wait;
 mod workspace;
 

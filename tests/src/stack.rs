@@ -1,7 +1,10 @@
 //! Helpers for the tests that run against the running local stack (`make e2e`,
 //! `make test-faults`): its gateway, its emulator (and the emulator's fault switch), its mailbox.
 
+use std::sync::OnceLock;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use cafe_event_sources::resources::Resources;
 
 use serde_json::{Value, json};
 
@@ -10,6 +13,26 @@ use crate::workspace::workspace_root;
 
 pub const GATEWAY: &str = "http://127.0.0.1:3000";
 pub const EMULATOR: &str = "http://127.0.0.1:4566";
+
+/// What the running stack's emulator created, named as template.yaml says (its ready file,
+/// `.local/emulator.json`), read once.
+pub fn resources() -> &'static Resources {
+    static RESOURCES: OnceLock<Resources> = OnceLock::new();
+    RESOURCES.get_or_init(|| {
+        Resources::read(&workspace_root().join(".local/emulator.json"))
+            .unwrap_or_else(|e| panic!("{e} (start it with `make local-up`)"))
+    })
+}
+
+/// The topic order notifications go out on, as the mailbox names it.
+pub fn order_topic() -> &'static str {
+    resources().topic_of("ORDER_TOPIC_ARN")
+}
+
+/// The topic report emails go out on, as the mailbox names it.
+pub fn report_topic() -> &'static str {
+    resources().topic_of("REPORT_TOPIC_ARN")
+}
 
 /// A tag no earlier run used, so tests can share one stack, its table and its mailbox.
 pub fn tag() -> String {
@@ -32,21 +55,9 @@ pub fn notifications_for<'a>(letters: &'a [Value], customer: &str) -> Vec<&'a Va
     let line = format!("for customer {customer}\n");
     letters
         .iter()
-        .filter(|l| l["topic"] == "OrderNotifications")
+        .filter(|l| l["topic"] == order_topic())
         .filter(|l| l["body"].as_str().unwrap_or_default().contains(&line))
         .collect()
-}
-
-/// The URL of one of the stack's queues.
-pub async fn queue_url(sqs: &aws_sdk_sqs::Client, name: &str) -> String {
-    sqs.get_queue_url()
-        .queue_name(name)
-        .send()
-        .await
-        .expect("the queue exists")
-        .queue_url()
-        .expect("a queue URL")
-        .to_owned()
 }
 
 pub fn post_order(body: &[u8]) -> (u16, Value) {

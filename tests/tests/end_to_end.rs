@@ -4,8 +4,8 @@
 use std::time::{Duration, Instant};
 
 use cafe_tests::stack::{
-    EMULATOR, GATEWAY, escaped, eventually, mailbox, notifications_for, post_order, queue_url,
-    report_email, tag,
+    EMULATOR, GATEWAY, escaped, eventually, mailbox, notifications_for, order_topic, post_order,
+    report_email, report_topic, resources, tag,
 };
 use cafe_tests::{http_get, http_post, sdk_config_for};
 use mysql_async::prelude::Queryable;
@@ -79,7 +79,7 @@ async fn orders_with_awkward_text_are_notified_once_each_and_invalid_ones_refuse
         assert_eq!(notes.len(), 1, "{item} was notified {} times", notes.len());
         let body = notes[0]["body"].as_str().unwrap();
         assert!(body.contains(&format!("{} × {item}\n", i + 1)), "{body}");
-        assert_eq!(notes[0]["topic"], "OrderNotifications");
+        assert_eq!(notes[0]["topic"], order_topic());
         assert!(
             notes[0]["subject"]
                 .as_str()
@@ -95,8 +95,8 @@ async fn a_message_that_is_not_an_order_ends_in_the_dlq_while_the_orders_around_
     let run = tag();
     let sqs = aws_sdk_sqs::Client::new(&sdk_config_for(EMULATOR));
     let (queue, dlq) = (
-        queue_url(&sqs, "orders-queue").await,
-        queue_url(&sqs, "orders-dlq").await,
+        resources().orders_queue.url.clone(),
+        resources().orders_dead_letter_queue.url.clone(),
     );
     let poison = format!("poison {run}: not an order");
     for body in [
@@ -212,7 +212,7 @@ async fn two_reports_at_once_each_mail_a_link_to_their_own_complete_report() {
         assert_eq!(output["report"]["key"], key.as_str());
 
         let (email, link) = report_email(&output).await;
-        assert_eq!(email["topic"], "EmailReport");
+        assert_eq!(email["topic"], report_topic());
         assert!(
             link.contains(&format!("/{key}?")),
             "{name}'s email links to {link}"

@@ -1,11 +1,13 @@
 //! Every environment variable a function reads is set for it, in the SAM template and in the
-//! local stack. A function's settings are found in its sources: each `cafe_shared::config`
-//! constant is named after its variable.
+//! local stack; and a setting's default that names a resource names the local stack's (so a
+//! function run by hand finds the stack's resources). A function's settings are found in its
+//! sources: each `cafe_shared::config` constant is named after its variable.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::Command;
 
-use cafe_shared::config::ALL;
+use cafe_shared::config::{ALL, DEFAULT_REGION, LOCAL_ACCOUNT};
+use cafe_tests::template::{self, local_name, template};
 use cafe_tests::workspace_root;
 use serde_yaml::Value;
 
@@ -59,18 +61,14 @@ fn settings_read_by(function: &str) -> BTreeSet<&'static str> {
 }
 
 fn functions() -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(workspace_root().join("functions"))
-        .unwrap()
-        .map(|entry| entry.unwrap().file_name().into_string().unwrap())
-        .collect();
+    let mut names = template::functions();
     names.sort();
     names
 }
 
 /// Function (by its crate, from CodeUri) → the environment variables the template sets for it.
 fn template_environments() -> BTreeMap<String, BTreeSet<String>> {
-    let text = std::fs::read_to_string(workspace_root().join("template.yaml")).unwrap();
-    let template: Value = serde_yaml::from_str(&text).expect("template.yaml is YAML");
+    let template = template();
     let mut environments = BTreeMap::new();
     for resource in template["Resources"].as_mapping().unwrap().values() {
         if resource["Type"] != "AWS::Serverless::Function" {
@@ -142,6 +140,48 @@ fn the_local_stack_sets_every_variable_each_function_reads() {
                 "the local stack does not set {name} for {function}"
             );
         }
+    }
+}
+
+/// Every `VARIABLE: !Ref Resource` the template sets for a function: (variable, resource).
+fn variables_naming_a_resource() -> Vec<(String, String)> {
+    let template = template();
+    let mut found = Vec::new();
+    for resource in template["Resources"].as_mapping().unwrap().values() {
+        let Some(variables) = resource["Properties"]["Environment"]["Variables"].as_mapping()
+        else {
+            continue;
+        };
+        for (name, value) in variables {
+            if let Value::Tagged(tagged) = value
+                && tagged.tag == "!Ref"
+                && let Some(target) = tagged.value.as_str()
+                && template["Resources"].get(target).is_some()
+            {
+                found.push((name.as_str().unwrap().to_owned(), target.to_owned()));
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn a_default_that_names_a_resource_names_the_local_stacks() {
+    let template = template();
+    let named = variables_naming_a_resource();
+    assert!(named.len() >= 4, "{named:?}");
+    for (variable, resource) in named {
+        let setting = ALL.iter().find(|s| s.name == variable).unwrap();
+        // `!Ref` of a topic is its ARN, of a table or bucket its name.
+        let expected = if template["Resources"][&resource]["Type"] == "AWS::SNS::Topic" {
+            format!(
+                "arn:aws:sns:{DEFAULT_REGION}:{LOCAL_ACCOUNT}:{}",
+                local_name(&resource)
+            )
+        } else {
+            local_name(&resource)
+        };
+        assert_eq!(setting.default, expected, "the default of {variable}");
     }
 }
 

@@ -1,13 +1,12 @@
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use aws_sdk_sqs::types::QueueAttributeName;
 use cafe_event_sources::invoke::FUNCTION_TIMEOUT;
+use cafe_event_sources::resources::Resources;
 use cafe_gateway::Aws;
 use cafe_gateway::api::{self, Api, TIMEOUTS};
 use cafe_gateway::mappings::{SqsMapping, StreamMapping};
 use cafe_gateway::settings::*;
-use cafe_shared::config::ORDERS_TABLE;
 use cafe_shared::{clients, telemetry};
 use tracing::info;
 
@@ -18,74 +17,44 @@ async fn main() -> std::process::ExitCode {
     match serve().await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("gateway: {}", aws_sdk_sqs::error::DisplayErrorContext(&*e));
+            eprintln!("gateway: {e}");
             std::process::ExitCode::FAILURE
         }
     }
 }
 
-/// Finds the resources the emulator provisioned, starts the event-source mappings and serves
-/// the API until stopped.
+/// Reads what the emulator created, starts the event-source mappings and serves the API until
+/// stopped.
 async fn serve() -> Result<(), Error> {
     telemetry::init();
-    let config = clients::aws_config().await;
-    let region = config.region().map(|r| r.to_string()).unwrap_or_default();
-    let aws = Aws::new(&config);
+    let resources = Resources::read(Path::new(&EMULATOR_READY_FILE.value()))?;
+    let aws = Aws::new(&clients::aws_config().await);
+    start_mappings(&aws, &resources)?;
 
-    let queue_url = aws
-        .sqs
-        .get_queue_url()
-        .queue_name(ORDERS_QUEUE.value())
-        .send()
-        .await?;
-    let queue_url = queue_url.queue_url().unwrap_or_default().to_owned();
-    let attributes = aws
-        .sqs
-        .get_queue_attributes()
-        .queue_url(&queue_url)
-        .attribute_names(QueueAttributeName::QueueArn)
-        .send()
-        .await?;
-    let queue_arn = attributes
-        .attributes()
-        .and_then(|a| a.get(&QueueAttributeName::QueueArn))
-        .cloned()
-        .unwrap_or_default();
-    let table = aws
-        .dynamodb
-        .describe_table()
-        .table_name(ORDERS_TABLE.value())
-        .send()
-        .await?;
-    let stream_arn = table
-        .table()
-        .and_then(|t| t.latest_stream_arn())
-        .ok_or("the orders table has no stream")?
-        .to_owned();
-    let failure_queue_url = aws
-        .sqs
-        .get_queue_url()
-        .queue_name(NOTIFIER_FAILURES_QUEUE.value())
-        .send()
-        .await?
-        .queue_url()
-        .unwrap_or_default()
-        .to_owned();
-    let machines = aws.sfn.list_state_machines().send().await?;
-    let state_machine_arn = machines
-        .state_machines()
-        .iter()
-        .find(|m| m.name() == STATE_MACHINE.value())
-        .map(|m| m.state_machine_arn().to_owned())
-        .ok_or("the report state machine is not deployed")?;
+    let address = GATEWAY_ADDR.value();
+    let listener = tokio::net::TcpListener::bind(&address).await?;
+    info!(address, "gateway listening");
+    let api = Api {
+        aws,
+        queue_url: resources.orders_queue.url,
+        state_machine_arn: resources.state_machine.arn,
+        mailbox_file: PathBuf::from(MAILBOX_FILE.value()),
+    };
+    api::serve(listener, api, TIMEOUTS).await;
+    Ok(())
+}
 
+/// The template's two event sources, run as Lambda runs them: the orders queue → its function,
+/// the orders table's stream → its function.
+fn start_mappings(aws: &Aws, resources: &Resources) -> Result<(), Error> {
     let sqs_mapping = SqsMapping {
         aws: aws.clone(),
-        queue_url: queue_url.clone(),
-        queue_arn,
-        region: region.clone(),
-        function: ORDER_WRITER.value(),
+        queue_url: resources.orders_queue.url.clone(),
+        queue_arn: resources.orders_queue.arn.clone(),
+        region: resources.region.clone(),
+        function: resources.sqs_mapping.function.clone(),
         function_timeout: FUNCTION_TIMEOUT,
+        batch_size: i32::try_from(resources.sqs_mapping.batch_size)?,
         retry_delay: Duration::from_secs(SQS_RETRY_DELAY_SECONDS.parse()?),
     };
     // Lambda polls a queue with several pollers at once, so one message can be in two
@@ -93,28 +62,21 @@ async fn serve() -> Result<(), Error> {
     for _ in 0..SQS_POLLERS.parse::<usize>()? {
         tokio::spawn(sqs_mapping.clone().run());
     }
+    let stream = &resources.stream_mapping;
     tokio::spawn(
         StreamMapping {
             aws: aws.clone(),
-            stream_arn,
-            failure_queue_url,
-            region,
-            function: ORDER_NOTIFIER.value(),
+            stream_arn: resources.orders_table.stream_arn.clone(),
+            failure_queue_url: resources.notifier_failures_queue.url.clone(),
+            region: resources.region.clone(),
+            function: stream.function.clone(),
             function_timeout: FUNCTION_TIMEOUT,
-            max_retries: STREAM_MAX_RETRIES.parse()?,
+            batch_size: usize::try_from(stream.batch_size)?,
+            max_retries: stream
+                .max_retries
+                .ok_or("the stream mapping has no MaximumRetryAttempts")?,
         }
         .run(),
     );
-
-    let address = GATEWAY_ADDR.value();
-    let listener = tokio::net::TcpListener::bind(&address).await?;
-    info!(address, "gateway listening");
-    let api = Api {
-        aws,
-        queue_url,
-        state_machine_arn,
-        mailbox_file: PathBuf::from(MAILBOX_FILE.value()),
-    };
-    api::serve(listener, api, TIMEOUTS).await;
     Ok(())
 }

@@ -36,6 +36,8 @@ pub struct SqsMapping {
     pub region: String,
     pub function: String,
     pub function_timeout: Duration,
+    /// The most messages one invocation gets (the template's `BatchSize`, at most 10).
+    pub batch_size: i32,
     pub retry_delay: Duration,
 }
 
@@ -60,7 +62,7 @@ impl SqsMapping {
             .sqs
             .receive_message()
             .queue_url(&self.queue_url)
-            .max_number_of_messages(10)
+            .max_number_of_messages(self.batch_size)
             .wait_time_seconds(1)
             .message_system_attribute_names(MessageSystemAttributeName::All)
             .message_attribute_names("All")
@@ -142,8 +144,6 @@ impl SqsMapping {
     }
 }
 
-/// The most records one GetRecords returns and one batch holds (the template's `BatchSize`).
-const BATCH_SIZE: usize = 100;
 /// How long the shards rest when none had anything new (Lambda polls a shard about four times
 /// a second).
 const IDLE_POLL: Duration = Duration::from_millis(200);
@@ -159,6 +159,8 @@ pub struct StreamMapping {
     pub region: String,
     pub function: String,
     pub function_timeout: Duration,
+    /// The most records one GetRecords returns and one batch holds (the template's `BatchSize`).
+    pub batch_size: usize,
     pub max_retries: u32,
 }
 
@@ -218,7 +220,7 @@ impl StreamMapping {
                 let (mut delivered, mut closed) = (false, false);
                 for id in &ready {
                     let shard = shards.entry(id.clone()).or_insert_with(|| ShardState {
-                        progress: Progress::default(),
+                        progress: Progress::starting(self.batch_size),
                         iterator: None,
                         finished: false,
                     });
@@ -255,7 +257,7 @@ impl StreamMapping {
             .streams
             .get_records()
             .shard_iterator(iterator)
-            .limit(BATCH_SIZE as i32)
+            .limit(i32::try_from(self.batch_size).unwrap_or(i32::MAX))
             .send()
             .await
             .map_err(|e| aws_error_text(&e))?;
@@ -464,14 +466,18 @@ pub struct Progress {
     /// The most records the next batch may hold: halved by each failed invocation
     /// (`BisectBatchOnFunctionError`), whole again after a success.
     pub limit: usize,
+    /// A whole batch: the mapping's batch size.
+    pub batch_size: usize,
 }
 
-impl Default for Progress {
-    fn default() -> Self {
+impl Progress {
+    /// Nothing finished yet, batches of up to `batch_size` records.
+    pub fn starting(batch_size: usize) -> Self {
         Self {
             checkpoint: None,
             attempts: 0,
-            limit: BATCH_SIZE,
+            limit: batch_size,
+            batch_size,
         }
     }
 }
@@ -626,7 +632,8 @@ pub fn settle(
         progress: Progress {
             checkpoint: Some(checkpoint.to_owned()),
             attempts: 0,
-            limit: BATCH_SIZE,
+            limit: progress.batch_size,
+            batch_size: progress.batch_size,
         },
         park,
         retry: false,
@@ -656,7 +663,7 @@ pub fn settle(
                 progress: Progress {
                     checkpoint,
                     attempts,
-                    limit: progress.limit,
+                    ..progress.clone()
                 },
                 park: None,
                 retry: true,
@@ -677,6 +684,7 @@ pub fn settle(
                     checkpoint: progress.checkpoint.clone(),
                     attempts,
                     limit: (sequences.len() / 2).max(1),
+                    batch_size: progress.batch_size,
                 },
                 park: None,
                 retry: true,
@@ -728,11 +736,15 @@ mod tests {
         sequences.iter().map(|s| s.to_string()).collect()
     }
 
+    /// The template's `BatchSize` for the stream.
+    const BATCH_SIZE: usize = 100;
+
     fn at(checkpoint: Option<&str>, attempts: u32, limit: usize) -> Progress {
         Progress {
             checkpoint: checkpoint.map(str::to_owned),
             attempts,
             limit,
+            batch_size: BATCH_SIZE,
         }
     }
 
@@ -865,7 +877,7 @@ mod tests {
     #[test]
     fn a_failed_invocation_bisects_the_batch_then_parks_it() {
         let page: Vec<String> = (1..=100).map(|n| n.to_string()).collect();
-        let mut progress = Progress::default();
+        let mut progress = Progress::starting(BATCH_SIZE);
         let mut sizes = Vec::new();
         loop {
             let batch = &page[..progress.limit.min(page.len())];
@@ -912,7 +924,7 @@ mod tests {
         stream: &[Record],
         mut answer: impl FnMut(&[String]) -> Invocation,
     ) -> (Vec<(Vec<String>, Invocation)>, Vec<Parked>) {
-        let mut progress = Progress::default();
+        let mut progress = Progress::starting(BATCH_SIZE);
         let (mut batches, mut parked) = (Vec::new(), Vec::new());
         for _ in 0..1000 {
             let page: Vec<Record> = match start_position(progress.checkpoint.as_deref()) {

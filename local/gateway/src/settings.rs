@@ -1,5 +1,7 @@
 //! The gateway's settings (environment variables with defaults), beside the functions' own in
-//! `cafe_shared::config`.
+//! `cafe_shared::config`. What it serves and which functions its mappings invoke are not
+//! settings: they come from template.yaml through the emulator's ready file
+//! (`cafe_event_sources::resources`).
 
 use cafe_shared::config::Setting;
 
@@ -7,30 +9,14 @@ pub const GATEWAY_ADDR: Setting = Setting {
     name: "GATEWAY_ADDR",
     default: "127.0.0.1:3000",
 };
-pub const ORDERS_QUEUE: Setting = Setting {
-    name: "ORDERS_QUEUE",
-    default: "orders-queue",
-};
-/// Where the stream mapping describes the records it gave up on (the on-failure destination).
-pub const NOTIFIER_FAILURES_QUEUE: Setting = Setting {
-    name: "NOTIFIER_FAILURES_QUEUE",
-    default: "notifier-failures",
-};
-pub const STATE_MACHINE: Setting = Setting {
-    name: "STATE_MACHINE",
-    default: "InventoryReport",
+/// The emulator's ready file: every resource it created, with URLs and ARNs.
+pub const EMULATOR_READY_FILE: Setting = Setting {
+    name: "EMULATOR_READY_FILE",
+    default: ".local/emulator.json",
 };
 pub const MAILBOX_FILE: Setting = Setting {
     name: "MAILBOX_FILE",
     default: ".local/mailbox.jsonl",
-};
-pub const ORDER_WRITER: Setting = Setting {
-    name: "ORDER_WRITER",
-    default: "order-writer",
-};
-pub const ORDER_NOTIFIER: Setting = Setting {
-    name: "ORDER_NOTIFIER",
-    default: "order-notifier",
 };
 /// How long a failed SQS message stays invisible before its next delivery. Lambda leaves it for
 /// the queue's whole visibility timeout; locally a short wait keeps retries quick.
@@ -42,10 +28,4 @@ pub const SQS_RETRY_DELAY_SECONDS: Setting = Setting {
 pub const SQS_POLLERS: Setting = Setting {
     name: "SQS_POLLERS",
     default: "3",
-};
-/// How often a failing stream batch is retried before its failing record is skipped and parked
-/// (the template's `MaximumRetryAttempts`).
-pub const STREAM_MAX_RETRIES: Setting = Setting {
-    name: "STREAM_MAX_RETRIES",
-    default: "5",
 };

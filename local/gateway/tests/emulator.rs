@@ -19,14 +19,19 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use cafe_event_sources::invoke::FUNCTION_TIMEOUT;
+use cafe_event_sources::resources::Resources;
 use cafe_gateway::Aws;
 use cafe_gateway::mappings::{StreamMapping, sequence_order};
 use cafe_tests::stack::eventually;
+use cafe_tests::template::local_name;
 use cafe_tests::{REGION, free_port, sdk_config_for, workspace_root};
 use common::exchange_raw;
 use serde_json::{Value, json};
 
-const TABLE: &str = "orders";
+/// The orders table, as the emulator names it (from template.yaml).
+fn table() -> String {
+    local_name("OrdersTable")
+}
 
 /// local/emulator/ on free ports, with every resource of the stack in it; stopped when dropped.
 struct Emulator {
@@ -77,6 +82,11 @@ impl Emulator {
         })
         .await;
         emulator
+    }
+
+    /// What it created, as its ready file lists it.
+    fn resources(&self) -> Resources {
+        Resources::read(&self.dir.join("ready.json")).unwrap()
     }
 
     fn endpoint(&self) -> String {
@@ -249,24 +259,15 @@ impl Mapping {
     ) -> Self {
         let mut aws = emulator.aws();
         aws.lambda = aws_sdk_lambda::Client::new(&sdk_config_for(function_endpoint));
-        let stream_arn = stream_arn(&aws).await;
-        let failure_queue_url = aws
-            .sqs
-            .get_queue_url()
-            .queue_name("notifier-failures")
-            .send()
-            .await
-            .unwrap()
-            .queue_url()
-            .unwrap()
-            .to_owned();
+        let resources = emulator.resources();
         let mapping = StreamMapping {
             aws,
-            stream_arn,
-            failure_queue_url,
+            stream_arn: resources.orders_table.stream_arn,
+            failure_queue_url: resources.notifier_failures_queue.url,
             region: REGION.into(),
-            function: "order-notifier".into(),
+            function: resources.stream_mapping.function,
             function_timeout,
+            batch_size: resources.stream_mapping.batch_size as usize,
             max_retries,
         };
         Self(tokio::spawn(mapping.run()))
@@ -283,7 +284,7 @@ async fn stream_arn(aws: &Aws) -> String {
     let table = aws
         .dynamodb
         .describe_table()
-        .table_name(TABLE)
+        .table_name(table())
         .send()
         .await
         .unwrap();
@@ -306,7 +307,7 @@ async fn put_with(dynamodb: &aws_sdk_dynamodb::Client, id: &str, attributes: usi
     item.insert("orderID".into(), AttributeValue::S(id.to_owned()));
     dynamodb
         .put_item()
-        .table_name(TABLE)
+        .table_name(table())
         .set_item(Some(item))
         .send()
         .await
@@ -520,16 +521,7 @@ async fn records_failing_every_retry_are_parked_once_each() {
     }
     let (function, endpoint) = Function::serve(|_| Answer::Fail).await;
     let _mapping = Mapping::start(&emulator, &endpoint, 1).await;
-    let queue = aws
-        .sqs
-        .get_queue_url()
-        .queue_name("notifier-failures")
-        .send()
-        .await
-        .unwrap()
-        .queue_url()
-        .unwrap()
-        .to_owned();
+    let queue = emulator.resources().notifier_failures_queue.url;
     let stream: Vec<String> = read_shard(&aws, 6)
         .await
         .into_iter()
@@ -658,7 +650,7 @@ async fn concurrent_conditional_puts_of_one_key_let_exactly_one_through() {
                 let put = aws
                     .dynamodb
                     .put_item()
-                    .table_name(TABLE)
+                    .table_name(table())
                     .set_item(Some(item))
                     .condition_expression(&condition);
                 tokio::spawn(put.send())
@@ -861,7 +853,7 @@ async fn a_malformed_fault_rule_is_refused_with_what_is_wrong() {
     let failed = aws
         .dynamodb
         .put_item()
-        .table_name(TABLE)
+        .table_name(table())
         .item("orderID", AttributeValue::S("faulted".into()))
         .customize()
         .config_override(

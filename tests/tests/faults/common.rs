@@ -7,16 +7,14 @@ pub use cafe_event_sources::events::sqs_event;
 pub use cafe_event_sources::invoke::invoke;
 pub use cafe_tests::stack::{
     EMULATOR, GATEWAY, clear_faults, database_url, escaped, eventually, fault_hits, inject_fault,
-    mailbox, notifications_for, post_order, queue_url, report_email, tag,
+    mailbox, notifications_for, order_topic, post_order, report_email, report_topic, resources,
+    tag,
 };
 pub use cafe_tests::{REGION, http_get, http_post, scan_json, sdk_config_for, workspace_root};
 pub use mysql_async::prelude::Queryable;
 pub use serde_json::{Value, json};
 pub use std::collections::HashMap;
 pub use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-
-pub const ORDERS_TABLE: &str = "orders";
-pub const REPORTS_BUCKET: &str = "cafe-reports";
 
 /// The clients the scenarios use, all pointed at the stack's emulator.
 pub struct Aws {
@@ -68,7 +66,7 @@ pub fn post(customer: &str, item: &str) -> String {
 /// How many stored orders each customer has.
 pub async fn stored_per_customer(aws: &Aws, customers: &[String]) -> HashMap<String, usize> {
     let mut counts: HashMap<String, usize> = customers.iter().map(|c| (c.clone(), 0)).collect();
-    for item in scan_json(&aws.dynamodb, ORDERS_TABLE).await {
+    for item in scan_json(&aws.dynamodb, &resources().orders_table.name).await {
         if let Some(count) = item["customerID"].as_str().and_then(|c| counts.get_mut(c)) {
             *count += 1;
         }
@@ -137,7 +135,7 @@ pub async fn settle(aws: &Aws, customers: &[String], limit: Duration) -> Outcome
 /// Receives (and deletes) the messages with these ids from the DLQ, until all are found or
 /// `limit` passes; returns the ids found. (SQS keeps a message's id when it moves it.)
 pub async fn from_dlq(aws: &Aws, ids: &[String], limit: Duration) -> Vec<String> {
-    let dlq = queue_url(&aws.sqs, "orders-dlq").await;
+    let dlq = resources().orders_dead_letter_queue.url.clone();
     let deadline = Instant::now() + limit;
     let mut found = Vec::new();
     while found.len() < ids.len() && Instant::now() < deadline {

@@ -7,8 +7,8 @@ use super::common::*;
 async fn a_message_delivered_three_times_is_stored_once_and_notified_once() {
     let (aws, run) = begin();
     warm_up(&aws).await;
-    let queue = queue_url(&aws.sqs, "orders-queue").await;
-    let queue_arn = format!("arn:aws:sqs:{REGION}:123456789012:orders-queue");
+    let queue = resources().orders_queue.url.clone();
+    let queue_arn = resources().orders_queue.arn.clone();
 
     // 1. The same event handed to the writer three times, as Lambda retries a failed invocation.
     let again = format!("dup-{run}-again");

@@ -65,7 +65,7 @@ async fn stream_order(aws: &Aws, customers: &[String]) -> Vec<String> {
     let table = aws
         .dynamodb
         .describe_table()
-        .table_name(ORDERS_TABLE)
+        .table_name(&resources().orders_table.name)
         .send()
         .await
         .unwrap();
@@ -145,7 +145,7 @@ async fn an_sns_outage_delays_notifications_which_then_go_out_once_each_in_order
         })
         .collect();
     let parked = {
-        let failures = queue_url(&aws.sqs, "notifier-failures").await;
+        let failures = resources().notifier_failures_queue.url.clone();
         let received = aws
             .sqs
             .receive_message()
@@ -173,7 +173,7 @@ async fn an_sns_outage_delays_notifications_which_then_go_out_once_each_in_order
 async fn an_order_sns_refuses_past_every_retry_is_parked_where_an_operator_sees_it() {
     let (aws, run) = begin();
     warm_up(&aws).await;
-    let failures = queue_url(&aws.sqs, "notifier-failures").await;
+    let failures = resources().notifier_failures_queue.url.clone();
     let began = Instant::now();
     inject_fault("sns:PublishBatch", json!({"mode": "error", "seconds": 120}));
     let customer = format!("parked-{run}");
@@ -227,7 +227,7 @@ async fn an_order_sns_refuses_past_every_retry_is_parked_where_an_operator_sees_
 fn order_notifications() -> usize {
     mailbox()
         .iter()
-        .filter(|l| l["topic"] == "OrderNotifications")
+        .filter(|l| l["topic"] == order_topic())
         .count()
 }
 

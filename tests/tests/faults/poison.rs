@@ -33,7 +33,7 @@ async fn poison_is_refused_at_the_api_or_parked_in_the_dlq_while_valid_orders_go
     // (Invalid UTF-8 cannot be sent to SQS at all. SQS refuses an empty body, which moto takes;
     // so the empty and the 300 KB bodies go alone, and whichever the queue takes must reach the
     // DLQ like the rest.)
-    let queue = queue_url(&aws.sqs, "orders-queue").await;
+    let queue = resources().orders_queue.url.clone();
     let poison = [
         format!("not json {run}"),
         json!({"item": "tea", "note": run}).to_string(),

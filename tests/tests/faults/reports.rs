@@ -42,7 +42,7 @@ async fn finished(aws: &Aws, execution: &str, limit: Duration) -> (String, Value
 fn report_emails(name: &str) -> (Vec<Value>, Vec<Value>) {
     mailbox()
         .into_iter()
-        .filter(|l| l["topic"] == "EmailReport")
+        .filter(|l| l["topic"] == report_topic())
         .filter(|l| l["body"].as_str().unwrap_or_default().contains(name))
         .partition(|l| {
             l["subject"]
@@ -190,7 +190,7 @@ async fn hostile_names_and_ten_thousand_beans_are_reported_escaped_through_the_c
     // The inventory went through S3, not the state machine's payload.
     let claim = aws_sdk_s3::Client::new(&sdk_config_for(EMULATOR))
         .head_object()
-        .bucket(REPORTS_BUCKET)
+        .bucket(&resources().reports_bucket)
         .key(format!("inventory/{name}.json"))
         .send()
         .await

@@ -1,0 +1,454 @@
+//! What the figures come to: the ratios the targets are judged on, target/bench/results.json, and
+//! BENCHMARKS.md (through `templates/BENCHMARKS.md`).
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use askama::Template;
+use serde_json::{Value, json};
+
+use crate::Error;
+use crate::measure::{MEASURED, Measured, RENDERS, STARTS, ScenarioResult, WARM_UP, stats};
+use crate::scenarios::{BATCH_OF_1, BATCH_OF_10, CONCURRENT_1, CONCURRENT_10, STORE_SERVICE_TIME};
+
+/// BENCHMARKS.md from this line on is the load figures of `make test-faults`, not ours.
+const FAULTS_MARKER: &str = "<!-- load figures from make test-faults -->";
+
+/// Everything a run measured.
+pub struct Run<'a> {
+    pub results: Vec<ScenarioResult<'a>>,
+    pub noop: Measured,
+    /// Median and p95 (ms) of the render-only repetitions.
+    pub render_ms: (f64, f64),
+    pub zips: Vec<(String, u64)>,
+    pub started: Instant,
+}
+
+/// Writes target/bench/results.json and BENCHMARKS.md; returns where results.json is.
+pub fn write(root: &Path, run: &Run) -> Result<PathBuf, Error> {
+    let summary = summary(run);
+    // Always target/bench/ beside the sources, as the README says, whatever CARGO_TARGET_DIR is.
+    let out = root.join("target").join("bench");
+    std::fs::create_dir_all(&out)?;
+    let results_json = out.join("results.json");
+    std::fs::write(&results_json, serde_json::to_string_pretty(&summary)?)?;
+    // What `make test-faults` recorded under the marker is kept.
+    let benchmarks = root.join("BENCHMARKS.md");
+    let kept = std::fs::read_to_string(&benchmarks)
+        .ok()
+        .and_then(|old| old.find(FAULTS_MARKER).map(|at| old[at..].to_owned()))
+        .unwrap_or_default();
+    std::fs::write(&benchmarks, markdown(&summary, run)? + "\n" + &kept)?;
+    Ok(results_json)
+}
+
+/// results.json: the ratios the targets are judged on, then under `raw` everything measured.
+fn summary(run: &Run) -> Value {
+    let results = &run.results;
+    // One scenario per function for the cross-function ratios: its first (smallest) one.
+    let per_function: Vec<&ScenarioResult> = cafe_tests::template::functions()
+        .iter()
+        .filter_map(|f| results.iter().find(|r| r.scenario.function == f))
+        .collect();
+    let max = |values: Vec<f64>| values.into_iter().fold(f64::NAN, f64::max);
+    let min = |values: Vec<f64>| values.into_iter().fold(f64::NAN, f64::min);
+    let init_rust_over_noop_max = max(per_function
+        .iter()
+        .map(|r| r.rust.init_over_floor())
+        .collect());
+    let init_python_over_rust_min = min(per_function
+        .iter()
+        .map(|r| r.python.init() / r.rust.init())
+        .collect());
+    let rss_rust_over_python_max = max(per_function
+        .iter()
+        .map(|r| r.rust.peak_rss as f64 / r.python.peak_rss as f64)
+        .collect());
+    let scenario = |name: &str| {
+        results
+            .iter()
+            .find(|r| r.scenario.name == name)
+            .expect("a scenario of that name")
+    };
+    let batch10_over_batch1 = |batch_of_1: &str, batch_of_10: &str| {
+        let (one, ten) = (scenario(batch_of_1), scenario(batch_of_10));
+        (
+            ten.rust.latency() / one.rust.latency(),
+            ten.python.latency() / one.python.latency(),
+        )
+    };
+    let (writer_batch10_over_batch1, python_writer_batch10_over_batch1) =
+        batch10_over_batch1(BATCH_OF_1, BATCH_OF_10);
+    let (concurrent_store_ratio, python_concurrent_store_ratio) =
+        batch10_over_batch1(CONCURRENT_1, CONCURRENT_10);
+    let zip_bytes_max = run.zips.iter().map(|(_, s)| *s).max().unwrap_or(0);
+    let (render_median, render_p95) = run.render_ms;
+
+    let raw: Vec<Value> = results
+        .iter()
+        .map(|r| {
+            json!({"scenario": r.scenario.name, "function": r.scenario.function,
+                        "rust": measured_json(&r.rust), "python": measured_json(&r.python)})
+        })
+        .collect();
+    json!({
+        "init_rust_over_noop_max": init_rust_over_noop_max,
+        "init_python_over_rust_min": init_python_over_rust_min,
+        "writer_batch10_over_batch1": writer_batch10_over_batch1,
+        "writer_batch10_over_batch1_concurrent_store": concurrent_store_ratio,
+        "rss_rust_over_python_max": rss_rust_over_python_max,
+        "render_10k_beans_ms": render_median,
+        "zip_bytes_max": zip_bytes_max,
+        "raw": {"machine": machine(), "starts": STARTS,
+                "python_writer_batch10_over_batch1": python_writer_batch10_over_batch1,
+                "python_writer_batch10_over_batch1_concurrent_store": python_concurrent_store_ratio,
+                "store_service_time_ms": STORE_SERVICE_TIME.as_secs_f64() * 1000.0, "warm_up": WARM_UP, "measured": MEASURED,
+                "noop": measured_json(&run.noop), "scenarios": raw,
+                "render_10k_beans_ms": {"median": render_median, "p95": render_p95, "runs": RENDERS},
+                "zips": run.zips.iter().map(|(f, s)| json!({"function": f, "bytes": s})).collect::<Vec<_>>(),
+                "duration_s": run.started.elapsed().as_secs_f64()}
+    })
+}
+
+fn measured_json(measured: &Measured) -> Value {
+    let (init, init_p95) = stats(measured.init_ms.clone());
+    let (latency, latency_p95) = stats(measured.latency_ms.clone());
+    json!({"init_ms": {"median": init, "p95": init_p95, "samples": measured.init_ms},
+           "floor_init_ms": {"median": measured.floor_init(), "samples": measured.floor_init_ms},
+           "latency_ms": {"median": latency, "p95": latency_p95, "samples": measured.latency_ms.len()},
+           "peak_rss_bytes": measured.peak_rss, "errors": measured.errors})
+}
+
+/// This machine's CPU, cores and memory, for the reader of the figures.
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let model = cpu
+        .lines()
+        .find_map(|l| l.strip_prefix("model name"))
+        .map(|m| m.trim_start_matches([' ', '\t', ':']).to_owned())
+        .unwrap_or_default();
+    let cores = cpu.lines().filter(|l| l.starts_with("processor")).count();
+    let memory = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+    let total = memory
+        .lines()
+        .find_map(|l| l.strip_prefix("MemTotal:"))
+        .map(|m| m.trim().to_owned())
+        .unwrap_or_default();
+    format!("{model}, {cores} cores, {total} memory, Linux x86_64")
+}
+
+/// BENCHMARKS.md above the fault suite's figures. The prose is in the template; what varies is
+/// here.
+#[derive(Template)]
+#[template(path = "BENCHMARKS.md", escape = "none")]
+struct BenchmarksPage<'a> {
+    machine: &'a str,
+    starts: usize,
+    warm_up: usize,
+    measured: usize,
+    init_rust_over_noop_max: f64,
+    init_python_over_rust_min: f64,
+    writer_batch10_over_batch1: f64,
+    python_writer_batch10_over_batch1: f64,
+    writer_batch10_over_batch1_concurrent_store: f64,
+    python_writer_batch10_over_batch1_concurrent_store: f64,
+    rss_rust_over_python_max: f64,
+    zip_bytes_max: f64,
+    render_median_ms: f64,
+    render_p95_ms: f64,
+    met: TargetsMet,
+    noop_init_ms: f64,
+    noop_peak_rss_kib: u64,
+    rows: Vec<ScenarioRow<'a>>,
+    zips: &'a [(String, u64)],
+}
+
+/// Which targets the figures meet, in the order of the Targets table.
+struct TargetsMet {
+    init_over_floor: bool,
+    init_over_python: bool,
+    writer_batch: bool,
+    peak_rss: bool,
+    zips: bool,
+    render: bool,
+}
+
+/// One implementation's line in the Scenarios table.
+struct ScenarioRow<'a> {
+    scenario: &'a str,
+    implementation: &'static str,
+    init_median_ms: f64,
+    init_p95_ms: f64,
+    /// Only the Rust processes are started beside the floor.
+    init_over_floor: Option<f64>,
+    latency_median_ms: f64,
+    latency_p95_ms: f64,
+    peak_rss_mib: f64,
+    /// Empty when there were none.
+    errors: String,
+}
+
+impl<'a> ScenarioRow<'a> {
+    fn new(scenario: &'a str, implementation: &'static str, measured: &Measured) -> Self {
+        let (init_median_ms, init_p95_ms) = stats(measured.init_ms.clone());
+        let (latency_median_ms, latency_p95_ms) = stats(measured.latency_ms.clone());
+        ScenarioRow {
+            scenario,
+            implementation,
+            init_median_ms,
+            init_p95_ms,
+            init_over_floor: (!measured.floor_init_ms.is_empty())
+                .then(|| measured.init_over_floor()),
+            latency_median_ms,
+            latency_p95_ms,
+            peak_rss_mib: measured.peak_rss as f64 / 1_048_576.0,
+            // A `|` would end the table cell.
+            errors: measured
+                .errors
+                .join("; ")
+                .replace('|', "/")
+                .chars()
+                .take(200)
+                .collect(),
+        }
+    }
+}
+
+fn markdown(summary: &Value, run: &Run) -> Result<String, askama::Error> {
+    // The targets' figures are read back from the summary, so that the page says what
+    // results.json records (a ratio JSON cannot hold, an infinite one, is null there, NaN here).
+    let figure = |key: &str| summary[key].as_f64().unwrap_or(f64::NAN);
+    let raw = |key: &str| summary["raw"][key].as_f64().unwrap_or(f64::NAN);
+    let zip_bytes_max = figure("zip_bytes_max");
+    let page = BenchmarksPage {
+        machine: summary["raw"]["machine"].as_str().unwrap_or_default(),
+        starts: STARTS,
+        warm_up: WARM_UP,
+        measured: MEASURED,
+        init_rust_over_noop_max: figure("init_rust_over_noop_max"),
+        init_python_over_rust_min: figure("init_python_over_rust_min"),
+        writer_batch10_over_batch1: figure("writer_batch10_over_batch1"),
+        python_writer_batch10_over_batch1: raw("python_writer_batch10_over_batch1"),
+        writer_batch10_over_batch1_concurrent_store: figure(
+            "writer_batch10_over_batch1_concurrent_store",
+        ),
+        python_writer_batch10_over_batch1_concurrent_store: raw(
+            "python_writer_batch10_over_batch1_concurrent_store",
+        ),
+        rss_rust_over_python_max: figure("rss_rust_over_python_max"),
+        zip_bytes_max,
+        render_median_ms: figure("render_10k_beans_ms"),
+        render_p95_ms: run.render_ms.1,
+        met: TargetsMet {
+            init_over_floor: figure("init_rust_over_noop_max") <= 2.0,
+            init_over_python: figure("init_python_over_rust_min") >= 5.0,
+            writer_batch: figure("writer_batch10_over_batch1") <= 2.0,
+            peak_rss: figure("rss_rust_over_python_max") <= 0.5,
+            // No zip at all is not a pass.
+            zips: zip_bytes_max <= 6_000_000.0 && zip_bytes_max > 0.0,
+            render: figure("render_10k_beans_ms") <= 50.0,
+        },
+        noop_init_ms: run.noop.init(),
+        noop_peak_rss_kib: run.noop.peak_rss / 1024,
+        rows: run
+            .results
+            .iter()
+            .flat_map(|r| {
+                [
+                    ScenarioRow::new(r.scenario.name, "Rust", &r.rust),
+                    ScenarioRow::new(r.scenario.name, "Python", &r.python),
+                ]
+            })
+            .collect(),
+        zips: &run.zips,
+    };
+    let mut markdown = page.render()?;
+    // askama drops the template file's final newline.
+    markdown.push('\n');
+    Ok(markdown)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenarios::Scenario;
+
+    fn measured(
+        init: &[f64],
+        floor: &[f64],
+        latency: &[f64],
+        rss: u64,
+        errors: &[&str],
+    ) -> Measured {
+        Measured {
+            init_ms: init.to_vec(),
+            floor_init_ms: floor.to_vec(),
+            latency_ms: latency.to_vec(),
+            peak_rss: rss,
+            errors: errors.iter().map(|e| e.to_string()).collect(),
+        }
+    }
+
+    fn scenario(name: &'static str, function: &'static str) -> Scenario {
+        Scenario {
+            name,
+            function,
+            python: "unused",
+            env: vec![],
+            event: Box::new(|_| vec![]),
+        }
+    }
+
+    /// A fixed, small run: the writer's four batch scenarios (which the ratios need) and a
+    /// mailer whose Rust errors are long and whose Python never started.
+    fn scenarios() -> Vec<Scenario> {
+        vec![
+            scenario(BATCH_OF_1, "order-writer"),
+            scenario(BATCH_OF_10, "order-writer"),
+            scenario("report-mailer, presign + publish", "report-mailer"),
+            scenario(CONCURRENT_1, "order-writer"),
+            scenario(CONCURRENT_10, "order-writer"),
+        ]
+    }
+
+    fn run(scenarios: &[Scenario]) -> Run<'_> {
+        let long = "x".repeat(250);
+        let figures = [
+            (
+                measured(
+                    &[1.0, 1.2, 1.1],
+                    &[0.5, 0.6, 0.55],
+                    &[3.0, 3.5, 2.9, 4.0],
+                    5_300_000,
+                    &[],
+                ),
+                measured(
+                    &[300.0, 320.0, 310.0],
+                    &[],
+                    &[10.0, 12.0, 11.0],
+                    61_000_000,
+                    &["boom | bad", "second"],
+                ),
+            ),
+            (
+                measured(
+                    &[1.3, 1.1, 1.0],
+                    &[0.5, 0.52, 0.58],
+                    &[30.0, 31.5, 29.0],
+                    5_600_000,
+                    &[],
+                ),
+                measured(
+                    &[305.0, 321.0, 311.0],
+                    &[],
+                    &[100.0, 120.0, 110.0],
+                    62_000_000,
+                    &[],
+                ),
+            ),
+            (
+                measured(
+                    &[2.0, 2.2, 2.1],
+                    &[0.4, 0.6, 0.5],
+                    &[8.0, 9.0, 7.5],
+                    7_000_000,
+                    &[&long],
+                ),
+                measured(&[400.0, 420.0], &[], &[], 0, &["no start"]),
+            ),
+            (
+                measured(
+                    &[1.0, 1.0, 1.0],
+                    &[0.5, 0.5, 0.5],
+                    &[6.0, 6.1, 6.2],
+                    5_000_000,
+                    &[],
+                ),
+                measured(
+                    &[300.0, 300.0, 300.0],
+                    &[],
+                    &[6.5, 6.6, 6.7],
+                    60_000_000,
+                    &[],
+                ),
+            ),
+            (
+                measured(
+                    &[1.0, 1.0, 1.0],
+                    &[0.5, 0.5, 0.5],
+                    &[7.0, 7.1, 7.2],
+                    5_100_000,
+                    &[],
+                ),
+                measured(
+                    &[300.0, 300.0, 300.0],
+                    &[],
+                    &[65.0, 66.0, 67.0],
+                    60_100_000,
+                    &[],
+                ),
+            ),
+        ];
+        Run {
+            results: scenarios
+                .iter()
+                .zip(figures)
+                .map(|(scenario, (rust, python))| ScenarioResult {
+                    scenario,
+                    rust,
+                    python,
+                })
+                .collect(),
+            noop: measured(&[0.5, 0.45, 0.6], &[], &[1.0, 1.1], 1_600_000, &[]),
+            render_ms: stats(vec![12.0, 13.5, 11.0, 20.0]),
+            zips: vec![
+                ("order-writer".into(), 4_000_000),
+                ("order-notifier".into(), 0),
+                ("report-mailer".into(), 5_500_000),
+            ],
+            started: Instant::now(),
+        }
+    }
+
+    #[test]
+    fn the_page_shows_the_targets_the_scenarios_and_the_zips() {
+        let scenarios = scenarios();
+        let run = run(&scenarios);
+        let mut summary = summary(&run);
+        summary["raw"]["machine"] = json!("Test CPU, 4 cores, 8 GB memory, Linux x86_64");
+        let page = markdown(&summary, &run).unwrap();
+        for line in [
+            "# Benchmarks\n\nGenerated by `make bench`; do not edit by hand. Each function runs",
+            "\nMachine: Test CPU, 4 cores, 8 GB memory, Linux x86_64. Each implementation: 9 cold starts × (2 warm-up + 10 measured events); medians and p95.\n\n## Targets\n\n| target | result |\n| --- | --- |\n",
+            "\n| init ≤ 2× the noop floor, every handler | **missed** max ratio 4.20 |\n",
+            "\n| init ≤ 1/5 of Python, every handler | **met** Python is at least 200.0× slower to start |\n",
+            // No Python RSS for the mailer: an infinite ratio, null in results.json.
+            "\n| peak RSS ≤ ½ of Python, every handler | **missed** max ratio NaN |\n",
+            "\n| every zip ≤ 6 MB | **met** largest 5500000 bytes |\n",
+            "\n| 10,000 beans rendered in ≤ 50 ms | **met** median 13.5 ms, p95 20.0 ms (render only, in process) |\n",
+            "\nNoop floor (`bench/src/bin/noop.rs`): init median 0.5 ms, peak RSS 1562 KiB.",
+            "\n| scenario | implementation | init median / p95 (ms) | latency median / p95 (ms) | peak RSS (MiB) | errors |\n| --- | --- | --- | --- | --- | --- |\n",
+            "\n| order-writer, batch of 1 | Rust | 1.1 / 1.2 (2.00× the floor) | 3.50 / 4.00 | 5.1 | none |\n",
+            "\n| order-writer, batch of 1 | Python | 310.0 / 320.0 | 11.00 / 12.00 | 58.2 | boom / bad; second |\n",
+            "\n| report-mailer, presign + publish | Python | 420.0 / 420.0 | NaN / NaN | 0.0 | no start |\n",
+            "\n## Release zips (`make build`, arm64)\n\n| function | bytes |\n| --- | --- |\n| order-writer | 4000000 |\n| order-notifier | 0 |\n| report-mailer | 5500000 |\n\n## Reading the figures\n",
+            "\nRaw figures: `target/bench/results.json`.\n",
+        ] {
+            assert!(page.contains(line), "no {line:?} in\n{page}");
+        }
+        assert!(page.contains(&format!(" | {} |\n", "x".repeat(200))));
+        assert!(page.ends_with("Raw figures: `target/bench/results.json`.\n"));
+    }
+
+    #[test]
+    fn the_writer_row_has_both_ratios_on_moto_and_on_the_concurrent_store() {
+        let scenarios = scenarios();
+        let run = run(&scenarios);
+        let page = markdown(&summary(&run), &run).unwrap();
+        assert!(page.contains(
+            "\n| order-writer batch of 10 ≤ 2× batch of 1 | **missed** ratio 8.57 on moto (the seeds' \
+             sequential loop: 10.00); against a store that serves requests concurrently in 5 ms, as \
+             DynamoDB does: 1.16 (the seeds' loop: 10.00); see below |\n"
+        ));
+    }
+}

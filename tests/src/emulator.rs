@@ -92,6 +92,12 @@ pub fn sdk_config_for(endpoint: &str) -> SdkConfig {
         .build()
 }
 
+/// SDK configuration for an AWS that never answers (the discard port, where nothing listens on a
+/// developer's machine): for clients a test hands over but expects never to be used, or to fail.
+pub fn unreachable_sdk_config() -> SdkConfig {
+    sdk_config_for("http://127.0.0.1:9")
+}
+
 /// A loopback port nothing listens on now.
 pub fn free_port() -> u16 {
     TcpListener::bind((Ipv4Addr::LOCALHOST, 0))

@@ -32,7 +32,7 @@ pub mod template;
 mod wait;
 mod workspace;
 
-pub use emulator::{Emulator, REGION, free_port, sdk_config_for};
+pub use emulator::{Emulator, REGION, free_port, sdk_config_for, unreachable_sdk_config};
 pub use events::{failed_ids, sample_event, sqs_event, stream_event};
 pub use http::{http_get, http_post};
 pub use mariadb::TestDatabase;

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use cafe_shared::NamedError;
 use cafe_shared::inventory::{Inventory, InventoryPayload};
-use cafe_tests::{Emulator, TestDatabase};
+use cafe_tests::{Emulator, TestDatabase, free_port, unreachable_sdk_config};
 use inventory_reader::{InventoryReader, ReadError, claim_check};
 use mysql_async::prelude::Queryable;
 use mysql_async::{Opts, OptsBuilder, Pool};
@@ -15,7 +15,7 @@ use mysql_async::{Opts, OptsBuilder, Pool};
 fn reader(opts: impl Into<Opts>) -> InventoryReader {
     InventoryReader::new(
         Pool::new(opts.into()),
-        unused_s3(),
+        aws_sdk_s3::Client::new(&unreachable_sdk_config()),
         "cafe-reports",
         Duration::from_secs(2),
         Duration::from_secs(5),
@@ -24,14 +24,6 @@ fn reader(opts: impl Into<Opts>) -> InventoryReader {
 
 /// An S3 client that is never reached (the reader only reads; the claim check is called with a
 /// client of its own).
-fn unused_s3() -> aws_sdk_s3::Client {
-    let config = aws_sdk_s3::Config::builder()
-        .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
-        .region(aws_sdk_s3::config::Region::new("us-east-1"))
-        .build();
-    aws_sdk_s3::Client::from_conf(config)
-}
-
 #[tokio::test]
 async fn every_supplier_and_bean_comes_back_typed() {
     let database = TestDatabase::create().await;
@@ -79,11 +71,7 @@ async fn every_supplier_and_bean_comes_back_typed() {
 #[tokio::test]
 async fn an_unreachable_database_is_retryable() {
     // Nothing listens on this port once the listener is gone.
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let opts = OptsBuilder::default()
         .ip_or_hostname("127.0.0.1")
         .tcp_port(port)

@@ -6,7 +6,7 @@
 //! `DatabaseUnavailable` that says TLS.
 
 use std::fs::File;
-use std::net::{Ipv4Addr, TcpListener, TcpStream};
+use std::net::{Ipv4Addr, TcpStream};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use cafe_shared::NamedError;
 use cafe_shared::clients::{DatabaseTls, DeployedDatabase};
-use cafe_tests::{TestDatabase, wait_until};
+use cafe_tests::{TestDatabase, free_port, unreachable_sdk_config, wait_until};
 use inventory_reader::{InventoryReader, ReadError};
 use mysql_async::prelude::Queryable;
 use mysql_async::{OptsBuilder, Pool};
@@ -138,10 +138,7 @@ impl TlsServer {
             .args(user);
         run_within(install, Duration::from_secs(60), &dir.join("install.log"));
 
-        let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-            .and_then(|listener| listener.local_addr())
-            .expect("a free loopback port")
-            .port();
+        let port = free_port();
         let socket = dir.join("mariadbd.sock");
         let error_log = dir.join("error.log");
         let child = Command::new(&mariadbd)
@@ -212,18 +209,10 @@ impl Drop for TlsServer {
 }
 
 /// An S3 client that is never reached (the seed inventory stays inline).
-fn unused_s3() -> aws_sdk_s3::Client {
-    let config = aws_sdk_s3::Config::builder()
-        .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
-        .region(aws_sdk_s3::config::Region::new("us-east-1"))
-        .build();
-    aws_sdk_s3::Client::from_conf(config)
-}
-
 fn reader(pool: Pool) -> InventoryReader {
     InventoryReader::new(
         pool,
-        unused_s3(),
+        aws_sdk_s3::Client::new(&unreachable_sdk_config()),
         "cafe-reports",
         Duration::from_secs(5),
         Duration::from_secs(5),

@@ -7,11 +7,11 @@
 //! retrying).
 
 pub mod email;
+pub mod presign;
 
 use std::time::{Duration, SystemTime};
 
 use aws_sdk_s3::config::{ProvideCredentials, SharedCredentialsProvider};
-use aws_sdk_s3::presigning::PresigningConfig;
 use cafe_shared::NamedError;
 use cafe_shared::error::aws_error_text;
 use chrono::{DateTime, Utc};
@@ -22,6 +22,7 @@ use tokio::time::{Instant, sleep};
 use tracing::info;
 
 pub use email::{SUBJECT, email_text, in_words};
+pub use presign::Presign;
 
 /// The longest link the mailer makes. A presigned URL stops working when the credentials that
 /// signed it expire, whatever expiry it was given; the mailer signs with its execution role's
@@ -32,8 +33,10 @@ pub const MAX_LINK_EXPIRY: Duration = Duration::from_secs(60 * 60);
 /// How often the mailer looks for the report while it waits.
 const POLL_INTERVAL: Duration = Duration::from_millis(500);
 
-pub struct ReportMailer {
+/// The mailer, presigning with `P`: the S3 client when deployed (see [`presign`]).
+pub struct ReportMailer<P = aws_sdk_s3::Client> {
     s3: aws_sdk_s3::Client,
+    presigner: P,
     sns: aws_sdk_sns::Client,
     bucket: String,
     topic_arn: String,
@@ -132,8 +135,8 @@ pub fn link_expiry(seconds: u64) -> Result<Duration, String> {
     }
 }
 
-pub async fn handle(
-    mailer: &ReportMailer,
+pub async fn handle<P: Presign>(
+    mailer: &ReportMailer<P>,
     event: LambdaEvent<MailRequest>,
 ) -> Result<MailedReport, MailError> {
     let request = event.payload;
@@ -147,7 +150,10 @@ pub async fn handle(
         mailer.link_expiry,
         mailer.signing_credentials_expiry().await,
     );
-    let url = mailer.presign(&request.report_key, lifetime).await?;
+    let url = mailer
+        .presigner
+        .presign_get(&mailer.bucket, &request.report_key, lifetime)
+        .await?;
     let expires_at = Utc::now() + lifetime;
     let message_id = mailer
         .publish(&email_text(&url, expires_at, lifetime))
@@ -175,6 +181,7 @@ impl ReportMailer {
         credentials: Option<SharedCredentialsProvider>,
     ) -> Self {
         Self {
+            presigner: s3.clone(),
             s3,
             sns,
             bucket: bucket.into(),
@@ -185,6 +192,22 @@ impl ReportMailer {
         }
     }
 
+    /// The same mailer, presigning with `presigner` instead of its S3 client.
+    pub fn with_presigner<Q: Presign>(self, presigner: Q) -> ReportMailer<Q> {
+        ReportMailer {
+            s3: self.s3,
+            presigner,
+            sns: self.sns,
+            bucket: self.bucket,
+            topic_arn: self.topic_arn,
+            link_expiry: self.link_expiry,
+            wait: self.wait,
+            credentials: self.credentials,
+        }
+    }
+}
+
+impl<P: Presign> ReportMailer<P> {
     /// Returns once the report exists, or `ReportMissing` after `wait`.
     pub async fn wait_for_report(&self, key: &str) -> Result<(), MailError> {
         let deadline = Instant::now() + self.wait;
@@ -216,20 +239,6 @@ impl ReportMailer {
     async fn signing_credentials_expiry(&self) -> Option<SystemTime> {
         let provider = self.credentials.as_ref()?;
         provider.provide_credentials().await.ok()?.expiry()
-    }
-
-    async fn presign(&self, key: &str, lifetime: Duration) -> Result<String, MailError> {
-        let config = PresigningConfig::expires_in(lifetime)
-            .map_err(|e| MailError::InvalidReportRequest(e.to_string()))?;
-        let request = self
-            .s3
-            .get_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .presigned(config)
-            .await
-            .map_err(|e| MailError::ReportEmailFailed(aws_error_text(&e)))?;
-        Ok(request.uri().to_owned())
     }
 
     async fn publish(&self, text: &str) -> Result<String, MailError> {
@@ -264,7 +273,7 @@ mod tests {
     use super::*;
     use aws_sdk_s3::operation::head_object::{HeadObjectError, HeadObjectOutput};
     use aws_sdk_s3::types::error::NotFound;
-    use aws_sdk_sns::operation::publish::PublishOutput;
+    use aws_sdk_sns::operation::publish::{PublishError, PublishOutput};
     use aws_smithy_mocks::{RuleMode, mock, mock_client};
     use lambda_runtime::Context;
 
@@ -318,8 +327,114 @@ mod tests {
         assert_eq!(link_lifetime(now, fifteen, expired), Duration::from_secs(1));
     }
 
-    // Presigning and publishing are exercised against the emulator (tests/emulator.rs): the
-    // mock interceptor would also intercept the presigning request.
+    /// A presigner that hands out a fixed link, or fails, and records what it was asked for.
+    struct Links {
+        answer: Result<&'static str, &'static str>,
+        asked: std::sync::Mutex<Vec<(String, String, Duration)>>,
+    }
+
+    impl Links {
+        fn giving(answer: Result<&'static str, &'static str>) -> Self {
+            Self {
+                answer,
+                asked: Default::default(),
+            }
+        }
+    }
+
+    impl Presign for Links {
+        async fn presign_get(
+            &self,
+            bucket: &str,
+            key: &str,
+            lifetime: Duration,
+        ) -> Result<String, MailError> {
+            let request = (bucket.to_owned(), key.to_owned(), lifetime);
+            self.asked.lock().unwrap().push(request);
+            self.answer
+                .map(str::to_owned)
+                .map_err(|e| MailError::ReportEmailFailed(e.into()))
+        }
+    }
+
+    const LINK: &str =
+        "https://cafe-reports.s3.amazonaws.com/reports/exec-1.html?X-Amz-Signature=ab";
+
+    #[tokio::test]
+    async fn the_email_carries_the_link_to_the_report_that_exists() {
+        let head = mock!(aws_sdk_s3::Client::head_object)
+            .then_output(|| HeadObjectOutput::builder().build());
+        let publish = mock!(aws_sdk_sns::Client::publish)
+            .match_requests(|publish| {
+                publish.topic_arn() == Some("arn:aws:sns:us-east-1:123456789012:EmailReport")
+                    && publish.subject() == Some(SUBJECT)
+                    && publish.message().is_some_and(|text| text.contains(LINK))
+            })
+            .then_output(|| PublishOutput::builder().message_id("msg-1").build());
+        let mailer = mailer(
+            mock_client!(aws_sdk_s3, RuleMode::MatchAny, [&head]),
+            mock_client!(aws_sdk_sns, RuleMode::MatchAny, [&publish]),
+            Duration::from_secs(1),
+        )
+        .with_presigner(Links::giving(Ok(LINK)));
+        let before = Utc::now();
+        let mailed = handle(&mailer, request("reports/exec-1.html"))
+            .await
+            .unwrap();
+        assert_eq!(mailed.key, "reports/exec-1.html");
+        assert_eq!(mailed.message_id, "msg-1");
+        let expires_in = mailed.expires_at - before;
+        assert!(
+            (899..=901).contains(&expires_in.num_seconds()),
+            "{expires_in}"
+        );
+        let asked = mailer.presigner.asked.lock().unwrap().clone();
+        let wanted = (
+            "cafe-reports".into(),
+            "reports/exec-1.html".into(),
+            Duration::from_secs(900),
+        );
+        assert_eq!(asked, vec![wanted]);
+        assert_eq!(publish.num_calls(), 1);
+    }
+
+    #[tokio::test]
+    async fn no_email_when_the_link_cannot_be_made_or_sent_and_both_are_retryable() {
+        let head = mock!(aws_sdk_s3::Client::head_object)
+            .then_output(|| HeadObjectOutput::builder().build());
+        let publish =
+            mock!(aws_sdk_sns::Client::publish).then_output(|| PublishOutput::builder().build());
+        let unsigned = mailer(
+            mock_client!(aws_sdk_s3, RuleMode::MatchAny, [&head]),
+            mock_client!(aws_sdk_sns, RuleMode::MatchAny, [&publish]),
+            Duration::from_secs(1),
+        )
+        .with_presigner(Links::giving(Err("the signing credentials expired")));
+        let error = handle(&unsigned, request("reports/exec-1.html"))
+            .await
+            .unwrap_err();
+        assert!(error.retryable());
+        let diagnostic = Diagnostic::from(error);
+        assert_eq!(diagnostic.error_type, "ReportEmailFailed");
+        assert!(diagnostic.error_message.contains("credentials expired"));
+        assert_eq!(publish.num_calls(), 0);
+
+        let refused = mock!(aws_sdk_sns::Client::publish)
+            .then_error(|| PublishError::unhandled("the topic is gone"));
+        let unsent = mailer(
+            mock_client!(aws_sdk_s3, RuleMode::MatchAny, [&head]),
+            mock_client!(aws_sdk_sns, RuleMode::MatchAny, [&refused]),
+            Duration::from_secs(1),
+        )
+        .with_presigner(Links::giving(Ok(LINK)));
+        let error = handle(&unsent, request("reports/exec-1.html"))
+            .await
+            .unwrap_err();
+        assert_eq!(Diagnostic::from(error).error_type, "ReportEmailFailed");
+        assert_eq!(refused.num_calls(), 1);
+    }
+
+    // Presigning with the real S3 client is exercised against the emulator (tests/emulator.rs).
     #[tokio::test]
     async fn it_waits_for_a_late_report() {
         let head = mock!(aws_sdk_s3::Client::head_object)

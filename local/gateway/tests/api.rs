@@ -8,36 +8,18 @@ use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use aws_config::{BehaviorVersion, Region, SdkConfig};
-use aws_sdk_sqs::config::{Credentials, SharedCredentialsProvider};
 mod common;
 
 use cafe_gateway::Aws;
 use cafe_gateway::api::{Api, Timeouts, serve};
+use cafe_tests::unreachable_sdk_config;
 use common::exchange_raw;
 use serde_json::{Value, json};
-
-fn unreachable_aws() -> Aws {
-    let config = SdkConfig::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        // The discard port: nothing listens there on a developer's machine.
-        .endpoint_url("http://127.0.0.1:9")
-        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
-            "testing",
-            "testing",
-            None,
-            None,
-            "api-tests",
-        )))
-        .build();
-    Aws::new(&config)
-}
 
 /// Serves the API on a free loopback port with `timeouts`; returns its address.
 async fn gateway(timeouts: Timeouts) -> SocketAddr {
     let api = Api {
-        aws: unreachable_aws(),
+        aws: Aws::new(&unreachable_sdk_config()),
         queue_url: "http://127.0.0.1:9/123456789012/orders-queue".into(),
         state_machine_arn: "arn:aws:states:us-east-1:123456789012:stateMachine:InventoryReport"
             .into(),

@@ -14,7 +14,7 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use cafe_gateway::Aws;
 use cafe_gateway::api::{Api, router};
-use cafe_tests::sdk_config_for;
+use cafe_tests::unreachable_sdk_config;
 use serde_json::Value;
 use tower::ServiceExt;
 
@@ -23,8 +23,7 @@ const MACHINE_ARN: &str = "arn:aws:states:us-east-1:123456789012:stateMachine:In
 
 /// Clients of an AWS that does not answer: every call goes to a closed port.
 fn unreachable() -> Aws {
-    // The discard port: nothing listens there on a developer's machine.
-    Aws::new(&sdk_config_for("http://127.0.0.1:9"))
+    Aws::new(&unreachable_sdk_config())
 }
 
 /// An API whose SQS and Step Functions clients answer by `sqs` and `sfn`; every other client

@@ -41,6 +41,7 @@ pub struct Setup {
     orders_queue_arn: String,
     order_topic: String,
     report_topic: String,
+    reports_bucket: String,
     seed_db: TestDatabase,
     big_db: TestDatabase,
     /// The concurrent store's endpoint.
@@ -58,7 +59,7 @@ pub async fn set_up() -> Result<Setup, Error> {
     let sns = emulator.sns();
     let order_topic = sns
         .create_topic()
-        .name("OrderNotifications")
+        .name(local_name("OrderNotificationsTopic"))
         .send()
         .await?
         .topic_arn()
@@ -66,16 +67,17 @@ pub async fn set_up() -> Result<Setup, Error> {
         .to_owned();
     let report_topic = sns
         .create_topic()
-        .name("EmailReport")
+        .name(local_name("EmailReportTopic"))
         .send()
         .await?
         .topic_arn()
         .unwrap_or_default()
         .to_owned();
+    let reports_bucket = local_name("ReportsBucket");
     let s3 = emulator.s3();
-    s3.create_bucket().bucket("cafe-reports").send().await?;
+    s3.create_bucket().bucket(&reports_bucket).send().await?;
     s3.put_object()
-        .bucket("cafe-reports")
+        .bucket(&reports_bucket)
         .key("reports/bench.html")
         .body(b"<p>report</p>".to_vec().into())
         .send()
@@ -90,6 +92,7 @@ pub async fn set_up() -> Result<Setup, Error> {
         orders_queue_arn,
         order_topic,
         report_topic,
+        reports_bucket,
         seed_db,
         big_db,
         store,
@@ -108,7 +111,7 @@ impl Setup {
             ("ORDERS_TABLE".into(), self.orders_table.clone()),
             ("ORDER_TOPIC_ARN".into(), self.order_topic.clone()),
             ("REPORT_TOPIC_ARN".into(), self.report_topic.clone()),
-            ("REPORTS_BUCKET".into(), "cafe-reports".into()),
+            ("REPORTS_BUCKET".into(), self.reports_bucket.clone()),
             ("RUST_LOG".into(), "warn".into()),
         ]
     }

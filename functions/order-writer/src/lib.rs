@@ -94,19 +94,20 @@ impl OrderWriter {
             .dynamodb
             .put_item()
             .table_name(&self.table)
-            .set_item(Some(item.clone()))
+            .set_item(Some(item))
             .condition_expression("attribute_not_exists(orderID)")
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
             .await;
-        let order_id = order.order_id;
+        let order_id = order.order_id.clone();
         match result {
             Ok(_) => Ok(Written::Stored { order_id }),
             Err(e) => match e.as_service_error() {
                 // The order already stored comes back with the refusal, to be compared.
                 Some(PutItemError::ConditionalCheckFailedException(refused)) => {
+                    // Built again rather than kept: a repeat is rare, an item up to 400 KB.
                     match refused.item() {
-                        Some(stored) if same_order(stored, &item) => {
+                        Some(stored) if same_order(stored, &to_item(&order)?) => {
                             Ok(Written::AlreadyStored { order_id })
                         }
                         Some(_) => Err(WriteError::KeyReused { order_id }),

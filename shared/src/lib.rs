@@ -1,5 +1,6 @@
 //! What every café function shares: configuration, the one place AWS clients are built, the
-//! `Order` domain type and its validation, logging set-up, and DynamoDB image conversions.
+//! `Order` domain type and its validation, logging and metrics set-up, and DynamoDB image
+//! conversions.
 //! No handler logic lives here.
 
 pub mod clients;
@@ -9,6 +10,7 @@ pub mod error;
 pub mod image;
 pub mod inventory;
 pub mod limits;
+pub mod metrics;
 pub mod order;
 pub mod telemetry;
 

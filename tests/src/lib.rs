@@ -17,6 +17,7 @@
 //! - `events.rs`: [`sample_event`] from `events/`, [`sqs_event`] and [`stream_event`] as Lambda's
 //!   event sources build them from what an emulator holds, and [`failed_ids`] of an SQS handler's
 //!   answer;
+//! - `metrics.rs` ([`metrics::counted`]): what code counted through the `metrics` facade;
 //! - `template.rs` ([`template`]): template.yaml's functions and the local stack's names for its
 //!   resources;
 //! - `stack.rs` ([`stack`]): for the tests against the running local stack (`make e2e`,
@@ -26,6 +27,7 @@ mod emulator;
 mod events;
 mod http;
 mod mariadb;
+pub mod metrics;
 mod resources;
 pub mod stack;
 pub mod template;

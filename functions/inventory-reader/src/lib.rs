@@ -10,8 +10,8 @@ pub mod claim_check;
 
 use std::time::Duration;
 
-use cafe_shared::NamedError;
 use cafe_shared::inventory::{Bean, Inventory, InventoryPayload, Supplier, within_limit};
+use cafe_shared::{NamedError, metrics};
 use chrono::Utc;
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use mysql_async::prelude::Queryable;
@@ -161,6 +161,8 @@ pub async fn handle(
 ) -> Result<InventoryPayload, ReadError> {
     let execution = event.payload.execution.unwrap_or(event.context.request_id);
     let inventory = reader.read().await?;
+    metrics::count(metrics::REPORT_SUPPLIERS, inventory.totals.suppliers as u64);
+    metrics::count(metrics::REPORT_BEANS, inventory.totals.beans as u64);
     let payload = claim_check::payload(&reader.s3, &reader.bucket, &execution, inventory).await?;
     let form = match &payload {
         InventoryPayload::Inline(_) => "inline",

@@ -1,7 +1,7 @@
 use cafe_shared::config::{DB_CONNECT_TIMEOUT_SECONDS, DB_QUERY_TIMEOUT_SECONDS, REPORTS_BUCKET};
-use cafe_shared::{clients, telemetry};
+use cafe_shared::{clients, metrics, telemetry};
 use inventory_reader::{InventoryReader, handle};
-use lambda_runtime::{Error, run, service_fn};
+use lambda_runtime::{Error, service_fn};
 use std::time::Duration;
 
 // One event at a time (Lambda's model): a single-threaded runtime, which also starts faster.
@@ -16,5 +16,6 @@ async fn main() -> Result<(), Error> {
         Duration::from_secs(DB_CONNECT_TIMEOUT_SECONDS.parse()?),
         Duration::from_secs(DB_QUERY_TIMEOUT_SECONDS.parse()?),
     );
-    run(service_fn(|event| handle(&reader, event))).await
+    let metrics = metrics::init("inventory-reader")?;
+    metrics::run(metrics, service_fn(|event| handle(&reader, event))).await
 }

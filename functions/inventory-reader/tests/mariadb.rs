@@ -4,10 +4,12 @@
 use std::net::TcpListener;
 use std::time::Duration;
 
-use cafe_shared::NamedError;
 use cafe_shared::inventory::{Inventory, InventoryPayload};
+use cafe_shared::{NamedError, metrics};
+use cafe_tests::metrics::counted;
 use cafe_tests::{Emulator, TestDatabase, free_port, unreachable_sdk_config};
-use inventory_reader::{InventoryReader, ReadError, claim_check};
+use inventory_reader::{InventoryReader, ReadError, ReadRequest, claim_check, handle};
+use lambda_runtime::{Context, LambdaEvent};
 use mysql_async::prelude::Queryable;
 use mysql_async::{Opts, OptsBuilder, Pool};
 
@@ -22,8 +24,23 @@ fn reader(opts: impl Into<Opts>) -> InventoryReader {
     )
 }
 
-/// An S3 client that is never reached (the reader only reads; the claim check is called with a
-/// client of its own).
+#[tokio::test]
+async fn a_read_counts_the_reports_suppliers_and_beans() {
+    let database = TestDatabase::create().await;
+    let reader = reader(database.opts());
+    let request = ReadRequest {
+        execution: Some("exec-metrics".into()),
+    };
+    let event = LambdaEvent::new(request, Context::default());
+    let (payload, counts) = counted(handle(&reader, event)).await;
+    assert!(matches!(payload.unwrap(), InventoryPayload::Inline(_)));
+    let expected = [(metrics::REPORT_BEANS, 16), (metrics::REPORT_SUPPLIERS, 9)];
+    assert_eq!(
+        counts,
+        expected.map(|(name, n)| (name.to_owned(), n)).into()
+    );
+}
+
 #[tokio::test]
 async fn every_supplier_and_bean_comes_back_typed() {
     let database = TestDatabase::create().await;

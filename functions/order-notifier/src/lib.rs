@@ -15,6 +15,7 @@ pub mod sns;
 
 use aws_lambda_events::event::dynamodb::Event;
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
+use cafe_shared::metrics;
 use lambda_runtime::{Error, LambdaEvent};
 use thiserror::Error;
 use tracing::error;
@@ -66,8 +67,13 @@ pub async fn handle(
     }
 
     let first_failure = match notifier.publish(&notifications).await {
-        Ok(()) => unreadable,
+        Ok(()) => {
+            metrics::count(metrics::NOTIFICATIONS_PUBLISHED, notifications.len() as u64);
+            unreadable
+        }
         Err(Unpublished { index, error }) => {
+            // Those before it went out; the stream hands over the rest again.
+            metrics::count(metrics::NOTIFICATIONS_PUBLISHED, index as u64);
             let failed = &notifications[index];
             error!(order_id = failed.order_id, sequence_number = failed.sequence_number, reason = %error,
                    "order not notified; the stream resumes here");
@@ -76,6 +82,7 @@ pub async fn handle(
     };
     let mut response = DynamoDbEventResponse::default();
     if let Some(sequence_number) = first_failure {
+        metrics::count(metrics::NOTIFICATIONS_FAILED, 1);
         let mut failure = DynamoDbBatchItemFailure::default();
         failure.item_identifier = Some(sequence_number);
         response.batch_item_failures.push(failure);
@@ -92,6 +99,7 @@ mod tests {
     use aws_sdk_sns::types::BatchResultErrorEntry;
     use aws_sdk_sns::types::error::InternalErrorException;
     use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
+    use cafe_tests::metrics::counted;
     use lambda_runtime::Context;
     use serde_json::{Value, json};
     use std::sync::{Arc, Mutex};
@@ -278,6 +286,35 @@ mod tests {
             "the 11th record opens the failed batch"
         );
         assert_eq!((first.num_calls(), third.num_calls()), (1, 0));
+    }
+
+    #[tokio::test]
+    async fn what_went_out_and_each_stop_are_counted() {
+        let all = accepts_all(Arc::default());
+        let notifier_taking_all = OrderNotifier::new(
+            mock_client!(aws_sdk_sns, RuleMode::MatchAny, [&all]),
+            "arn:topic",
+        );
+        let (_, counts) = counted(failed_sequence_number(&notifier_taking_all, inserts(25))).await;
+        assert_eq!(
+            counts,
+            [(metrics::NOTIFICATIONS_PUBLISHED.to_owned(), 25)].into()
+        );
+
+        let first = accepts_all(Arc::default());
+        let second = mock!(aws_sdk_sns::Client::publish_batch).then_error(|| {
+            PublishBatchError::InternalErrorException(InternalErrorException::builder().build())
+        });
+        let notifier = notifier(&[&first, &second]);
+        let (_, counts) = counted(failed_sequence_number(&notifier, inserts(25))).await;
+        let expected = [
+            (metrics::NOTIFICATIONS_FAILED, 1),
+            (metrics::NOTIFICATIONS_PUBLISHED, 10),
+        ];
+        assert_eq!(
+            counts,
+            expected.map(|(name, n)| (name.to_owned(), n)).into()
+        );
     }
 
     #[tokio::test]

@@ -1,5 +1,5 @@
-use cafe_shared::{clients, config, telemetry};
-use lambda_runtime::{Error, run, service_fn};
+use cafe_shared::{clients, config, metrics, telemetry};
+use lambda_runtime::{Error, service_fn};
 use order_notifier::{OrderNotifier, handle};
 
 // One event at a time (Lambda's model): a single-threaded runtime, which also starts faster.
@@ -8,5 +8,6 @@ async fn main() -> Result<(), Error> {
     telemetry::init();
     let aws = clients::aws_config().await;
     let notifier = OrderNotifier::new(clients::sns(&aws), config::ORDER_TOPIC_ARN.value());
-    run(service_fn(|event| handle(&notifier, event))).await
+    let metrics = metrics::init("order-notifier")?;
+    metrics::run(metrics, service_fn(|event| handle(&notifier, event))).await
 }

@@ -16,6 +16,7 @@ use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
 use cafe_shared::error::aws_error_text;
 use cafe_shared::image::{MAX_ITEM_BYTES, item_size, same_value, to_item};
+use cafe_shared::metrics;
 use cafe_shared::{Order, OrderError, StoredOrder};
 use chrono::{DateTime, Utc};
 use futures::stream::{self, StreamExt};
@@ -145,6 +146,7 @@ pub async fn handle(
     let mut response = SqsBatchResponse::default();
     for (message_id, outcome) in message_ids.iter().zip(outcomes) {
         log_outcome(message_id, &outcome);
+        metrics::count(outcome_metric(&outcome), 1);
         if outcome.is_err() {
             let mut failure = BatchItemFailure::default();
             failure.item_identifier = (*message_id).to_owned();
@@ -177,6 +179,17 @@ fn log_outcome(message_id: &str, outcome: &Result<Written, WriteError>) {
             warn!(message_id, reason = %e, "order rejected; it stays on the queue until the DLQ takes it")
         }
         Err(e) => error!(message_id, reason = %e, "order not stored; it will be retried"),
+    }
+}
+
+/// The metric a message's outcome counts towards: refused for good (bound for the DLQ) or failed
+/// this time (retried).
+pub fn outcome_metric(outcome: &Result<Written, WriteError>) -> &'static str {
+    match outcome {
+        Ok(Written::Stored { .. }) => metrics::ORDERS_STORED,
+        Ok(Written::AlreadyStored { .. }) => metrics::ORDERS_ALREADY_STORED,
+        Err(WriteError::Storage(_)) => metrics::ORDERS_FAILED,
+        Err(_) => metrics::ORDERS_REFUSED,
     }
 }
 
@@ -246,6 +259,7 @@ mod tests {
     use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
     use lambda_runtime::Context;
 
+    use cafe_tests::metrics::counted;
     use cafe_tests::{failed_ids, sample_event};
 
     fn fixture(file: &str) -> SqsEvent {
@@ -341,6 +355,37 @@ mod tests {
             vec![ids[1].clone(), ids[3].clone(), ids[6].clone()]
         );
         assert_eq!(stored.num_calls(), 7);
+    }
+
+    #[tokio::test]
+    async fn each_outcome_is_counted_once_under_its_metric() {
+        let event = fixture("sqs-orders-mixed.json");
+        let stored = stores_conditionally();
+        let writer = writer(&[&stored]);
+        let (failures, counts) = counted(deliver(&writer, event)).await;
+        assert_eq!(failures.len(), 3);
+        let expected = [(metrics::ORDERS_STORED, 7), (metrics::ORDERS_REFUSED, 3)];
+        assert_eq!(
+            counts,
+            expected.map(|(name, n)| (name.to_owned(), n)).into()
+        );
+
+        let (event, held) =
+            resent_with_key(&fixture("sqs-orders.json").records[2].body.clone().unwrap());
+        let (_, counts) = counted(deliver(&writer_for(&already_holding(held)), event)).await;
+        assert_eq!(
+            counts,
+            [(metrics::ORDERS_ALREADY_STORED.to_owned(), 1)].into()
+        );
+
+        let failing = mock!(aws_sdk_dynamodb::Client::put_item)
+            .then_error(|| PutItemError::unhandled("connection reset"));
+        let (_, counts) = counted(deliver(&writer_for(&failing), fixture("sqs-orders.json"))).await;
+        assert_eq!(counts, [(metrics::ORDERS_FAILED.to_owned(), 3)].into());
+    }
+
+    fn writer_for(rule: &Rule) -> OrderWriter {
+        writer(&[rule])
     }
 
     /// The keyed message of `sqs-orders.json` alone, and the item an earlier message with the same

@@ -1,8 +1,8 @@
 use cafe_shared::config::{
     REPORT_LINK_EXPIRY_SECONDS, REPORT_TOPIC_ARN, REPORT_WAIT_SECONDS, REPORTS_BUCKET,
 };
-use cafe_shared::{clients, telemetry};
-use lambda_runtime::{Error, run, service_fn};
+use cafe_shared::{clients, metrics, telemetry};
+use lambda_runtime::{Error, service_fn};
 use report_mailer::{ReportMailer, handle, link_expiry};
 use std::time::Duration;
 
@@ -20,5 +20,6 @@ async fn main() -> Result<(), Error> {
         Duration::from_secs(REPORT_WAIT_SECONDS.parse()?),
         aws.credentials_provider(),
     );
-    run(service_fn(|event| handle(&mailer, event))).await
+    let metrics = metrics::init("report-mailer")?;
+    metrics::run(metrics, service_fn(|event| handle(&mailer, event))).await
 }

@@ -135,9 +135,14 @@ def local_resources(template=None, region=REGION):
     table = referenced(stream_event["Stream"])
     on_failure = referenced(stream_event["DestinationConfig"]["OnFailure"]["Destination"])
 
-    topics = {t.name(logical): [] for logical in t.of_type("AWS::SNS::Topic")}
+    # A topic without a LocalName is deployed only (the ops topic the alarms notify), and so are
+    # its subscriptions.
+    local_topics = [k for k, r in t.of_type("AWS::SNS::Topic").items() if "LocalName" in (r.get("Metadata") or {})]
+    topics = {t.name(logical): [] for logical in local_topics}
     for logical, subscription in t.of_type("AWS::SNS::Subscription").items():
         properties = subscription["Properties"]
+        if referenced(properties["TopicArn"]) not in local_topics:
+            continue
         endpoint = (subscription.get("Metadata") or {}).get("LocalEndpoint")
         if endpoint is None:
             raise TemplateError(f"template.yaml: {logical} has no Metadata.LocalEndpoint")

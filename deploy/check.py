@@ -12,7 +12,13 @@ checks the resources that would be created:
   not let be scoped;
 - each topic policy covers one topic and names only it;
 - the report link cannot outlive the signing session; /create_report has its own throttle; the
-  reader's concurrency is reserved when asked; a retained resource has no fixed name.
+  reader's concurrency is reserved when asked; a retained resource has no fixed name;
+- operations: every queue that parks messages has an alarm, every function an Errors and a
+  Throttles alarm; every alarm notifies the ops topic on ALARM and OK and is named after the stack
+  (the topic's policy admits only those); the ops topic is encrypted with a key of the stack's
+  that CloudWatch may use (not alias/aws/sns), its policy lets CloudWatch publish and its Deny
+  spares it; the dashboard's body is JSON, shows every alarm and names only the metrics the
+  functions emit.
 
     python deploy/check.py [target/sam]
 """
@@ -53,6 +59,28 @@ MAX_LINK_EXPIRY_SECONDS = 3600
 
 # Properties that fix a resource's physical name.
 NAME_PROPERTIES = {"TableName", "QueueName", "BucketName"}
+
+# The topic every alarm notifies. CloudWatch alarms cannot publish to a topic encrypted with the
+# AWS managed key, whose policy cannot grant CloudWatch its use.
+OPS_TOPIC = "OpsTopic"
+AWS_MANAGED_SNS_KEY = "alias/aws/sns"
+CLOUDWATCH = "cloudwatch.amazonaws.com"
+# What publishing to an encrypted topic takes (kms:GenerateDataKey* covers kms:GenerateDataKey).
+CLOUDWATCH_KEY_ACTIONS = {"kms:Decrypt", "kms:GenerateDataKey*"}
+
+# The metrics the functions emit in the Cafe namespace (cafe_shared::metrics).
+CAFE_METRICS = {
+    "ColdStart",
+    "OrdersStored",
+    "OrdersAlreadyStored",
+    "OrdersRefused",
+    "OrdersFailed",
+    "NotificationsPublished",
+    "NotificationsFailed",
+    "ReportSuppliers",
+    "ReportBeans",
+    "ReportBytes",
+}
 
 
 class Variant:
@@ -231,7 +259,171 @@ def check_limits(variant, problems):
                 problems.append(f"{name}: fixed {sorted(fixed)} would block the next deploy after `make destroy`")
 
 
-CHECKS = [check_auth, check_integrations, check_permissions, check_topic_policies, check_limits]
+def referenced(value):
+    """The logical id a Ref or a Fn::GetAtt (either form) names, else None."""
+    if isinstance(value, dict) and set(value) == {"Ref"}:
+        return value["Ref"]
+    if isinstance(value, dict) and set(value) == {"Fn::GetAtt"}:
+        target = value["Fn::GetAtt"]
+        return (target.split(".", 1) if isinstance(target, str) else target)[0]
+    return None
+
+
+def parking_queues(variant):
+    """Queues where messages wait for a person: dead-letter queues, event sources' on-failure queues."""
+    queues = {name for name, _ in variant.resources("AWS::SQS::Queue")}
+    parked = set()
+    for _, queue in variant.resources("AWS::SQS::Queue"):
+        parked.add(referenced(queue["Properties"].get("RedrivePolicy", {}).get("deadLetterTargetArn")))
+    for _, mapping in variant.resources("AWS::Lambda::EventSourceMapping"):
+        on_failure = mapping["Properties"].get("DestinationConfig", {}).get("OnFailure", {})
+        parked.add(referenced(on_failure.get("Destination")))
+    return parked & queues
+
+
+def watched(alarm):
+    """(namespace, metric, dimension, the resource it names) for each metric the alarm watches."""
+    properties = alarm["Properties"]
+    metrics = [properties] if "MetricName" in properties else [
+        m["MetricStat"]["Metric"] for m in properties.get("Metrics", []) if "MetricStat" in m
+    ]
+    for metric in metrics:
+        for dimension in metric.get("Dimensions", []):
+            yield metric["Namespace"], metric["MetricName"], dimension["Name"], referenced(dimension["Value"])
+
+
+def fires_on_one(alarm):
+    """The alarm goes off on the first message, error or throttle (a count above 0)."""
+    properties = alarm["Properties"]
+    threshold = properties.get("Threshold")
+    if not isinstance(threshold, (int, float, str)):
+        return False  # a parameter: not a fixed "any at all"
+    operator = properties.get("ComparisonOperator")
+    return (operator, float(threshold)) in {("GreaterThanThreshold", 0.0), ("GreaterThanOrEqualToThreshold", 1.0)}
+
+
+def check_alarms(variant, problems):
+    alarms = dict(variant.resources("AWS::CloudWatch::Alarm"))
+    ops_topic = {"Ref": OPS_TOPIC}
+
+    def alarm_on(namespace, metric, dimension, resource):
+        return [name for name, alarm in alarms.items()
+                if (namespace, metric, dimension, resource) in set(watched(alarm)) and fires_on_one(alarm)]
+
+    for queue in sorted(parking_queues(variant)):
+        if not alarm_on("AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", queue):
+            problems.append(f"{queue}: parks messages, and no alarm goes off when one is there")
+    for function, _ in variant.resources("AWS::Lambda::Function"):
+        for metric in ("Errors", "Throttles"):
+            if not alarm_on("AWS/Lambda", metric, "FunctionName", function):
+                problems.append(f"{function}: no {metric} alarm")
+
+    for name, alarm in alarms.items():
+        properties = alarm["Properties"]
+        for actions in ("AlarmActions", "OKActions"):
+            if properties.get(actions) != [ops_topic]:
+                problems.append(f"{name}: {actions} {properties.get(actions)}, not [{OPS_TOPIC}] alone")
+        if properties.get("ActionsEnabled") is False:
+            problems.append(f"{name}: actions disabled")
+        # The ops topic's policy admits alarms named after the stack only.
+        alarm_name = properties.get("AlarmName", {})
+        named = isinstance(alarm_name, dict) and str(alarm_name.get("Fn::Sub", "")).startswith("${AWS::StackName}-")
+        if not named:
+            problems.append(f"{name}: AlarmName {alarm_name} does not start with the stack's name: the ops topic refuses it")
+        if "Runbook" not in str(properties.get("AlarmDescription", "")):
+            problems.append(f"{name}: its description does not point to the runbook")
+        if "TreatMissingData" not in properties:
+            problems.append(f"{name}: no TreatMissingData (an idle metric would leave it INSUFFICIENT_DATA)")
+
+
+def service_principals(statement):
+    principal = statement.get("Principal")
+    return as_list(principal.get("Service", [])) if isinstance(principal, dict) else []
+
+
+def check_ops_topic(variant, problems):
+    resources = dict(variant.resources())
+    topic = resources.get(OPS_TOPIC)
+    if topic is None or topic["Type"] != "AWS::SNS::Topic":
+        problems.append(f"no {OPS_TOPIC} topic for the alarms")
+        return
+    key_id = topic["Properties"].get("KmsMasterKeyId")
+    key = resources.get(referenced(key_id))
+    if key_id is None:
+        problems.append(f"{OPS_TOPIC}: not encrypted")
+    elif key is None or key["Type"] != "AWS::KMS::Key":
+        managed = AWS_MANAGED_SNS_KEY in json.dumps(key_id)
+        why = " (the AWS managed key: CloudWatch alarms cannot use it)" if managed else ""
+        problems.append(f"{OPS_TOPIC}: encrypted with {key_id}, not a key of this stack that CloudWatch may use{why}")
+    else:
+        if key["Properties"].get("EnableKeyRotation") is not True:
+            problems.append(f"{referenced(key_id)}: key rotation off")
+        granted = set()
+        for statement in statements(key["Properties"].get("KeyPolicy", {})):
+            if statement.get("Effect") == "Allow" and CLOUDWATCH in service_principals(statement):
+                granted |= set(as_list(statement.get("Action", [])))
+        if not CLOUDWATCH_KEY_ACTIONS <= granted:
+            missing = sorted(CLOUDWATCH_KEY_ACTIONS - granted)
+            problems.append(f"{referenced(key_id)}: CloudWatch may not {missing} with the ops topic's key")
+
+    document = [
+        statement
+        for _, policy in variant.resources("AWS::SNS::TopicPolicy")
+        if {"Ref": OPS_TOPIC} in policy["Properties"]["Topics"]
+        for statement in statements(policy["Properties"]["PolicyDocument"])
+    ]
+    publishes = [s for s in document if "sns:Publish" in as_list(s.get("Action"))]
+    allowed = [s for s in publishes if s["Effect"] == "Allow" and CLOUDWATCH in service_principals(s)]
+    if not allowed:
+        problems.append(f"{OPS_TOPIC}: no topic policy lets CloudWatch publish to it")
+    for statement in allowed:
+        keys = {key.lower() for condition in statement.get("Condition", {}).values() for key in condition}
+        if "aws:sourceaccount" not in keys:
+            problems.append(f"{OPS_TOPIC}: CloudWatch may publish for any account's alarms (no aws:SourceAccount)")
+    # A Deny for everyone else must spare AWS service principals, or it refuses CloudWatch too.
+    spares_services = {(op, "aws:principalisawsservice", "false") for op in ("Bool", "BoolIfExists")}
+    for statement in (s for s in publishes if s["Effect"] == "Deny"):
+        conditions = {
+            (operator, key.lower(), str(value).lower())
+            for operator, condition in statement.get("Condition", {}).items()
+            for key, value in condition.items()
+        }
+        if not conditions & spares_services:
+            problems.append(f"{OPS_TOPIC}: statement {statement.get('Sid')} denies CloudWatch's publishing too")
+
+
+def check_dashboards(variant, problems):
+    for name, dashboard in variant.resources("AWS::CloudWatch::Dashboard"):
+        body = dashboard["Properties"]["DashboardBody"]
+        text = body["Fn::Sub"] if isinstance(body, dict) else body
+        if not isinstance(text, str):
+            problems.append(f"{name}: DashboardBody is not a string or a Fn::Sub of one")
+            continue
+        try:
+            parsed = json.loads(re.sub(r"\$\{[^}]+\}", "0", text))
+        except ValueError as error:
+            problems.append(f"{name}: DashboardBody is not JSON: {error}")
+            continue
+        for widget in parsed.get("widgets", []):
+            for metric in widget.get("properties", {}).get("metrics", []):
+                if metric and metric[0] == "Cafe" and metric[1] not in CAFE_METRICS:
+                    problems.append(f"{name}: the functions emit no metric Cafe/{metric[1]}")
+        shown = set(re.findall(r"\$\{(\w+)\.Arn\}", text))
+        missing = {alarm for alarm, _ in variant.resources("AWS::CloudWatch::Alarm")} - shown
+        if missing:
+            problems.append(f"{name}: the alarms {sorted(missing)} are not on it")
+
+
+CHECKS = [
+    check_auth,
+    check_integrations,
+    check_permissions,
+    check_topic_policies,
+    check_limits,
+    check_alarms,
+    check_ops_topic,
+    check_dashboards,
+]
 
 
 def problems_of(variant):

@@ -112,6 +112,65 @@ class EachDefectIsCaught(unittest.TestCase):
         del self.resources["InventoryReader"]["Properties"]["ReservedConcurrentExecutions"]
         self.assertCaught("reserved concurrency None, asked for 2")
 
+    def test_a_function_without_an_errors_alarm(self):
+        del self.resources["OrderWriterErrors"]
+        self.assertCaught("OrderWriter: no Errors alarm")
+
+    def test_a_function_without_a_throttles_alarm(self):
+        del self.resources["InventoryReaderThrottles"]
+        self.assertCaught("InventoryReader: no Throttles alarm")
+
+    def test_a_parking_queue_without_an_alarm(self):
+        del self.resources["NotifierFailuresNotEmpty"]
+        self.assertCaught("NotifierFailureQueue: parks messages, and no alarm goes off")
+
+    def test_a_dlq_alarm_that_waits_for_ten_messages(self):
+        self.resources["OrdersDlqNotEmpty"]["Properties"]["Threshold"] = 10
+        self.assertCaught("OrdersDeadLetterQueue: parks messages, and no alarm goes off")
+
+    def test_the_ops_topic_on_the_aws_managed_key(self):
+        self.resources["OpsTopic"]["Properties"]["KmsMasterKeyId"] = "alias/aws/sns"
+        self.assertCaught("OpsTopic: encrypted with alias/aws/sns, not a key of this stack that CloudWatch may use")
+
+    def test_an_ops_key_cloudwatch_may_not_use(self):
+        policy = self.resources["OpsTopicKey"]["Properties"]["KeyPolicy"]
+        policy["Statement"] = [s for s in policy["Statement"] if s["Sid"] != "CloudWatchAlarmsPublishEncrypted"]
+        self.assertCaught("CloudWatch may not ['kms:Decrypt', 'kms:GenerateDataKey*'] with the ops topic's key")
+
+    def test_an_alarm_that_is_silent_when_it_clears(self):
+        del self.resources["Api5xx"]["Properties"]["OKActions"]
+        self.assertCaught("Api5xx: OKActions None, not [OpsTopic] alone")
+
+    def test_an_alarm_notifying_another_topic(self):
+        self.resources["OrderStreamBehind"]["Properties"]["AlarmActions"] = [{"Ref": "OrderNotificationsTopic"}]
+        self.assertCaught("OrderStreamBehind: AlarmActions")
+
+    def test_an_alarm_the_ops_topic_would_refuse(self):
+        self.resources["ReportExecutionFailed"]["Properties"]["AlarmName"] = "ReportExecutionFailed"
+        self.assertCaught("ReportExecutionFailed: AlarmName ReportExecutionFailed does not start with the stack's name")
+
+    def test_the_other_topics_deny_on_the_ops_topic(self):
+        policy = self.resources["OpsTopicPolicy"]["Properties"]["PolicyDocument"]
+        deny = next(s for s in policy["Statement"] if s["Effect"] == "Deny")
+        deny["Condition"] = {"StringNotEquals": {"aws:PrincipalArn": {"Fn::GetAtt": ["OrderNotifierRole", "Arn"]}}}
+        self.assertCaught("OpsTopic: statement NoOtherPublishers denies CloudWatch's publishing too")
+
+    def test_an_ops_topic_policy_naming_another_topic(self):
+        self.resources["OpsTopicPolicy"]["Properties"]["Topics"].append({"Ref": "OrderNotificationsTopic"})
+        self.assertCaught("OpsTopicPolicy: one policy for 2 topics")
+
+    def test_a_dashboard_metric_the_functions_do_not_emit(self):
+        dashboard = self.resources["CafeDashboard"]["Properties"]
+        body = dashboard["DashboardBody"]["Fn::Sub"]
+        dashboard["DashboardBody"]["Fn::Sub"] = body.replace('"OrdersStored"', '"OrderStored"')
+        self.assertCaught("CafeDashboard: the functions emit no metric Cafe/OrderStored")
+
+    def test_an_alarm_missing_from_the_dashboard(self):
+        dashboard = self.resources["CafeDashboard"]["Properties"]
+        body = dashboard["DashboardBody"]["Fn::Sub"]
+        dashboard["DashboardBody"]["Fn::Sub"] = body.replace('"${Api5xx.Arn}",', "")
+        self.assertCaught("CafeDashboard: the alarms ['Api5xx'] are not on it")
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -48,6 +48,7 @@ SWITCHES = {
     "ApiAuth": ["API_KEY", "IAM"],
     "OrdersEmail": ["", "orders@example.com"],
     "ManagerEmail": ["", "manager@example.com"],
+    "OpsEmail": ["", "ops@example.com"],
     "CreateS3Endpoint": ["true", "false"],
     "CreateSecretsManagerEndpoint": ["true", "false"],
     "ReaderReservedConcurrency": ["2", "0"],

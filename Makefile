@@ -14,7 +14,7 @@ WATCH_PORT := 9000
 export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
 
 
-.PHONY: help tools build test unit test-api e2e test-faults demo local local-up local-down bench fmt lint validate invoke deploy destroy deploy-fn clean
+.PHONY: help tools build test unit test-api e2e test-faults demo local local-up local-down redrive-orders replay-notifications bench fmt lint validate invoke deploy destroy deploy-fn clean
 
 help: ## list the verbs
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -62,6 +62,17 @@ local-up: $(TOOLS) ## start the local stack in the background; returns once ever
 
 local-down: ## stop what local-up started
 	python3 local/stack.py down
+
+# The operator's verbs (ops/, cafe-ops): on the local stack, or with DEPLOYED=1 on the deployed
+# stack (its outputs, read with your AWS credentials by deploy/outputs.py).
+OPS = $(if $(DEPLOYED),eval "$$($(VENV)/bin/python deploy/outputs.py $(STACK_NAME))" && cargo run --quiet --package cafe-ops --,cargo run --quiet --package cafe-ops --)
+OPS_WHERE = $(if $(DEPLOYED),,--local)
+
+redrive-orders: $(TOOLS) ## move what orders-dlq holds back onto the orders queue, once the cause is fixed (local stack; DEPLOYED=1 for AWS)
+	$(OPS) redrive-orders $(OPS_WHERE)
+
+replay-notifications: $(TOOLS) ## publish, once, the notifications the stream gave up on (notifier-failures) (local stack; DEPLOYED=1 for AWS)
+	$(OPS) replay-notifications $(OPS_WHERE)
 
 BENCH_VENV := .venv-bench
 

@@ -6,7 +6,8 @@ Nothing is kept between runs. One job per module:
 
 - `patches`: what is changed in moto. Lambda calls the real functions under `cargo lambda watch`
   and email subscribers' letters go to the mailbox, which moto cannot do without Docker; two
-  races in moto are closed; permissive CORS is off and a client that stops sending is cut off.
+  races in moto are closed; permissive CORS is off and a client that stops sending is cut off;
+  SQS message move tasks, which moto lacks, are answered `UnsupportedOperation` as AWS would.
 - `guard`: only requests for this machine's loopback names, from no page or a page on this
   machine, are answered.
 - `faults`: faults injected on request, for the fault tests (`make test-faults`), and the

@@ -52,7 +52,8 @@ def main():
 
     switch = faults.Faults()
     patches.put_in_front(lambda environ, start_response, forward: guard.loopback_only(
-        environ, start_response, lambda: switch.handle(environ, start_response, forward)))
+        environ, start_response, lambda: switch.handle(environ, start_response, lambda: (
+            patches.refuse_unsupported(environ, start_response, forward)))))
     mysql = relay.MysqlRelay(switch, relay_port, mysql_upstream)
     threading.Thread(target=mysql.serve, daemon=True).start()
 

@@ -69,6 +69,30 @@ def put_in_front(handle):
     DomainDispatcherApplication.__call__ = handle_first
 
 
+# What moto 5 lacks and answers with a 500 its clients retry: answered as AWS answers an
+# operation a queue does not support, so a caller can tell and do without (`make
+# redrive-orders` then moves the messages itself).
+UNSUPPORTED_TARGETS = {
+    "AmazonSQS.StartMessageMoveTask",
+    "AmazonSQS.ListMessageMoveTasks",
+    "AmazonSQS.CancelMessageMoveTask",
+}
+
+
+def refuse_unsupported(environ, start_response, forward):
+    """A request for one of `UNSUPPORTED_TARGETS` gets SQS's `UnsupportedOperation` (400); any
+    other goes on to `forward()`."""
+    target = environ.get("HTTP_X_AMZ_TARGET")
+    if target not in UNSUPPORTED_TARGETS:
+        return forward()
+    body = json.dumps({"__type": "com.amazonaws.sqs#UnsupportedOperation",
+                       "message": f"{target.split('.')[-1]} is not supported by the local emulator"}).encode()
+    start_response("400 Bad Request", [("Content-Type", "application/x-amz-json-1.0"),
+                                       ("x-amzn-query-error", "AWS.SimpleQueueService.UnsupportedOperation;Sender"),
+                                       ("Content-Length", str(len(body)))])
+    return [body]
+
+
 def real_function_invoke(lambda_endpoint):
     """A LambdaBackend.invoke that runs the real function under `cargo lambda watch` at
     `lambda_endpoint`."""

@@ -12,4 +12,5 @@ mod load;
 mod orders;
 mod outages;
 mod poison;
+mod redrive;
 mod reports;

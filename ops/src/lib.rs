@@ -1,0 +1,73 @@
+//! The operator's verbs, for AWS and the local stack alike (the same SDK calls; the local stack
+//! only points them at the emulator):
+//!
+//! - [`redrive::redrive_orders`]: moves what `orders-dlq` holds back onto the orders queue, once
+//!   the cause is fixed (`make redrive-orders`);
+//! - [`replay::replay_notifications`]: for each description on `notifier-failures`, reads the
+//!   orders it names from the table and publishes their notifications once
+//!   (`make replay-notifications`).
+
+pub mod redrive;
+pub mod replay;
+
+/// Where the verbs act: the deployed stack's outputs, or the local stack's ready file.
+#[derive(Debug, Clone)]
+pub struct Targets {
+    pub orders_queue_url: String,
+    pub orders_dlq_url: String,
+    pub notifier_failures_url: String,
+    pub orders_table: String,
+    pub order_topic_arn: String,
+}
+
+impl Targets {
+    /// The local stack's, from the emulator's ready file.
+    pub fn local(ready_file: &std::path::Path) -> Result<Self, String> {
+        let resources = cafe_event_sources::resources::Resources::read(ready_file)?;
+        let order_topic_arn = resources
+            .environment
+            .get("ORDER_TOPIC_ARN")
+            .cloned()
+            .ok_or("the ready file names no ORDER_TOPIC_ARN")?;
+        Ok(Self {
+            orders_queue_url: resources.orders_queue.url,
+            orders_dlq_url: resources.orders_dead_letter_queue.url,
+            notifier_failures_url: resources.notifier_failures_queue.url,
+            orders_table: resources.orders_table.name,
+            order_topic_arn,
+        })
+    }
+
+    /// A deployed stack's, from the variables `make` sets from its outputs.
+    pub fn from_env(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, String> {
+        let get = |name: &str| {
+            lookup(name)
+                .filter(|v| !v.trim().is_empty())
+                .ok_or_else(|| format!("{name} is not set"))
+        };
+        Ok(Self {
+            orders_queue_url: get("ORDERS_QUEUE_URL")?,
+            orders_dlq_url: get("ORDERS_DLQ_URL")?,
+            notifier_failures_url: get("NOTIFIER_FAILURES_QUEUE_URL")?,
+            orders_table: get("ORDERS_TABLE")?,
+            order_topic_arn: get("ORDER_TOPIC_ARN")?,
+        })
+    }
+}
+
+/// A queue's ARN, from its URL.
+pub async fn queue_arn(sqs: &aws_sdk_sqs::Client, url: &str) -> Result<String, String> {
+    use aws_sdk_sqs::types::QueueAttributeName;
+    let attributes = sqs
+        .get_queue_attributes()
+        .queue_url(url)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .map_err(|e| format!("{url}: {}", cafe_shared::error::aws_error_text(&e)))?;
+    attributes
+        .attributes()
+        .and_then(|a| a.get(&QueueAttributeName::QueueArn))
+        .cloned()
+        .ok_or_else(|| format!("{url} has no QueueArn"))
+}

@@ -1,0 +1,80 @@
+//! `cafe-ops redrive-orders` and `cafe-ops replay-notifications`: what `make redrive-orders` and
+//! `make replay-notifications` run. With `--local` they act on the local stack (its emulator's
+//! ready file); otherwise on the deployed stack whose outputs `make` puts in the environment.
+
+use std::path::Path;
+
+use cafe_ops::replay::Clients;
+use cafe_ops::{Targets, redrive, replay};
+use cafe_shared::clients;
+use order_notifier::OrderNotifier;
+
+const USAGE: &str = "usage: cafe-ops {redrive-orders|replay-notifications} [--local [READY_FILE]]";
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> std::process::ExitCode {
+    match run(std::env::args().skip(1).collect()).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("cafe-ops: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(args: Vec<String>) -> Result<(), String> {
+    let targets = match args.get(1).map(String::as_str) {
+        Some("--local") => Targets::local(Path::new(
+            args.get(2).map_or(".local/emulator.json", String::as_str),
+        ))?,
+        None => Targets::from_env(|name| std::env::var(name).ok())?,
+        Some(other) => return Err(format!("unknown option {other}\n{USAGE}")),
+    };
+    let aws = clients::aws_config().await;
+    let sqs = aws_sdk_sqs::Client::new(&aws);
+    match args.first().map(String::as_str) {
+        Some("redrive-orders") => {
+            let done =
+                redrive::redrive_orders(&sqs, &targets.orders_dlq_url, &targets.orders_queue_url)
+                    .await?;
+            println!(
+                "moved {} message(s) from {} to {} ({})",
+                done.moved, targets.orders_dlq_url, targets.orders_queue_url, done.how
+            );
+            Ok(())
+        }
+        Some("replay-notifications") => {
+            let clients = Clients {
+                sqs,
+                streams: aws_sdk_dynamodbstreams::Client::new(&aws),
+                dynamodb: clients::dynamodb(&aws),
+            };
+            let notifier = OrderNotifier::new(clients::sns(&aws), targets.order_topic_arn.clone());
+            let done = replay::replay_notifications(
+                &clients,
+                &targets.notifier_failures_url,
+                &targets.orders_table,
+                &notifier,
+            )
+            .await?;
+            println!(
+                "replayed {} failure description(s): {} notification(s) published, {} named twice and sent once",
+                done.descriptions - done.problems.len(),
+                done.published,
+                done.repeated
+            );
+            for problem in &done.problems {
+                eprintln!("not replayed (left on the queue): {problem}");
+            }
+            if done.problems.is_empty() {
+                Ok(())
+            } else {
+                Err(format!(
+                    "{} description(s) not replayed",
+                    done.problems.len()
+                ))
+            }
+        }
+        _ => Err(USAGE.to_owned()),
+    }
+}

@@ -1,0 +1,203 @@
+//! The operator's verbs after an outage (`cafe-ops`, `make redrive-orders` and
+//! `make replay-notifications`): what was parked comes back, each order stored and notified
+//! exactly once, and running a verb again sends nothing twice.
+
+use super::common::*;
+use cafe_ops::redrive::redrive_orders;
+use cafe_ops::replay::{Clients, new_orders_in, replay_notifications, stream_range};
+use order_notifier::OrderNotifier;
+
+/// How many messages a queue holds, visible or in flight.
+async fn depth(aws: &Aws, queue_url: &str) -> u64 {
+    use aws_sdk_sqs::types::QueueAttributeName::{
+        ApproximateNumberOfMessages, ApproximateNumberOfMessagesNotVisible,
+    };
+    let answer = aws
+        .sqs
+        .get_queue_attributes()
+        .queue_url(queue_url)
+        .attribute_names(ApproximateNumberOfMessages)
+        .attribute_names(ApproximateNumberOfMessagesNotVisible)
+        .send()
+        .await
+        .unwrap();
+    let attributes = answer.attributes().unwrap();
+    [
+        ApproximateNumberOfMessages,
+        ApproximateNumberOfMessagesNotVisible,
+    ]
+    .iter()
+    .map(|name| attributes[name].parse::<u64>().unwrap())
+    .sum()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the local stack: run with `make test-faults`"]
+async fn orders_parked_during_an_outage_are_redriven_and_each_stored_and_notified_once() {
+    let (aws, run) = begin();
+    warm_up(&aws).await;
+    let (queue, dlq) = (
+        resources().orders_queue.url.clone(),
+        resources().orders_dead_letter_queue.url.clone(),
+    );
+    let before = depth(&aws, &dlq).await;
+    // Long enough for every delivery of every order to fail: they all end in the DLQ.
+    inject_fault("dynamodb:PutItem", json!({"mode": "error", "seconds": 120}));
+    let customers: Vec<String> = (0..6).map(|i| format!("redrive-{run}-{i}")).collect();
+    for (i, customer) in customers.iter().enumerate() {
+        let order = json!({"item": "cortado", "customerID": customer}).to_string();
+        // Half with an Idempotency-Key: their orderID survives the redrive's new messageId.
+        let key = format!("redrive-key-{run}-{i}");
+        let headers: &[(&str, &str)] = if i % 2 == 0 {
+            &[("Idempotency-Key", &key)]
+        } else {
+            &[]
+        };
+        let (status, answer) = http_post(&format!("{GATEWAY}/orders"), order.as_bytes(), headers);
+        assert_eq!(status, 202, "{answer}");
+    }
+    let parked_in = Instant::now();
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while depth(&aws, &dlq).await < before + customers.len() as u64 {
+        assert!(
+            Instant::now() < deadline,
+            "the orders did not all reach the DLQ in 90 s"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let took_to_park = parked_in.elapsed();
+    clear_faults();
+    assert_eq!(
+        Outcome::of(&aws, &customers).await.stored,
+        0,
+        "an order was stored in the outage"
+    );
+
+    let redriven = redrive_orders(&aws.sqs, &dlq, &queue).await.unwrap();
+    let outcome = settle(&aws, &customers, Duration::from_secs(120)).await;
+    // A second redrive now finds none of these orders.
+    let again = redrive_orders(&aws.sqs, &dlq, &queue).await.unwrap();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let after_second = Outcome::of(&aws, &customers).await;
+    record(
+        "redrive-orders",
+        &json!({"orders": customers.len(), "seconds_until_parked": took_to_park.as_secs_f64(),
+                "moved": redriven.moved, "how": redriven.how, "moved_by_second_run": again.moved,
+                "outcome": outcome.json(), "outcome_after_second_run": after_second.json()}),
+    );
+    assert_eq!(redriven.how, "receive, send, delete");
+    assert!(redriven.moved >= customers.len() as u64, "{redriven:?}");
+    outcome.assert_exactly_once();
+    after_second.assert_exactly_once();
+}
+
+/// The orderIDs the descriptions now on `notifier-failures` cover, looked at without taking
+/// them (received with no visibility timeout).
+async fn covered_by_failures(aws: &Aws, clients: &Clients) -> Vec<String> {
+    let received = aws
+        .sqs
+        .receive_message()
+        .queue_url(&resources().notifier_failures_queue.url)
+        .max_number_of_messages(10)
+        .visibility_timeout(0)
+        .send()
+        .await
+        .unwrap();
+    let mut covered = Vec::new();
+    for message in received.messages() {
+        let range = stream_range(message.body().unwrap()).unwrap();
+        let orders = new_orders_in(&clients.streams, &range).await.unwrap();
+        covered.extend(orders.into_iter().map(|(_, order_id)| order_id));
+    }
+    covered
+}
+
+/// The stored orderID of each customer's order, once all are stored.
+async fn order_ids(aws: &Aws, customers: &[String]) -> Option<Vec<String>> {
+    let items = scan_json(&aws.dynamodb, &resources().orders_table.name).await;
+    customers
+        .iter()
+        .map(|customer| {
+            let item = items
+                .iter()
+                .find(|i| i["customerID"] == customer.as_str())?;
+            Some(item["orderID"].as_str()?.to_owned())
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the local stack: run with `make test-faults`"]
+async fn notifications_given_up_on_are_replayed_once_and_a_second_replay_sends_nothing() {
+    let (aws, run) = begin();
+    warm_up(&aws).await;
+    let config = sdk_config_for(EMULATOR);
+    let clients = Clients {
+        sqs: aws.sqs.clone(),
+        streams: aws.streams.clone(),
+        dynamodb: aws.dynamodb.clone(),
+    };
+    let notifier = OrderNotifier::new(
+        aws_sdk_sns::Client::new(&config),
+        resources().environment["ORDER_TOPIC_ARN"].clone(),
+    );
+    let failures = resources().notifier_failures_queue.url.clone();
+    let table = resources().orders_table.name.clone();
+
+    inject_fault("sns:PublishBatch", json!({"mode": "error", "seconds": 180}));
+    let customers: Vec<String> = (0..3).map(|i| format!("replay-{run}-{i}")).collect();
+    for customer in &customers {
+        post(customer, "flat white");
+    }
+    let began = Instant::now();
+    let deadline = Instant::now() + Duration::from_secs(150);
+    let ids = loop {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        if let Some(ids) = order_ids(&aws, &customers).await {
+            let covered = covered_by_failures(&aws, &clients).await;
+            if ids.iter().all(|id| covered.contains(id)) {
+                break ids;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the orders were not all given up on in 150 s"
+        );
+    };
+    let took_to_park = began.elapsed();
+    clear_faults();
+    let letters = mailbox();
+    for customer in &customers {
+        assert!(
+            notifications_for(&letters, customer).is_empty(),
+            "{customer} was notified in the outage"
+        );
+    }
+
+    let first = replay_notifications(&clients, &failures, &table, &notifier)
+        .await
+        .unwrap();
+    let outcome = settle(&aws, &customers, Duration::from_secs(30)).await;
+    let second = replay_notifications(&clients, &failures, &table, &notifier)
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let after_second = Outcome::of(&aws, &customers).await;
+    record(
+        "replay-notifications",
+        &json!({"orders": ids.len(), "seconds_until_given_up": took_to_park.as_secs_f64(),
+                "first": {"descriptions": first.descriptions, "published": first.published,
+                          "problems": first.problems},
+                "second": {"descriptions": second.descriptions, "published": second.published},
+                "outcome": outcome.json(), "outcome_after_second_run": after_second.json()}),
+    );
+    assert!(first.problems.is_empty(), "{:?}", first.problems);
+    assert!(first.published >= customers.len(), "{first:?}");
+    assert_eq!(
+        (second.descriptions, second.published),
+        (0, 0),
+        "{second:?}"
+    );
+    outcome.assert_exactly_once();
+    after_second.assert_exactly_once();
+}

@@ -61,6 +61,16 @@ pub const LOW_STOCK_THRESHOLD: Setting = Setting {
     default: "50",
 };
 
+/// The currency the report's prices and stock value are in: an ISO 4217 code, three ASCII
+/// capital letters (any other value is refused at cold start). `USD`, `EUR` and `GBP` are shown
+/// with their symbol before the amount (`$1,234.50`, `€1,234.50`, `£1,234.50`), any other code
+/// after it (`1,234.50 CHF`); always with two decimals and thousands separators. The prices
+/// themselves are not converted: this names the currency the database has them in.
+pub const REPORT_CURRENCY: Setting = Setting {
+    name: "REPORT_CURRENCY",
+    default: "USD",
+};
+
 /// How long the report link in the email works, in seconds (1 to 3600: the signing session's
 /// lifetime bounds a presigned link).
 pub const REPORT_LINK_EXPIRY_SECONDS: Setting = Setting {
@@ -132,12 +142,13 @@ pub const LOG_FORMAT: Setting = Setting {
 
 /// Every setting above. Each constant is named after its variable, so a function's sources show
 /// which settings it reads (the environment test relies on this).
-pub const ALL: [Setting; 20] = [
+pub const ALL: [Setting; 21] = [
     ORDERS_TABLE,
     ORDER_TOPIC_ARN,
     REPORT_TOPIC_ARN,
     REPORTS_BUCKET,
     LOW_STOCK_THRESHOLD,
+    REPORT_CURRENCY,
     REPORT_LINK_EXPIRY_SECONDS,
     REPORT_WAIT_SECONDS,
     DATABASE_URL,
@@ -167,7 +178,18 @@ impl Setting {
     where
         T::Err: std::fmt::Display,
     {
-        let value = self.value();
+        self.parse_from(|name| std::env::var(name).ok())
+    }
+
+    /// [`Setting::parse`] over any source of variables, as [`Setting::value_from`].
+    pub fn parse_from<T: std::str::FromStr>(
+        &self,
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<T, String>
+    where
+        T::Err: std::fmt::Display,
+    {
+        let value = self.value_from(lookup);
         value
             .parse()
             .map_err(|e| format!("{}={value:?} is not valid: {e}", self.name))
@@ -189,6 +211,36 @@ mod tests {
         let table =
             ORDERS_TABLE.value_from(|name| (name == "ORDERS_TABLE").then(|| "prod-orders".into()));
         assert_eq!(table, "prod-orders");
+    }
+
+    #[test]
+    fn a_value_that_does_not_parse_is_refused_by_name() {
+        let threshold: i64 = LOW_STOCK_THRESHOLD.parse_from(|_| None).unwrap();
+        assert_eq!(threshold, 50);
+        let error = LOW_STOCK_THRESHOLD
+            .parse_from::<i64>(|_| Some("fifty".into()))
+            .unwrap_err();
+        assert!(
+            error.starts_with("LOW_STOCK_THRESHOLD=\"fifty\" is not valid: "),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn the_report_currency_is_a_setting_defaulting_to_dollars() {
+        assert!(ALL.contains(&REPORT_CURRENCY));
+        assert_eq!(REPORT_CURRENCY.value_from(|_| None), "USD");
+        let euro =
+            REPORT_CURRENCY.value_from(|name| (name == "REPORT_CURRENCY").then(|| "EUR".into()));
+        assert_eq!(euro, "EUR");
+    }
+
+    #[test]
+    fn every_setting_is_listed_once() {
+        let mut names: Vec<&str> = ALL.iter().map(|s| s.name).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), ALL.len());
     }
 
     #[test]

@@ -4,6 +4,12 @@
 //! Failures carry names the state machine matches: `InvalidReportRequest` (bad input; retrying
 //! will not help), `InventoryUnavailable` (the claim-checked inventory could not be read) and
 //! `ReportUploadFailed` (S3 refused the report; both worth retrying).
+//!
+//! The page has a chart of the bags in stock per supplier ([`chart`]) and shows prices in the
+//! `REPORT_CURRENCY` and counts with thousands separators ([`mod@format`]).
+
+pub mod chart;
+pub mod format;
 
 use askama::Template;
 use aws_sdk_s3::primitives::ByteStream;
@@ -13,6 +19,9 @@ use cafe_shared::error::aws_error_text;
 use cafe_shared::inventory::{
     Bean, Inventory, InventoryPayload, S3Location, Supplier, total_quantity,
 };
+use chart::Chart;
+pub use format::Currency;
+use format::{count, thousands};
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -23,6 +32,7 @@ pub struct ReportRenderer {
     s3: aws_sdk_s3::Client,
     bucket: String,
     low_stock_threshold: i64,
+    currency: Currency,
 }
 
 #[derive(Debug, Deserialize)]
@@ -101,7 +111,7 @@ pub async fn handle(
         InventoryPayload::Inline(inventory) => inventory,
         InventoryPayload::Stored(location) => renderer.fetch(&location).await?,
     };
-    let html = render(&inventory, renderer.low_stock_threshold)
+    let html = render_in(&inventory, renderer.low_stock_threshold, renderer.currency)
         .map_err(|e| RenderError::InvalidReportRequest(e.to_string()))?;
     let report = renderer.upload(&request.report_key, html).await?;
     info!(
@@ -130,17 +140,19 @@ pub fn check_key(key: &str) -> Result<(), RenderError> {
 
 impl ReportRenderer {
     /// A renderer that uploads reports to `bucket` with `s3` (which also reads claim-checked
-    /// inventories from wherever they point) and flags beans with fewer bags than
-    /// `low_stock_threshold` as low stock.
+    /// inventories from wherever they point), flags beans with fewer bags than
+    /// `low_stock_threshold` as low stock and shows prices in `currency`.
     pub fn new(
         s3: aws_sdk_s3::Client,
         bucket: impl Into<String>,
         low_stock_threshold: i64,
+        currency: Currency,
     ) -> Self {
         Self {
             s3,
             bucket: bucket.into(),
             low_stock_threshold,
+            currency,
         }
     }
 
@@ -193,6 +205,9 @@ struct ReportPage<'a> {
     low_stock_threshold: i64,
     generated: String,
     low_stock_count: usize,
+    currency: Currency,
+    /// `None` when there are no suppliers.
+    chart: Option<Chart>,
 }
 
 impl ReportPage<'_> {
@@ -200,29 +215,40 @@ impl ReportPage<'_> {
         bean.quantity < self.low_stock_threshold
     }
 
-    /// `420 bags` across the supplier's beans. Added with a check: quantities come from the
+    /// `1,420 bags` across the supplier's beans. Added with a check: quantities come from the
     /// data, and an overflow would panic (debug builds) or wrap around (release).
     fn supplier_bags(&self, supplier: &Supplier) -> String {
         match total_quantity(&supplier.beans) {
-            Some(bags) => format!("{bags} bags"),
+            Some(bags) => format!("{} bags", thousands(bags)),
             None => "too many bags to total".to_owned(),
         }
     }
 
     fn total_quantity(&self) -> String {
         let quantity = self.inventory.totals.quantity;
-        quantity.map_or_else(|| TOO_LARGE.to_owned(), |bags| bags.to_string())
+        quantity.map_or_else(|| TOO_LARGE.to_owned(), thousands)
     }
 
-    /// `18.00`, or an em dash for a price the database did not have as a number (or had beyond
-    /// the largest amount carried, 10^28).
+    /// A quantity or the threshold, with thousands separators: `12,345`.
+    fn bags(&self, quantity: &i64) -> String {
+        thousands(*quantity)
+    }
+
+    /// A count of suppliers or beans, with thousands separators (askama hands a field by
+    /// reference, a method's result by value).
+    fn count(&self, n: impl std::borrow::Borrow<usize>) -> String {
+        count(*n.borrow())
+    }
+
+    /// `$1,234.50` (in the report's currency), or an em dash for a price the database did not
+    /// have as a number (or had beyond the largest amount carried, 10^28).
     fn money(&self, price: &Option<Decimal>) -> String {
-        price.map_or_else(|| "—".to_owned(), |p| format!("{:.2}", p.round_dp(2)))
+        price.map_or_else(|| "—".to_owned(), |p| self.currency.money(p))
     }
 
     fn stock_value(&self) -> String {
         match self.inventory.totals.stock_value {
-            Some(value) => self.money(&Some(value)),
+            Some(value) => self.currency.money(value),
             None => TOO_LARGE.to_owned(),
         }
     }
@@ -238,8 +264,17 @@ impl ReportPage<'_> {
 /// leaves the rest of the report readable.
 const TOO_LARGE: &str = "too large to total";
 
-/// Renders the complete HTML page.
+/// Renders the complete HTML page, prices in US dollars.
 pub fn render(inventory: &Inventory, low_stock_threshold: i64) -> Result<String, askama::Error> {
+    render_in(inventory, low_stock_threshold, Currency::USD)
+}
+
+/// Renders the complete HTML page, prices in `currency`.
+pub fn render_in(
+    inventory: &Inventory,
+    low_stock_threshold: i64,
+    currency: Currency,
+) -> Result<String, askama::Error> {
     let low_stock_count = inventory
         .suppliers
         .iter()
@@ -254,6 +289,8 @@ pub fn render(inventory: &Inventory, low_stock_threshold: i64) -> Result<String,
             .format("%A %-d %B %Y, %H:%M UTC")
             .to_string(),
         low_stock_count,
+        currency,
+        chart: Chart::new(&inventory.suppliers, low_stock_threshold),
     }
     .render()
 }
@@ -336,7 +373,7 @@ mod tests {
         // Totals: 3 suppliers, 3 beans, 492 bags, value 18×420 + 14.5×12 = 7734.00.
         assert!(html.contains("<b>3</b><span>suppliers</span>"));
         assert!(html.contains("<b>492</b><span>bags in stock</span>"));
-        assert!(html.contains("<b>7734.00</b><span>stock value</span>"));
+        assert!(html.contains("<b>$7,734.00</b><span>stock value</span>"));
         assert!(html.contains("<b>1</b><span>low on stock (under 50 bags)</span>"));
         assert_eq!(
             html.matches("class=\"bean low\"").count(),
@@ -417,7 +454,11 @@ mod tests {
         let html = render(&inventory, 50).unwrap();
         assert!(html.contains("<b>too large to total</b><span>stock value</span>"));
         // The price is shown as it is, and the bean says why the total is missing.
-        assert!(html.contains("<span class=\"price\">79228162514264337593543950335.00</span>"));
+        assert!(
+            html.contains(
+                "<span class=\"price\">$79,228,162,514,264,337,593,543,950,335.00</span>"
+            )
+        );
         assert_eq!(
             html.matches("price × quantity too large to total").count(),
             1
@@ -436,9 +477,9 @@ mod tests {
         let html = render(&inventory, 50).unwrap();
         assert!(html.contains("<b>too large to total</b><span>bags in stock</span>"));
         assert!(html.contains("aria-label=\"2 beans, too many bags to total\""));
-        assert!(html.contains(&format!("{} bags", i64::MAX)));
+        assert!(html.contains("<span class=\"quantity\">9,223,372,036,854,775,807 bags</span>"));
         // No price, no value to add: the stock value is still the small inventory's.
-        assert!(html.contains("<b>7734.00</b><span>stock value</span>"));
+        assert!(html.contains("<b>$7,734.00</b><span>stock value</span>"));
     }
 
     #[tokio::test]
@@ -476,10 +517,15 @@ mod tests {
     }
 
     fn mocked_renderer(upload: &Rule) -> ReportRenderer {
+        mocked_renderer_in(upload, Currency::USD)
+    }
+
+    fn mocked_renderer_in(upload: &Rule, currency: Currency) -> ReportRenderer {
         ReportRenderer::new(
             mock_client!(aws_sdk_s3, RuleMode::MatchAny, [upload]),
             "cafe-reports",
             50,
+            currency,
         )
     }
 
@@ -521,5 +567,326 @@ mod tests {
             .unwrap_err();
         assert_eq!(Diagnostic::from(error).error_type, "InvalidReportRequest");
         assert_eq!(upload.num_calls(), 0);
+    }
+
+    /// The chart: the page's `<svg>…</svg>`.
+    fn svg(html: &str) -> &str {
+        let start = html.find("<svg").expect("a chart");
+        let end = html[start..].find("</svg>").expect("the chart's end") + start;
+        &html[start..end + "</svg>".len()]
+    }
+
+    /// Every `name="…"` attribute value in `text`.
+    fn attributes<'a>(text: &'a str, name: &str) -> Vec<&'a str> {
+        let prefix = format!(" {name}=\"");
+        text.split(prefix.as_str())
+            .skip(1)
+            .map(|rest| &rest[..rest.find('"').unwrap()])
+            .collect()
+    }
+
+    #[test]
+    fn the_chart_has_a_bar_per_supplier_as_long_as_its_bags() {
+        let html = render(&small_inventory(), 50).unwrap();
+        let svg = svg(&html);
+        assert_eq!(html.matches("<svg").count(), 1);
+        // Accessible: an image with a title and a description in words.
+        assert!(svg.starts_with(
+            "<svg role=\"img\" aria-labelledby=\"chart-title\" aria-describedby=\"chart-desc\" \
+             width=\"100%\" viewBox=\"0 0 320 134\""
+        ));
+        assert!(svg.contains(
+            "<title id=\"chart-title\">Bar chart: bags in stock per supplier, with the number of \
+             beans low on stock</title>"
+        ));
+        assert!(svg.contains(
+            "<desc id=\"chart-desc\">Bags in stock for each of the 3 suppliers, as horizontal \
+             bars; Highland Bean Co.: 432 bags, 1 bean low on stock; \
+             &#60;script&#62;alert(1)&#60;/script&#62;: 60 bags; Tiny Batch Roasters: 0 bags. \
+             Low on stock means under 50 bags.</desc>"
+        ));
+        // One row per supplier; Highland's 432 bags fill the width, 60 is 60/432 of it (44.44…),
+        // and no bags draw no bar (only the empty track).
+        assert_eq!(svg.matches("<g transform=").count(), 3);
+        let bars: Vec<&str> = svg
+            .split("<rect class=\"bar\"")
+            .skip(1)
+            .map(|rest| attributes(rest, "width")[0])
+            .collect();
+        assert_eq!(bars, ["320.0", "44.4"]);
+        assert_eq!(svg.matches("<rect class=\"track\"").count(), 3);
+        for figure in ["432 bags", "60 bags", "0 bags"] {
+            assert!(svg.contains(&format!("\">{figure}</text>")), "{figure}");
+        }
+        // The 12-bag bean is Highland's: one marker, in the low-stock colour.
+        assert_eq!(svg.matches("class=\"low-mark\"").count(), 1);
+        assert!(svg.contains(">● 1 low</text>"));
+        assert!(html.contains("beans low on stock (under 50 bags)</p>"));
+        // Self-contained: no script, no external anything, no fixed pixel size.
+        assert!(!svg.contains("<script") && !svg.contains("href") && !svg.contains("http"));
+        assert!(!svg.contains("<image") && !svg.contains("<use") && !svg.contains("<foreign"));
+        // The one url() is the labels' clip, in the chart itself.
+        assert_eq!(
+            svg.matches("url(").count(),
+            svg.matches("url(#chart-label-clip)").count()
+        );
+        assert_eq!(
+            svg.matches("url(#chart-label-clip)").count(),
+            1,
+            "Highland has a marker"
+        );
+        let tag = &svg[..svg.find('>').unwrap()];
+        assert!(!tag.contains("height="), "{tag}");
+        assert_eq!(attributes(tag, "width"), ["100%"]);
+    }
+
+    #[test]
+    fn every_chart_number_is_a_plain_finite_number() {
+        let inventory = inventory_with(vec![
+            bean(10, "Arabica", "Big Lot", None, i64::MAX),
+            bean(11, "Arabica", "One More", None, 1),
+        ]);
+        let html = render(&inventory, 50).unwrap();
+        let svg = svg(&html);
+        for name in ["width", "height", "x", "y"] {
+            for value in attributes(svg, name) {
+                if value == "100%" {
+                    continue;
+                }
+                let n: f64 = value.parse().unwrap_or_else(|_| panic!("{name}={value:?}"));
+                assert!(n.is_finite() && n >= 0.0, "{name}={value:?}");
+                // At most one decimal.
+                assert!(
+                    value.split('.').nth(1).is_none_or(|d| d.len() == 1),
+                    "{value}"
+                );
+            }
+        }
+        // The overflowing supplier says so and has no bar; the others keep theirs.
+        assert!(svg.contains(">too many bags to total</text>"));
+        assert_eq!(svg.matches("<rect class=\"bar\"").count(), 2);
+        assert_eq!(svg.matches("<g transform=").count(), 4);
+    }
+
+    #[test]
+    fn no_suppliers_no_chart() {
+        let empty = Inventory::new(Utc::now(), vec![]);
+        let html = render(&empty, 50).unwrap();
+        assert!(!html.contains("<svg"));
+        assert!(html.contains("There are no suppliers in the database."));
+    }
+
+    #[test]
+    fn suppliers_without_bags_have_a_chart_without_bars() {
+        let inventory = Inventory::new(
+            Utc::now(),
+            vec![
+                supplier(1, "Empty Shelves", vec![]),
+                supplier(
+                    2,
+                    "Sold Out",
+                    vec![bean(1, "Arabica", "Gone", Some("3"), 0)],
+                ),
+            ],
+        );
+        let html = render(&inventory, 50).unwrap();
+        let svg = svg(&html);
+        assert_eq!(svg.matches("<g transform=").count(), 2);
+        assert_eq!(svg.matches("<rect class=\"bar\"").count(), 0);
+        assert_eq!(svg.matches(">0 bags</text>").count(), 2);
+        assert!(html.contains("<b>$0.00</b><span>stock value</span>"));
+    }
+
+    #[test]
+    fn totals_sent_as_null_still_chart_the_suppliers() {
+        let inventory: Inventory = serde_json::from_value(serde_json::json!({
+            "generatedAt": "2026-11-21T09:30:00Z",
+            "suppliers": [{
+                "id": 1, "name": "Highland Bean Co.", "address": "", "city": "", "state": "",
+                "email": "", "phone": "",
+                "beans": [{"id": 1, "type": "Arabica", "productName": "Ridge", "price": 18.0,
+                           "description": "", "quantity": 1234}]
+            }],
+            "totals": {"suppliers": 1, "beans": 1, "quantity": null, "stockValue": null}
+        }))
+        .unwrap();
+        let html = render(&inventory, 50).unwrap();
+        assert!(html.contains("<b>too large to total</b><span>bags in stock</span>"));
+        assert!(html.contains("<b>too large to total</b><span>stock value</span>"));
+        let svg = svg(&html);
+        assert!(svg.contains(">1,234 bags</text>"));
+        assert_eq!(
+            attributes(svg.split("<rect class=\"bar\"").nth(1).unwrap(), "width")[0],
+            "320.0"
+        );
+    }
+
+    #[test]
+    fn hostile_names_are_text_inside_the_chart_too() {
+        let long = format!("{}<script>alert(2)</script>", "Ö".repeat(40));
+        let inventory = Inventory::new(
+            Utc::now(),
+            vec![
+                supplier(
+                    1,
+                    "<script>alert(1)</script>",
+                    vec![bean(1, "A", "x", None, 5)],
+                ),
+                supplier(
+                    2,
+                    "Smith & \"Sons\" 'Roasters'",
+                    vec![bean(2, "A", "y", None, 9)],
+                ),
+                supplier(3, &long, vec![bean(3, "A", "z", None, 70)]),
+                supplier(4, "</text></svg><img src=x onerror=alert(3)>", vec![]),
+            ],
+        );
+        let html = render(&inventory, 50).unwrap();
+        let svg = svg(&html);
+        assert!(!html.contains("<script"), "no script anywhere");
+        assert!(!html.contains("<img"));
+        assert!(svg.contains(">&#60;script&#62;alert(1)&#60;/script&#62;</text>"));
+        assert!(svg.contains(">Smith &#38; &#34;Sons&#34; &#39;Roasters&#39;</text>"));
+        // Cut before it is escaped, so never inside an entity; whole in the tooltip.
+        assert!(svg.contains(
+            ">&#60;/text&#62;&#60;/svg&#62;&#60;img src=x onerr…<title>&#60;/text&#62;\
+             &#60;/svg&#62;&#60;img src=x onerror=alert(3)&#62;</title></text>"
+        ));
+        // The long name is cut on a character, and whole (escaped) in its tooltip.
+        let cut = format!("{}…", "Ö".repeat(29));
+        assert!(svg.contains(&format!(
+            ">{cut}<title>{}&#60;script&#62;alert(2)&#60;/script&#62;</title></text>",
+            "Ö".repeat(40)
+        )));
+        assert!(svg.contains(&format!(
+            "{}&#60;script&#62;alert(2)&#60;/script&#62;: 70 bags",
+            "Ö".repeat(40)
+        )));
+        // The escaped names did not break the chart: four rows, one svg.
+        assert_eq!(svg.matches("<g transform=").count(), 4);
+        assert_eq!(html.matches("</svg>").count(), 1);
+    }
+
+    #[test]
+    fn a_hundred_suppliers_are_a_hundred_bars() {
+        let suppliers = (0..100)
+            .map(|s| {
+                supplier(
+                    s,
+                    &format!("Supplier {s}"),
+                    vec![bean(s, "A", "Lot", None, s * 10)],
+                )
+            })
+            .collect();
+        let html = render(&Inventory::new(Utc::now(), suppliers), 50).unwrap();
+        let svg = svg(&html);
+        assert_eq!(svg.matches("<g transform=").count(), 100);
+        // Supplier 0 has no bags: 99 bars, the longest 990 bags, the shortest 10.
+        let bars: Vec<f64> = svg
+            .split("<rect class=\"bar\"")
+            .skip(1)
+            .map(|rest| attributes(rest, "width")[0].parse().unwrap())
+            .collect();
+        assert_eq!(bars.len(), 99);
+        assert_eq!(bars[0], 3.2);
+        assert_eq!(bars[98], 320.0);
+        assert!(bars.windows(2).all(|w| w[0] < w[1]));
+        // Under 50 bags: suppliers 0 to 4.
+        assert_eq!(svg.matches(">● 1 low</text>").count(), 5);
+    }
+
+    #[test]
+    fn counts_and_prices_have_thousands_separators() {
+        let inventory = Inventory::new(
+            Utc::now(),
+            vec![supplier(
+                1,
+                "Bulk Beans",
+                vec![
+                    bean(1, "Arabica", "Sack", Some("1234.5"), 12_345),
+                    bean(2, "Robusta", "Crate", Some("999"), 1_000),
+                ],
+            )],
+        );
+        let html = render(&inventory, 2_000).unwrap();
+        assert!(html.contains("<span class=\"price\">$1,234.50</span>"));
+        assert!(html.contains("<span class=\"price\">$999.00</span>"));
+        assert!(html.contains("<span class=\"quantity\">12,345 bags</span>"));
+        assert!(html.contains(
+            "<span class=\"quantity\">1,000 bags<span class=\"badge\">low</span></span>"
+        ));
+        assert!(html.contains("<b>13,345</b><span>bags in stock</span>"));
+        // 1234.5 × 12345 + 999 × 1000 = 15,239,902.50 + 999,000.
+        assert!(html.contains("<b>$16,238,902.50</b><span>stock value</span>"));
+        assert!(html.contains("<b>1</b><span>low on stock (under 2,000 bags)</span>"));
+        assert!(html.contains("aria-label=\"2 beans, 13,345 bags\""));
+        assert!(html.contains(">13,345 bags</text>"));
+    }
+
+    #[test]
+    fn prices_are_in_the_reports_currency() {
+        let euro: Currency = "EUR".parse().unwrap();
+        let html = render_in(&small_inventory(), 50, euro).unwrap();
+        assert!(html.contains("<b>€7,734.00</b><span>stock value</span>"));
+        assert!(html.contains("<span class=\"price\">€18.00</span>"));
+        assert!(html.contains("<span class=\"price\">€14.50</span>"));
+        assert!(html.contains("<span class=\"price\">—</span>"));
+        assert!(!html.contains('$'));
+        let franc: Currency = "CHF".parse().unwrap();
+        let html = render_in(&small_inventory(), 50, franc).unwrap();
+        assert!(html.contains("<b>7,734.00\u{a0}CHF</b><span>stock value</span>"));
+        assert!(html.contains("<span class=\"price\">18.00\u{a0}CHF</span>"));
+        // The default, and what `render` uses: dollars.
+        assert_eq!(
+            render(&small_inventory(), 50).unwrap(),
+            render_in(&small_inventory(), 50, Currency::USD).unwrap()
+        );
+    }
+
+    #[test]
+    fn a_currency_that_is_not_three_capital_letters_is_refused_by_name() {
+        use cafe_shared::config::REPORT_CURRENCY;
+        let unset: Currency = REPORT_CURRENCY.parse_from(|_| None).unwrap();
+        assert_eq!(unset, Currency::USD);
+        let set = |value: &'static str| {
+            move |name: &str| (name == "REPORT_CURRENCY").then(|| value.to_owned())
+        };
+        let pound: Currency = REPORT_CURRENCY.parse_from(set("GBP")).unwrap();
+        assert_eq!(pound.to_string(), "GBP");
+        for bad in ["usd", "US", "EURO", "€", "US1"] {
+            let error = REPORT_CURRENCY
+                .parse_from::<Currency>(set(bad))
+                .unwrap_err();
+            assert_eq!(
+                error,
+                format!(
+                    "REPORT_CURRENCY={bad:?} is not valid: a currency is an ISO 4217 code, three \
+                     capital letters such as USD, EUR or GBP"
+                )
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn the_renderer_uses_its_currency() {
+        let upload = mock!(aws_sdk_s3::Client::put_object)
+            .match_requests(|put| {
+                let html = put
+                    .body()
+                    .bytes()
+                    .map(String::from_utf8_lossy)
+                    .unwrap_or_default();
+                html.contains("<b>£7,734.00</b><span>stock value</span>")
+            })
+            .then_output(|| PutObjectOutput::builder().build());
+        let renderer = mocked_renderer_in(&upload, "GBP".parse().unwrap());
+        let request = RenderRequest {
+            report_key: "reports/exec-1.html".into(),
+            inventory: InventoryPayload::Inline(small_inventory()),
+        };
+        handle(&renderer, LambdaEvent::new(request, Context::default()))
+            .await
+            .unwrap();
+        assert_eq!(upload.num_calls(), 1);
     }
 }

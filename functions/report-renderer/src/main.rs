@@ -1,7 +1,7 @@
-use cafe_shared::config::{LOW_STOCK_THRESHOLD, REPORTS_BUCKET};
+use cafe_shared::config::{LOW_STOCK_THRESHOLD, REPORT_CURRENCY, REPORTS_BUCKET};
 use cafe_shared::{clients, telemetry};
 use lambda_runtime::{Error, run, service_fn};
-use report_renderer::{ReportRenderer, handle};
+use report_renderer::{Currency, ReportRenderer, handle};
 
 // One event at a time (Lambda's model): a single-threaded runtime, which also starts faster.
 #[tokio::main(flavor = "current_thread")]
@@ -12,6 +12,7 @@ async fn main() -> Result<(), Error> {
         clients::s3(&aws),
         REPORTS_BUCKET.value(),
         LOW_STOCK_THRESHOLD.parse()?,
+        REPORT_CURRENCY.parse::<Currency>()?,
     );
     run(service_fn(|event| handle(&renderer, event))).await
 }

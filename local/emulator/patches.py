@@ -47,6 +47,7 @@ def install(lambda_endpoint, mailbox_file):
     patch_email_delivery(Subscription, mailbox_file)
     patch_stream_sequence_numbers(StreamShard)
     patch_put_item(Table)
+    patch_fail_state_error_names()
     # moto wraps each service's app in flask_cors's CORS(), which answers any Origin with
     # `Access-Control-Allow-Origin` (and every preflight with yes), so any web page could read
     # what the emulator answers. It reads this flag when it builds a service's app, on that
@@ -166,6 +167,21 @@ def patch_stream_sequence_numbers(shard_class):
             add(self, old, new)
 
     shard_class.add = add_in_turn
+
+
+def patch_fail_state_error_names():
+    """A Fail state ends the execution with the error it is given, a `States.*` one included: the
+    report's `ReportFailed` passes on what its Catch caught, such as a Task's `States.Timeout`.
+    moto 5 builds that name as a custom error name, which must not begin with `States.`, and so
+    failed the execution with `States.Runtime` (a ValueError) instead of the Task's error."""
+    from moto.stepfunctions.parser.asl.component.common.error_name.error_name import ErrorName
+    from moto.stepfunctions.parser.asl.component.state.fail import state_fail
+
+    class FailStateErrorName(ErrorName):
+        def __init__(self, error_name):
+            super().__init__(error_name=error_name)
+
+    state_fail.CustomErrorName = FailStateErrorName
 
 
 def patch_put_item(table_class):

@@ -6,8 +6,10 @@
 use std::time::Duration;
 
 use aws_sdk_sqs::Client;
-use aws_sdk_sqs::error::ProvideErrorMetadata;
+use aws_sdk_sqs::error::SdkError;
+use aws_sdk_sqs::operation::start_message_move_task::StartMessageMoveTaskError;
 use aws_sdk_sqs::types::{MessageAttributeValue, MessageSystemAttributeName};
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use cafe_shared::error::aws_error_text;
 
 use crate::queue_arn;
@@ -59,12 +61,12 @@ pub async fn redrive_orders(
     }
 }
 
-/// Whether the service has no move tasks (the local emulator says `UnsupportedOperation`), as
+/// Whether the service has no move tasks (the local emulator answers `UnsupportedOperation`), as
 /// opposed to refusing this one (permissions, a task already running), which is an error.
-fn lacks_move_tasks<E: ProvideErrorMetadata>(error: &E) -> bool {
+fn lacks_move_tasks(error: &SdkError<StartMessageMoveTaskError, HttpResponse>) -> bool {
     matches!(
-        error.code(),
-        Some("UnsupportedOperation" | "AWS.SimpleQueueService.UnsupportedOperation")
+        error.as_service_error(),
+        Some(StartMessageMoveTaskError::UnsupportedOperation(_))
     )
 }
 

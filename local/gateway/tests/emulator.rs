@@ -872,3 +872,82 @@ async fn a_malformed_fault_rule_is_refused_with_what_is_wrong() {
     assert_eq!(emulator.hits("dynamodb:PutItem"), 1);
     put(&aws.dynamodb, "after-the-fault").await;
 }
+
+#[tokio::test]
+async fn a_fail_state_ends_the_execution_with_the_states_error_it_was_given() {
+    let emulator = Emulator::start().await;
+    let aws = emulator.aws();
+    // As the report's ReportFailed passes on what its Catch caught, a Task's States.Timeout.
+    let definition = json!({"StartAt": "Caught", "States": {
+        "Caught": {"Type": "Pass", "Result": {"Error": "States.Timeout", "Cause": "a Task ran too long"},
+                   "Next": "Failed"},
+        "Failed": {"Type": "Fail", "ErrorPath": "$.Error", "CausePath": "$.Cause"}}});
+    let machine = aws
+        .sfn
+        .create_state_machine()
+        .name("fail-with-states-error")
+        .definition(definition.to_string())
+        .role_arn("arn:aws:iam::123456789012:role/cafe-local")
+        .send()
+        .await
+        .unwrap();
+    let execution = aws
+        .sfn
+        .start_execution()
+        .state_machine_arn(machine.state_machine_arn())
+        .send()
+        .await
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let described = loop {
+        let described = aws
+            .sfn
+            .describe_execution()
+            .execution_arn(execution.execution_arn())
+            .send()
+            .await
+            .unwrap();
+        if described.status().as_str() != "RUNNING" {
+            break described;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the execution still runs after 30 s"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(described.status().as_str(), "FAILED");
+    assert_eq!(described.error(), Some("States.Timeout"));
+    assert_eq!(described.cause(), Some("a Task ran too long"));
+}
+
+#[tokio::test]
+async fn sqs_message_move_tasks_are_answered_unsupported_as_aws_answers_them() {
+    let emulator = Emulator::start().await;
+    let aws = emulator.aws();
+    let resources = emulator.resources();
+    let refused = aws
+        .sqs
+        .start_message_move_task()
+        .source_arn(&resources.orders_dead_letter_queue.arn)
+        .destination_arn(&resources.orders_queue.arn)
+        .send()
+        .await
+        .unwrap_err();
+    use aws_sdk_sqs::operation::start_message_move_task::StartMessageMoveTaskError;
+    assert!(
+        matches!(
+            refused.as_service_error(),
+            Some(StartMessageMoveTaskError::UnsupportedOperation(_))
+        ),
+        "{refused:?}"
+    );
+    // Everything else still reaches moto.
+    let depth = aws
+        .sqs
+        .get_queue_attributes()
+        .queue_url(&resources.orders_dead_letter_queue.url)
+        .send()
+        .await;
+    assert!(depth.is_ok(), "{depth:?}");
+}

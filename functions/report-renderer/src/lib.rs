@@ -14,11 +14,11 @@ pub mod format;
 use askama::Template;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::ServerSideEncryption;
-use cafe_shared::NamedError;
 use cafe_shared::error::aws_error_text;
 use cafe_shared::inventory::{
     Bean, Inventory, InventoryPayload, S3Location, Supplier, total_quantity,
 };
+use cafe_shared::{NamedError, metrics};
 use chart::Chart;
 pub use format::Currency;
 use format::{count, thousands};
@@ -114,6 +114,7 @@ pub async fn handle(
     let html = render_in(&inventory, renderer.low_stock_threshold, renderer.currency)
         .map_err(|e| RenderError::InvalidReportRequest(e.to_string()))?;
     let report = renderer.upload(&request.report_key, html).await?;
+    metrics::count(metrics::REPORT_BYTES, report.bytes as u64);
     info!(
         key = report.key,
         bytes = report.bytes,
@@ -545,12 +546,17 @@ mod tests {
             report_key: "reports/exec-1.html".into(),
             inventory: InventoryPayload::Inline(small_inventory()),
         };
-        let report = handle(&renderer, LambdaEvent::new(request, Context::default()))
-            .await
-            .unwrap();
+        let (report, counts) = cafe_tests::metrics::counted(handle(
+            &renderer,
+            LambdaEvent::new(request, Context::default()),
+        ))
+        .await;
+        let report = report.unwrap();
         assert_eq!(upload.num_calls(), 1);
         assert_eq!(report.key, "reports/exec-1.html");
         assert!(report.bytes > 1000);
+        let bytes = report.bytes as u64;
+        assert_eq!(counts, [(metrics::REPORT_BYTES.to_owned(), bytes)].into());
     }
 
     #[tokio::test]

@@ -1,6 +1,6 @@
 use cafe_shared::config::{LOW_STOCK_THRESHOLD, REPORT_CURRENCY, REPORTS_BUCKET};
-use cafe_shared::{clients, telemetry};
-use lambda_runtime::{Error, run, service_fn};
+use cafe_shared::{clients, metrics, telemetry};
+use lambda_runtime::{Error, service_fn};
 use report_renderer::{Currency, ReportRenderer, handle};
 
 // One event at a time (Lambda's model): a single-threaded runtime, which also starts faster.
@@ -14,5 +14,6 @@ async fn main() -> Result<(), Error> {
         LOW_STOCK_THRESHOLD.parse()?,
         REPORT_CURRENCY.parse::<Currency>()?,
     );
-    run(service_fn(|event| handle(&renderer, event))).await
+    let metrics = metrics::init("report-renderer")?;
+    metrics::run(metrics, service_fn(|event| handle(&renderer, event))).await
 }

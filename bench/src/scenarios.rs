@@ -48,6 +48,16 @@ pub struct Setup {
     store: String,
 }
 
+/// Creates the topic the template's resource `logical_id` is locally; returns its ARN.
+async fn create_topic(sns: &aws_sdk_sns::Client, logical_id: &str) -> Result<String, Error> {
+    let created = sns
+        .create_topic()
+        .name(local_name(logical_id))
+        .send()
+        .await?;
+    Ok(created.topic_arn().unwrap_or_default().to_owned())
+}
+
 pub async fn set_up() -> Result<Setup, Error> {
     let emulator = Emulator::start();
     let orders_table = local_name("OrdersTable");
@@ -57,22 +67,8 @@ pub async fn set_up() -> Result<Setup, Error> {
         local_name("OrdersQueue")
     );
     let sns = emulator.sns();
-    let order_topic = sns
-        .create_topic()
-        .name(local_name("OrderNotificationsTopic"))
-        .send()
-        .await?
-        .topic_arn()
-        .unwrap_or_default()
-        .to_owned();
-    let report_topic = sns
-        .create_topic()
-        .name(local_name("EmailReportTopic"))
-        .send()
-        .await?
-        .topic_arn()
-        .unwrap_or_default()
-        .to_owned();
+    let order_topic = create_topic(&sns, "OrderNotificationsTopic").await?;
+    let report_topic = create_topic(&sns, "EmailReportTopic").await?;
     let reports_bucket = local_name("ReportsBucket");
     let s3 = emulator.s3();
     s3.create_bucket().bucket(&reports_bucket).send().await?;

@@ -1,7 +1,7 @@
 //! The REST API, with the rules of the deployed API: `POST /orders`, `POST /create_report`,
-//! and, for the local stack only, `GET /mailbox` and `GET /health`; and the HTTP server that
-//! serves it, with the bounds a server on a developer's machine needs (loopback names only,
-//! header and body timeouts).
+//! and, for the local stack only, `GET /mailbox`, `GET /ops` and `GET /health`; and the HTTP
+//! server that serves it, with the bounds a server on a developer's machine needs (loopback names
+//! only, header and body timeouts).
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -23,6 +23,9 @@ use aws_sdk_sqs::config::http::HttpResponse;
 use aws_sdk_sqs::error::{ProvideErrorMetadata, SdkError};
 use cafe_shared::error::aws_error_text;
 
+use crate::metrics_log::FunctionsLog;
+use crate::ops::{self, WatchedQueue};
+use crate::position::StreamPosition;
 use crate::{Aws, mailbox};
 
 pub struct Api {
@@ -30,6 +33,13 @@ pub struct Api {
     pub queue_url: String,
     pub state_machine_arn: String,
     pub mailbox_file: PathBuf,
+    /// The queues `GET /ops` shows the depth of: the orders queue, its DLQ, the stream's failure
+    /// queue.
+    pub watched_queues: Vec<WatchedQueue>,
+    /// Where the stream mapping is, as it reports it.
+    pub stream_position: StreamPosition,
+    /// The functions' log, whose metrics `GET /ops` sums.
+    pub functions_log: FunctionsLog,
 }
 
 /// Requests larger than this are refused before they are read whole.
@@ -65,6 +75,7 @@ pub fn router(api: Api, body_timeout: Duration) -> Router {
         .route("/orders", post(post_order))
         .route("/create_report", post(create_report))
         .route("/mailbox", get(read_mailbox))
+        .route("/ops", get(ops_page))
         .route("/health", get(health))
         .layer(middleware::from_fn_with_state(
             body_timeout,
@@ -347,14 +358,29 @@ async fn read_mailbox(State(api): State<Arc<Api>>, headers: HeaderMap) -> Respon
         Ok(letters) => letters,
         Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, e),
     };
-    let wants_html = headers
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|accept| accept.contains("text/html"));
-    if wants_html {
+    if wants_html(&headers) {
         Html(mailbox::html(&letters)).into_response()
     } else {
         Json(letters).into_response()
+    }
+}
+
+/// Whether a browser asks: it sends `Accept: text/html,…`; tools send none or `*/*`.
+fn wants_html(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| accept.contains("text/html"))
+}
+
+/// `GET /ops`: JSON for tools, a page for browsers; 200 even when a section could not be
+/// gathered, since that section says so and the rest is still worth reading.
+async fn ops_page(State(api): State<Arc<Api>>, headers: HeaderMap) -> Response {
+    let report = ops::gather(&api).await;
+    if wants_html(&headers) {
+        Html(ops::html(&report)).into_response()
+    } else {
+        Json(report).into_response()
     }
 }
 

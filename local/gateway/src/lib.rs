@@ -2,7 +2,8 @@
 //!
 //! - The REST API of the deployed stack: `POST /orders` (validated, then SQS `SendMessage`),
 //!   `POST /create_report` (Step Functions `StartExecution`), plus `GET /mailbox` (what the email
-//!   subscribers received) and `GET /health`.
+//!   subscribers received), `GET /ops` (queues, stream position, report executions, metrics) and
+//!   `GET /health`.
 //! - The two event-source mappings, with Lambda's semantics: the orders queue → order-writer, and
 //!   the orders table's stream → order-notifier.
 //!
@@ -12,6 +13,9 @@
 pub mod api;
 pub mod mailbox;
 pub mod mappings;
+pub mod metrics_log;
+pub mod ops;
+pub mod position;
 pub mod settings;
 
 use aws_config::SdkConfig;

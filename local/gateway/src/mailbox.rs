@@ -61,7 +61,8 @@ pub fn html(letters: &[Letter]) -> String {
     page
 }
 
-fn escape(text: &str) -> String {
+/// Text made safe to put in HTML, as an element's content or a quoted attribute.
+pub(crate) fn escape(text: &str) -> String {
     let mut escaped = String::with_capacity(text.len());
     for c in text.chars() {
         match c {

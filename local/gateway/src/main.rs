@@ -6,6 +6,9 @@ use cafe_event_sources::resources::Resources;
 use cafe_gateway::Aws;
 use cafe_gateway::api::{self, Api, TIMEOUTS};
 use cafe_gateway::mappings::{SqsMapping, StreamMapping};
+use cafe_gateway::metrics_log::FunctionsLog;
+use cafe_gateway::ops::WatchedQueue;
+use cafe_gateway::position::StreamPosition;
 use cafe_gateway::settings::*;
 use cafe_shared::{clients, telemetry};
 use tracing::info;
@@ -29,24 +32,42 @@ async fn serve() -> Result<(), Error> {
     telemetry::init();
     let resources = Resources::read(Path::new(&EMULATOR_READY_FILE.value()))?;
     let aws = Aws::new(&clients::aws_config().await);
-    start_mappings(&aws, &resources)?;
+    let stream_position = StreamPosition::default();
+    start_mappings(&aws, &resources, &stream_position)?;
 
     let address = GATEWAY_ADDR.value();
     let listener = tokio::net::TcpListener::bind(&address).await?;
     info!(address, "gateway listening");
+    let watched_queues = [
+        &resources.orders_queue,
+        &resources.orders_dead_letter_queue,
+        &resources.notifier_failures_queue,
+    ]
+    .map(|queue| WatchedQueue {
+        name: queue.name.clone(),
+        url: queue.url.clone(),
+    })
+    .into();
     let api = Api {
         aws,
         queue_url: resources.orders_queue.url,
         state_machine_arn: resources.state_machine.arn,
         mailbox_file: PathBuf::from(MAILBOX_FILE.value()),
+        watched_queues,
+        stream_position,
+        functions_log: FunctionsLog::new(PathBuf::from(FUNCTIONS_LOG_FILE.value())),
     };
     api::serve(listener, api, TIMEOUTS).await;
     Ok(())
 }
 
 /// The template's two event sources, run as Lambda runs them: the orders queue → its function,
-/// the orders table's stream → its function.
-fn start_mappings(aws: &Aws, resources: &Resources) -> Result<(), Error> {
+/// the orders table's stream → its function, which reports where it is to `stream_position`.
+fn start_mappings(
+    aws: &Aws,
+    resources: &Resources,
+    stream_position: &StreamPosition,
+) -> Result<(), Error> {
     let sqs_mapping = SqsMapping {
         aws: aws.clone(),
         queue_url: resources.orders_queue.url.clone(),
@@ -76,7 +97,7 @@ fn start_mappings(aws: &Aws, resources: &Resources) -> Result<(), Error> {
                 .max_retries
                 .ok_or("the stream mapping has no MaximumRetryAttempts")?,
         }
-        .run(),
+        .run_reporting_to(stream_position.clone()),
     );
     Ok(())
 }

@@ -10,7 +10,8 @@
 //!   reports failed is retried from there; a batch that fails as a whole is bisected. After
 //!   `STREAM_MAX_RETRIES` failed retries the failing records are skipped and described on the
 //!   notifier-failures queue, as Lambda's on-failure destination does, so an operator can find
-//!   the orders that were not notified.
+//!   the orders that were not notified. What it hands over and where each shard's checkpoint is
+//!   are reported to a `position::StreamPosition`, which the ops page reads.
 
 use std::cmp::Ordering;
 use std::collections::{HashMap, HashSet};
@@ -27,6 +28,7 @@ use cafe_event_sources::invoke::invoke_within;
 use cafe_shared::error::aws_error_text;
 
 use crate::Aws;
+use crate::position::StreamPosition;
 
 #[derive(Clone)]
 pub struct SqsMapping {
@@ -184,9 +186,14 @@ enum Poll {
 
 impl StreamMapping {
     pub async fn run(self) {
+        self.run_reporting_to(StreamPosition::default()).await
+    }
+
+    /// Runs the mapping, keeping `position` up to date for the ops page.
+    pub async fn run_reporting_to(self, position: StreamPosition) {
         let mut shards = HashMap::new();
         loop {
-            if let Err(e) = self.follow(&mut shards).await {
+            if let Err(e) = self.follow(&mut shards, &position).await {
                 warn!(
                     stream = self.stream_arn,
                     reason = e,
@@ -202,7 +209,11 @@ impl StreamMapping {
     }
 
     /// Follows every shard of the stream, parents before children, until an AWS call fails.
-    async fn follow(&self, shards: &mut HashMap<String, ShardState>) -> Result<(), String> {
+    async fn follow(
+        &self,
+        shards: &mut HashMap<String, ShardState>,
+        position: &StreamPosition,
+    ) -> Result<(), String> {
         loop {
             let listed = self.list_shards().await?;
             let finished: HashSet<String> = shards
@@ -227,7 +238,7 @@ impl StreamMapping {
                     if shard.finished {
                         continue;
                     }
-                    match self.poll(id, shard).await? {
+                    match self.poll(id, shard, position).await? {
                         Poll::Delivered => delivered = true,
                         Poll::Idle => {}
                         Poll::Closed => closed = true,
@@ -244,7 +255,12 @@ impl StreamMapping {
     }
 
     /// Reads one page of a shard and hands what is new in it to the function.
-    async fn poll(&self, shard_id: &str, shard: &mut ShardState) -> Result<Poll, String> {
+    async fn poll(
+        &self,
+        shard_id: &str,
+        shard: &mut ShardState,
+        position: &StreamPosition,
+    ) -> Result<Poll, String> {
         let iterator = match shard.iterator.take() {
             Some(iterator) => iterator,
             None => {
@@ -282,6 +298,7 @@ impl StreamMapping {
                 .iter()
                 .filter_map(|r| sequence_number(r).map(str::to_owned))
                 .collect();
+            position.handed_over(shard_id, &batch.records);
             let outcome = self.invoke_batch(&batch.records).await;
             let settled = settle(&shard.progress, &sequences, outcome, self.max_retries);
             if let Some(parked) = &settled.park {
@@ -300,6 +317,12 @@ impl StreamMapping {
                 );
             }
             shard.progress = settled.progress;
+            position.settled(
+                shard_id,
+                shard.progress.checkpoint.as_deref(),
+                settled.park.as_ref(),
+                &batch.records,
+            );
             if settled.retry {
                 warn!(
                     function = self.function,
@@ -320,6 +343,7 @@ impl StreamMapping {
         shard.iterator = next;
         if shard.iterator.is_none() {
             shard.finished = true;
+            position.closed(shard_id);
             info!(shard = shard_id, "shard closed and read to its end");
             return Ok(Poll::Closed);
         }

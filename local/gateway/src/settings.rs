@@ -18,6 +18,11 @@ pub const MAILBOX_FILE: Setting = Setting {
     name: "MAILBOX_FILE",
     default: ".local/mailbox.jsonl",
 };
+/// The functions' output, as the local stack collects it: `GET /ops` sums the metrics in it.
+pub const FUNCTIONS_LOG_FILE: Setting = Setting {
+    name: "FUNCTIONS_LOG_FILE",
+    default: ".local/logs/functions.log",
+};
 /// How long a failed SQS message stays invisible before its next delivery. Lambda leaves it for
 /// the queue's whole visibility timeout; locally a short wait keeps retries quick.
 pub const SQS_RETRY_DELAY_SECONDS: Setting = Setting {

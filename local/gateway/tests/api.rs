@@ -12,6 +12,8 @@ mod common;
 
 use cafe_gateway::Aws;
 use cafe_gateway::api::{Api, Timeouts, serve};
+use cafe_gateway::metrics_log::FunctionsLog;
+use cafe_gateway::position::StreamPosition;
 use cafe_tests::unreachable_sdk_config;
 use common::exchange_raw;
 use serde_json::{Value, json};
@@ -29,6 +31,9 @@ async fn gateway(timeouts: Timeouts) -> SocketAddr {
             std::env::temp_dir().display(),
             std::process::id()
         )),
+        watched_queues: Vec::new(),
+        stream_position: StreamPosition::default(),
+        functions_log: FunctionsLog::new(PathBuf::from("/nonexistent/cafe-gateway-api-tests.log")),
     };
     let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
         .await
@@ -110,6 +115,7 @@ async fn requests_for_other_host_names_are_refused_on_every_route() {
     let routes = [
         ("GET", "/mailbox"),
         ("GET", "/health"),
+        ("GET", "/ops"),
         ("POST", "/orders"),
         ("POST", "/create_report"),
         ("GET", "/no-such-route"),

@@ -5,20 +5,31 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use aws_sdk_dynamodbstreams::types::{Record, StreamRecord};
+use aws_sdk_sfn::operation::list_executions::{ListExecutionsError, ListExecutionsOutput};
 use aws_sdk_sfn::operation::start_execution::{StartExecutionError, StartExecutionOutput};
-use aws_sdk_sqs::operation::get_queue_attributes::GetQueueAttributesOutput;
+use aws_sdk_sfn::types::{ExecutionListItem, ExecutionStatus};
+use aws_sdk_sqs::operation::get_queue_attributes::{
+    GetQueueAttributesError, GetQueueAttributesOutput,
+};
 use aws_sdk_sqs::operation::send_message::SendMessageOutput;
+use aws_sdk_sqs::types::QueueAttributeName;
 use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
 use aws_smithy_types::DateTime;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use cafe_gateway::Aws;
 use cafe_gateway::api::{Api, router};
+use cafe_gateway::metrics_log::FunctionsLog;
+use cafe_gateway::ops::WatchedQueue;
+use cafe_gateway::position::StreamPosition;
 use cafe_tests::unreachable_sdk_config;
-use serde_json::Value;
+use serde_json::{Value, json};
 use tower::ServiceExt;
 
 const QUEUE_URL: &str = "http://127.0.0.1:4566/123456789012/orders-queue";
+const DLQ_URL: &str = "http://127.0.0.1:4566/123456789012/orders-dlq";
+const FAILURES_URL: &str = "http://127.0.0.1:4566/123456789012/notifier-failures";
 const MACHINE_ARN: &str = "arn:aws:states:us-east-1:123456789012:stateMachine:InventoryReport";
 
 /// Clients of an AWS that does not answer: every call goes to a closed port.
@@ -41,6 +52,20 @@ fn api_on(aws: Aws) -> Api {
         queue_url: QUEUE_URL.into(),
         state_machine_arn: MACHINE_ARN.into(),
         mailbox_file: PathBuf::from("/nonexistent/cafe-gateway-router-tests/mailbox.jsonl"),
+        watched_queues: [
+            ("orders-queue", QUEUE_URL),
+            ("orders-dlq", DLQ_URL),
+            ("notifier-failures", FAILURES_URL),
+        ]
+        .map(|(name, url)| WatchedQueue {
+            name: name.into(),
+            url: url.into(),
+        })
+        .into(),
+        stream_position: StreamPosition::default(),
+        functions_log: FunctionsLog::new(PathBuf::from(
+            "/nonexistent/cafe-gateway-router-tests/functions.log",
+        )),
     }
 }
 
@@ -195,4 +220,306 @@ async fn other_paths_and_methods_are_not_served() {
     assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
     let (status, _) = call(api(&[], &[]), "GET", "/admin", "").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+/// `GET /ops` with this `Accept`: status and body text.
+async fn ops(api: Api, accept: &str) -> (StatusCode, String) {
+    let request = Request::builder()
+        .uri("/ops")
+        .header("host", "127.0.0.1:3000")
+        .header("accept", accept)
+        .body(Body::empty())
+        .unwrap();
+    let response = router(api, Duration::from_secs(5))
+        .oneshot(request)
+        .await
+        .unwrap();
+    let status = response.status();
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    (status, String::from_utf8(bytes.to_vec()).unwrap())
+}
+
+/// SQS's answer for `url`: so many messages waiting and in flight.
+fn depth(url: &'static str, waiting: u32, in_flight: u32) -> Rule {
+    mock!(aws_sdk_sqs::Client::get_queue_attributes)
+        .match_requests(move |get| get.queue_url() == Some(url))
+        .then_output(move || {
+            GetQueueAttributesOutput::builder()
+                .attributes(
+                    QueueAttributeName::ApproximateNumberOfMessages,
+                    waiting.to_string(),
+                )
+                .attributes(
+                    QueueAttributeName::ApproximateNumberOfMessagesNotVisible,
+                    in_flight.to_string(),
+                )
+                .build()
+        })
+}
+
+/// Step Functions' answer to ListExecutions on the state machine: these (name, status, start,
+/// stop) executions.
+fn executions(listed: &'static [(&'static str, ExecutionStatus, i64, Option<i64>)]) -> Rule {
+    mock!(aws_sdk_sfn::Client::list_executions)
+        .match_requests(|list| {
+            list.state_machine_arn() == Some(MACHINE_ARN) && list.max_results() == Some(10)
+        })
+        .then_output(move || {
+            let executions = listed.iter().map(|(name, status, start, stop)| {
+                ExecutionListItem::builder()
+                    .execution_arn(format!("arn:execution:{name}"))
+                    .state_machine_arn(MACHINE_ARN)
+                    .name(*name)
+                    .status(status.clone())
+                    .start_date(DateTime::from_secs(*start))
+                    .set_stop_date(stop.map(DateTime::from_secs))
+                    .build()
+                    .unwrap()
+            });
+            ListExecutionsOutput::builder()
+                .set_executions(Some(executions.collect()))
+                .build()
+                .unwrap()
+        })
+}
+
+/// A functions' log holding `lines`, in a file of the test's own.
+fn functions_log(test: &str, lines: &[&str]) -> FunctionsLog {
+    let path = std::env::temp_dir().join(format!(
+        "cafe-gateway-router-{test}-{}.log",
+        std::process::id()
+    ));
+    std::fs::write(
+        &path,
+        lines
+            .iter()
+            .map(|line| format!("{line}\n"))
+            .collect::<String>(),
+    )
+    .unwrap();
+    FunctionsLog::new(path)
+}
+
+fn emf(function: &str, metric: &str, value: u32) -> String {
+    json!({
+        "_aws": {
+            "Timestamp": 1_800_000_000_000u64,
+            "CloudWatchMetrics": [{
+                "Namespace": "Cafe",
+                "Dimensions": [["FunctionName"]],
+                "Metrics": [{"Name": metric, "Unit": "Count"}],
+            }],
+        },
+        "FunctionName": function,
+        metric: value,
+    })
+    .to_string()
+}
+
+fn stream_record(sequence: &str, written: i64) -> Record {
+    Record::builder()
+        .dynamodb(
+            StreamRecord::builder()
+                .sequence_number(sequence)
+                .approximate_creation_date_time(
+                    aws_sdk_dynamodbstreams::primitives::DateTime::from_secs(written),
+                )
+                .build(),
+        )
+        .build()
+}
+
+const STARTED: i64 = 1_700_000_000;
+
+#[tokio::test]
+async fn ops_shows_queue_depths_the_stream_the_executions_and_the_metric_sums() {
+    let (orders, dlq, failures) = (
+        depth(QUEUE_URL, 4, 2),
+        depth(DLQ_URL, 1, 0),
+        depth(FAILURES_URL, 0, 0),
+    );
+    let listed = executions(&[
+        (
+            "older",
+            ExecutionStatus::Succeeded,
+            STARTED,
+            Some(STARTED + 3),
+        ),
+        ("newer", ExecutionStatus::Running, STARTED + 60, None),
+    ]);
+    let mut api = api(&[&orders, &dlq, &failures], &[&listed]);
+    let stored = emf("order-writer", "OrdersStored", 3);
+    let log = [
+        "   Compiling order-writer",
+        &stored,
+        "{\"level\":\"INFO\"}",
+        &stored,
+        &emf("order-notifier", "NotificationsPublished", 5),
+    ];
+    let log = functions_log("json", &log);
+    api.functions_log = log.clone();
+    let batch = [
+        stream_record("101", STARTED),
+        stream_record("102", STARTED + 1),
+    ];
+    api.stream_position.handed_over("shard-1", &batch);
+    api.stream_position
+        .settled("shard-1", Some("102"), None, &batch);
+
+    let (status, body) = ops(api, "application/json").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let answer: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        answer["queues"],
+        json!({
+            "orders-queue": {"approximateNumberOfMessages": 4, "approximateNumberOfMessagesNotVisible": 2},
+            "orders-dlq": {"approximateNumberOfMessages": 1, "approximateNumberOfMessagesNotVisible": 0},
+            "notifier-failures": {"approximateNumberOfMessages": 0, "approximateNumberOfMessagesNotVisible": 0},
+        })
+    );
+    let shard = &answer["stream"]["shards"][0];
+    assert_eq!(shard["shardId"], "shard-1");
+    assert_eq!(shard["checkpoint"], "102");
+    assert_eq!(shard["recordsHandedOver"], 2);
+    assert_eq!(shard["lagFrom"], "lastFinished");
+    assert!(shard["lagSeconds"].as_f64().unwrap() > 0.0, "{shard}");
+    assert_eq!(answer["stream"]["parked"], 0);
+
+    let executions = answer["executions"].as_array().unwrap();
+    assert_eq!(executions.len(), 2);
+    assert_eq!(executions[0]["name"], "newer", "newest first");
+    assert_eq!(executions[0]["status"], "RUNNING");
+    assert_eq!(executions[0]["durationSeconds"], Value::Null);
+    assert_eq!(executions[1]["status"], "SUCCEEDED");
+    assert_eq!(executions[1]["durationSeconds"], 3.0);
+    assert_eq!(executions[1]["startDate"], "2023-11-14T22:13:20Z");
+
+    assert_eq!(
+        answer["metrics"]["functions"],
+        json!({"order-writer": {"OrdersStored": 6}, "order-notifier": {"NotificationsPublished": 5}})
+    );
+    std::fs::remove_file(log.path()).unwrap();
+    assert!(answer["generatedAt"].is_string());
+    assert_eq!(
+        (orders.num_calls(), dlq.num_calls(), failures.num_calls()),
+        (1, 1, 1)
+    );
+}
+
+#[tokio::test]
+async fn the_ops_page_refreshes_itself_and_escapes_what_comes_from_data() {
+    let (orders, dlq, failures) = (
+        depth(QUEUE_URL, 0, 0),
+        depth(DLQ_URL, 0, 0),
+        depth(FAILURES_URL, 0, 0),
+    );
+    let listed = executions(&[(
+        "<script>alert(1)</script>",
+        ExecutionStatus::Failed,
+        STARTED,
+        Some(STARTED + 1),
+    )]);
+    let mut api = api(&[&orders, &dlq, &failures], &[&listed]);
+    let hostile = emf("<img src=x onerror=alert(2)>", "OrdersStored", 1);
+    let log = functions_log("html", &[&hostile]);
+    api.functions_log = log.clone();
+
+    let (status, page) = ops(api, "text/html,application/xhtml+xml,*/*;q=0.8").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains(r#"<meta http-equiv="refresh" content="5">"#));
+    for heading in [
+        "Queues",
+        "Order stream",
+        "Report executions",
+        "Function metrics",
+    ] {
+        assert!(page.contains(&format!("<h2>{heading}</h2>")), "{heading}");
+    }
+    assert!(
+        page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+        "{page}"
+    );
+    assert!(
+        page.contains("&lt;img src=x onerror=alert(2)&gt;"),
+        "{page}"
+    );
+    assert!(
+        !page.contains("<script") && !page.contains("<img"),
+        "{page}"
+    );
+    assert!(
+        !page.contains("src=\"http") && !page.contains("href=\"http"),
+        "nothing fetched from elsewhere"
+    );
+    std::fs::remove_file(log.path()).unwrap();
+}
+
+#[tokio::test]
+async fn a_section_that_fails_says_why_and_the_rest_is_still_shown() {
+    let orders = depth(QUEUE_URL, 7, 0);
+    let dlq = mock!(aws_sdk_sqs::Client::get_queue_attributes)
+        .match_requests(|get| get.queue_url() == Some(DLQ_URL))
+        .then_error(|| GetQueueAttributesError::unhandled("the DLQ is gone"));
+    let failures = depth(FAILURES_URL, 0, 0);
+    let listing_fails = mock!(aws_sdk_sfn::Client::list_executions)
+        .then_error(|| ListExecutionsError::unhandled("no route to host"));
+    let log = functions_log("failing", &[&emf("order-writer", "OrdersStored", 2)]);
+    let failing_api = || {
+        let mut api = api(&[&orders, &dlq, &failures], &[&listing_fails]);
+        api.functions_log = FunctionsLog::new(log.path().to_owned());
+        api
+    };
+
+    let (status, body) = ops(failing_api(), "application/json").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let answer: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        answer["queues"]["orders-queue"]["approximateNumberOfMessages"],
+        7
+    );
+    let dlq_error = answer["queues"]["orders-dlq"]["error"].as_str().unwrap();
+    assert!(
+        dlq_error.starts_with("GetQueueAttributes failed") && dlq_error.contains("the DLQ is gone"),
+        "{dlq_error}"
+    );
+    assert_eq!(
+        answer["queues"]["notifier-failures"]["approximateNumberOfMessages"],
+        0
+    );
+    let listing_error = answer["executions"]["error"].as_str().unwrap();
+    assert!(
+        listing_error.starts_with("ListExecutions failed"),
+        "{listing_error}"
+    );
+    assert_eq!(
+        answer["metrics"]["functions"]["order-writer"]["OrdersStored"],
+        2
+    );
+
+    let (status, page) = ops(failing_api(), "text/html").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains("GetQueueAttributes failed") && page.contains("ListExecutions failed"),
+        "{page}"
+    );
+    assert!(page.contains("OrdersStored"), "{page}");
+    std::fs::remove_file(log.path()).unwrap();
+
+    // AWS not answering at all: every AWS section says so; the page is still served.
+    let (status, body) = ops(api_on(unreachable()), "application/json").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let answer: Value = serde_json::from_str(&body).unwrap();
+    assert!(
+        answer["queues"]["orders-queue"]["error"].is_string(),
+        "{answer}"
+    );
+    assert!(answer["executions"]["error"].is_string(), "{answer}");
+    assert_eq!(
+        answer["metrics"]["functions"],
+        json!({}),
+        "no log yet: no metrics yet"
+    );
+    assert_eq!(answer["stream"]["shards"], json!([]));
 }

@@ -14,7 +14,7 @@ WATCH_PORT := 9000
 export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
 
 
-.PHONY: help tools build test unit test-api e2e test-faults demo local local-up local-down redrive-orders replay-notifications bench fmt lint validate invoke deploy destroy deploy-fn clean
+.PHONY: help chromium tools build test unit test-api e2e test-faults demo local local-up local-down redrive-orders replay-notifications bench fmt lint validate invoke deploy destroy deploy-fn clean
 
 help: ## list the verbs
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -45,7 +45,12 @@ unit: $(TOOLS) ## the tests that need no running stack (each starts its own emul
 test-api: $(TOOLS) ## the deployed API definition run by LocalStack's API Gateway against its SQS and Step Functions (needs Python 3.13+; installs .venv-localstack/)
 	python3 tests/api-gateway/run.py
 
-e2e: $(TOOLS) ## the end-to-end tests, against the local stack (started and stopped if not running)
+# Debian's chromium, for the ops page's browser check (root, or sudo, installs it once).
+chromium:
+	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; } || \
+	  { echo "the ops page's check needs chromium: apt-get install chromium" >&2; exit 1; }
+
+e2e: $(TOOLS) chromium ## the end-to-end tests and the ops page in headless chromium, against the local stack (started and stopped if not running)
 	$(STACK) e2e
 
 test-faults: $(TOOLS) ## faults and hostile input on the local stack: duplicates, poison, outages, load → target/faults/

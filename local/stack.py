@@ -4,7 +4,8 @@
     stack.py up     start everything in the background; returns once every part answers
     stack.py down   stop what `up` started (by the pid files under .local/pids/)
     stack.py run    `up`, then wait for Ctrl-C, then `down`
-    stack.py e2e    run the end-to-end tests against the stack (started if needed)
+    stack.py e2e    run the end-to-end tests and the ops page's browser check against the stack
+                    (started if needed)
     stack.py faults run the fault-tolerance tests against the stack (started if needed)
     stack.py env    print the environment the stack gives the functions
 
@@ -282,12 +283,15 @@ def run():
             down()
 
 
-def run_against_stack(test, *arguments):
-    """Runs one of the stack's test files against the stack, started (and then stopped) if needed."""
+def run_against_stack(test, *arguments, then=None):
+    """Runs one of the stack's test files against the stack, started (and then stopped) if needed;
+    then, if they passed, the command `then`."""
     started = up()
     try:
         result = subprocess.run(["cargo", "test", "--package", "cafe-tests", "--test", test, "--",
                                  "--include-ignored", *arguments], cwd=ROOT)
+        if result.returncode == 0 and then:
+            result = subprocess.run(then, cwd=ROOT)
     finally:
         if started:
             down()
@@ -295,7 +299,8 @@ def run_against_stack(test, *arguments):
 
 
 def e2e():
-    run_against_stack("end_to_end")
+    # The ops page in a real browser, after the tests gave it orders, reports and metrics to show.
+    run_against_stack("end_to_end", then=[sys.executable, str(ROOT / "tests" / "ops_page.py")])
 
 
 def faults():

@@ -230,3 +230,62 @@ async fn two_reports_at_once_each_mail_a_link_to_their_own_complete_report() {
         }
     }
 }
+
+/// The ops page's JSON (`GET /ops`).
+fn ops() -> Value {
+    let (status, _, body) = http_get(&format!("{GATEWAY}/ops"));
+    assert_eq!(status, 200, "{body}");
+    serde_json::from_str(&body).expect("the ops page as JSON")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the local stack: run with `make e2e`"]
+async fn the_ops_page_shows_the_queues_the_stream_and_what_the_functions_counted() {
+    let count = |page: &Value, function: &str, metric: &str| {
+        page["metrics"]["functions"][function][metric]
+            .as_u64()
+            .unwrap_or(0)
+    };
+    let before = ops();
+    let run = tag();
+    let customer = format!("ops-{run}");
+    let order = json!({"item": "macchiato", "customerID": customer});
+    let (status, answer) = post_order(order.to_string().as_bytes());
+    assert_eq!(status, 202, "{answer}");
+    eventually(Duration::from_secs(60), "the order's notification", || {
+        (notifications_for(&mailbox(), &customer).len() == 1).then_some(())
+    })
+    .await;
+    // The functions flush their metrics as each invocation ends; the page reads them from the log.
+    let after = eventually(
+        Duration::from_secs(30),
+        "the counts on the ops page",
+        || {
+            let page = ops();
+            let stored = count(&page, "order-writer", "OrdersStored");
+            let published = count(&page, "order-notifier", "NotificationsPublished");
+            (stored > count(&before, "order-writer", "OrdersStored")
+                && published > count(&before, "order-notifier", "NotificationsPublished"))
+            .then_some(page)
+        },
+    )
+    .await;
+    assert!(count(&after, "order-writer", "ColdStart") >= 1, "{after}");
+    let stack = resources();
+    for queue in [
+        &stack.orders_queue.name,
+        &stack.orders_dead_letter_queue.name,
+        &stack.notifier_failures_queue.name,
+    ] {
+        let depth = &after["queues"][queue.as_str()];
+        assert!(
+            depth["approximateNumberOfMessages"].is_u64(),
+            "{queue}: {after}"
+        );
+    }
+    assert!(
+        after["stream"]["recordsHandedOver"].as_u64().unwrap() >= 1,
+        "{after}"
+    );
+    assert!(after["executions"].is_array(), "{after}");
+}

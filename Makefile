@@ -70,7 +70,7 @@ local-down: ## stop what local-up started
 
 # The operator's verbs (ops/, cafe-ops): on the local stack, or with DEPLOYED=1 on the deployed
 # stack (its outputs, read with your AWS credentials by deploy/outputs.py).
-OPS = $(if $(DEPLOYED),eval "$$($(VENV)/bin/python deploy/outputs.py $(STACK_NAME))" && cargo run --quiet --package cafe-ops --,cargo run --quiet --package cafe-ops --)
+OPS = $(if $(DEPLOYED),outputs="$$($(VENV)/bin/python deploy/outputs.py $(STACK_NAME))" && eval "$$outputs" && )cargo run --quiet --package cafe-ops --
 OPS_WHERE = $(if $(DEPLOYED),,--local)
 
 redrive-orders: $(TOOLS) ## move what orders-dlq holds back onto the orders queue, once the cause is fixed (local stack; DEPLOYED=1 for AWS)
@@ -117,7 +117,7 @@ validate: $(TOOLS) $(NODE_TOOLS) $(CHECKOV) ## check the state machine and the t
 	cfn-lint target/sam/*.json
 	python deploy/check.py target/sam
 	$(CHECKOV_VENV)/bin/checkov --quiet --compact --skip-download --framework cloudformation --skip-check $(CHECKOV_SKIPS) --directory target/sam
-	python -m unittest deploy/test_defects.py
+	python -m unittest deploy/test_defects.py deploy/test_outputs.py
 
 STACK_NAME := $(or $(shell sed -n 's/^stack_name = "\(.*\)"/\1/p' samconfig.toml),cafe)
 export SAM_CLI_TELEMETRY ?= 0

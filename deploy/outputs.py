@@ -28,8 +28,12 @@ def exports(outputs):
 
 def main(stack):
     import boto3
+    import botocore.exceptions
 
-    described = boto3.client("cloudformation").describe_stacks(StackName=stack)["Stacks"][0]
+    try:
+        described = boto3.client("cloudformation").describe_stacks(StackName=stack)["Stacks"][0]
+    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
+        raise SystemExit(f"error: cannot read the outputs of stack {stack}: {e}") from None
     outputs = {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}
     print("\n".join(exports(outputs)))
 

@@ -21,21 +21,24 @@ pub struct Targets {
 }
 
 impl Targets {
-    /// The local stack's, from the emulator's ready file.
-    pub fn local(ready_file: &std::path::Path) -> Result<Self, String> {
+    /// The local stack's, from the emulator's ready file, with the SDK configuration that reaches
+    /// its emulator.
+    pub fn local(ready_file: &std::path::Path) -> Result<(Self, aws_config::SdkConfig), String> {
         let resources = cafe_event_sources::resources::Resources::read(ready_file)?;
+        let config = emulator_config(&resources.orders_queue.url, &resources.region)?;
         let order_topic_arn = resources
             .environment
             .get("ORDER_TOPIC_ARN")
             .cloned()
             .ok_or("the ready file names no ORDER_TOPIC_ARN")?;
-        Ok(Self {
+        let targets = Self {
             orders_queue_url: resources.orders_queue.url,
             orders_dlq_url: resources.orders_dead_letter_queue.url,
             notifier_failures_url: resources.notifier_failures_queue.url,
             orders_table: resources.orders_table.name,
             order_topic_arn,
-        })
+        };
+        Ok((targets, config))
     }
 
     /// A deployed stack's, from the variables `make` sets from its outputs.
@@ -53,6 +56,30 @@ impl Targets {
             order_topic_arn: get("ORDER_TOPIC_ARN")?,
         })
     }
+}
+
+/// The emulator's SDK configuration: its endpoint (where its queue URLs point) and the
+/// credentials it takes from anyone.
+fn emulator_config(queue_url: &str, region: &str) -> Result<aws_config::SdkConfig, String> {
+    use aws_sdk_sqs::config::{Credentials, Region, SharedCredentialsProvider};
+    // http://127.0.0.1:4566/123456789012/orders-queue → http://127.0.0.1:4566
+    let origin: String = queue_url
+        .splitn(4, '/')
+        .take(3)
+        .collect::<Vec<_>>()
+        .join("/");
+    if !origin.starts_with("http") {
+        return Err(format!(
+            "the ready file's queue URL {queue_url} names no endpoint"
+        ));
+    }
+    let credentials = Credentials::new("testing", "testing", None, None, "local-stack");
+    Ok(aws_config::SdkConfig::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .region(Region::new(region.to_owned()))
+        .endpoint_url(origin)
+        .credentials_provider(SharedCredentialsProvider::new(credentials))
+        .build())
 }
 
 /// A queue's ARN, from its URL.

@@ -23,14 +23,17 @@ async fn main() -> std::process::ExitCode {
 }
 
 async fn run(args: Vec<String>) -> Result<(), String> {
-    let targets = match args.get(1).map(String::as_str) {
-        Some("--local") => Targets::local(Path::new(
-            args.get(2).map_or(".local/emulator.json", String::as_str),
-        ))?,
-        None => Targets::from_env(|name| std::env::var(name).ok())?,
+    let (targets, aws) = match args.get(1).map(String::as_str) {
+        Some("--local") => {
+            let ready = args.get(2).map_or(".local/emulator.json", String::as_str);
+            Targets::local(Path::new(ready))?
+        }
+        None => (
+            Targets::from_env(|name| std::env::var(name).ok())?,
+            clients::aws_config().await,
+        ),
         Some(other) => return Err(format!("unknown option {other}\n{USAGE}")),
     };
-    let aws = clients::aws_config().await;
     let sqs = aws_sdk_sqs::Client::new(&aws);
     match args.first().map(String::as_str) {
         Some("redrive-orders") => {

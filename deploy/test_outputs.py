@@ -1,0 +1,35 @@
+"""The operator's verbs find the deployed stack's resources by outputs template.yaml declares."""
+
+import pathlib
+import sys
+import unittest
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+
+import outputs  # noqa: E402
+from samcli.yamlhelper import parse_yaml_file  # noqa: E402
+
+TEMPLATE = pathlib.Path(__file__).resolve().parent.parent / "template.yaml"
+
+
+class Outputs(unittest.TestCase):
+    def test_every_output_the_verbs_read_is_declared(self):
+        declared = parse_yaml_file(str(TEMPLATE))["Outputs"]
+        for output in outputs.VARIABLES.values():
+            self.assertIn(output, declared)
+
+    def test_exports_are_quoted_for_the_shell(self):
+        values = {output: f"value of {output}" for output in outputs.VARIABLES.values()}
+        values["OrdersQueueUrl"] = "https://sqs.eu-west-1.amazonaws.com/1/q'; rm -rf /"
+        lines = outputs.exports(values)
+        self.assertIn("export ORDERS_QUEUE_URL='https://sqs.eu-west-1.amazonaws.com/1/q'\"'\"'; rm -rf /'", lines)
+        self.assertEqual(len(lines), len(outputs.VARIABLES))
+
+    def test_a_missing_output_is_named(self):
+        with self.assertRaises(SystemExit) as refused:
+            outputs.exports({"OrdersQueueUrl": "x"})
+        self.assertIn("OrdersDeadLetterQueueUrl", str(refused.exception))
+
+
+if __name__ == "__main__":
+    unittest.main()

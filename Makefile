@@ -76,7 +76,7 @@ OPS_WHERE = $(if $(DEPLOYED),,--local)
 redrive-orders: $(TOOLS) ## move what orders-dlq holds back onto the orders queue, once the cause is fixed (local stack; DEPLOYED=1 for AWS)
 	$(OPS) redrive-orders $(OPS_WHERE)
 
-replay-notifications: $(TOOLS) ## publish, once, the notifications the stream gave up on (notifier-failures) (local stack; DEPLOYED=1 for AWS)
+replay-notifications: $(TOOLS) ## hand the records notifier-failures describes back to order-notifier, which notifies them (local stack; DEPLOYED=1 for AWS)
 	$(OPS) replay-notifications $(OPS_WHERE)
 
 BENCH_VENV := .venv-bench

@@ -7,14 +7,15 @@ printed as shell `export` lines, for `make redrive-orders DEPLOYED=1` and
 
 import shlex
 import sys
+import tomllib
+from pathlib import Path
 
 # cafe-ops's variable ← the template's output.
 VARIABLES = {
     "ORDERS_QUEUE_URL": "OrdersQueueUrl",
     "ORDERS_DLQ_URL": "OrdersDeadLetterQueueUrl",
     "NOTIFIER_FAILURES_QUEUE_URL": "NotifierFailureQueueUrl",
-    "ORDERS_TABLE": "OrdersTableName",
-    "ORDER_TOPIC_ARN": "OrderNotificationsTopicArn",
+    "ORDER_NOTIFIER_FUNCTION": "OrderNotifierFunctionName",
 }
 
 
@@ -26,16 +27,32 @@ def exports(outputs):
     return [f"export {name}={shlex.quote(outputs[output])}" for name, output in VARIABLES.items()]
 
 
+SAMCONFIG = Path(__file__).resolve().parent.parent / "samconfig.toml"
+
+
+def deployed_region(samconfig=SAMCONFIG):
+    """The region `sam deploy` deployed to, as the guided deploy wrote it in samconfig.toml; None
+    if it wrote none (then your AWS configuration's region)."""
+    if not samconfig.exists():
+        return None
+    settings = tomllib.loads(samconfig.read_text(encoding="utf-8"))
+    return settings.get("default", {}).get("deploy", {}).get("parameters", {}).get("region")
+
+
 def main(stack):
     import boto3
     import botocore.exceptions
 
+    # The stack's own region, so a stack of the same name elsewhere is never the one acted on.
+    region = deployed_region()
     try:
-        described = boto3.client("cloudformation").describe_stacks(StackName=stack)["Stacks"][0]
+        cloudformation = boto3.client("cloudformation", region_name=region)
+        region = cloudformation.meta.region_name
+        described = cloudformation.describe_stacks(StackName=stack)["Stacks"][0]
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
         raise SystemExit(f"error: cannot read the outputs of stack {stack}: {e}") from None
     outputs = {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}
-    print("\n".join(exports(outputs)))
+    print("\n".join([*exports(outputs), f"export AWS_REGION={shlex.quote(region)}"]))
 
 
 if __name__ == "__main__":

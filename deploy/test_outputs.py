@@ -25,6 +25,16 @@ class Outputs(unittest.TestCase):
         self.assertIn("export ORDERS_QUEUE_URL='https://sqs.eu-west-1.amazonaws.com/1/q'\"'\"'; rm -rf /'", lines)
         self.assertEqual(len(lines), len(outputs.VARIABLES))
 
+    def test_the_region_is_the_one_sam_deploy_wrote(self):
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as folder:
+            config = pathlib.Path(folder) / "samconfig.toml"
+            config.write_text('[default.deploy.parameters]\nregion = "eu-west-1"\n')
+            self.assertEqual(outputs.deployed_region(config), "eu-west-1")
+            config.write_text("[default.deploy.parameters]\nconfirm_changeset = true\n")
+            self.assertIsNone(outputs.deployed_region(config))
+
     def test_a_missing_output_is_named(self):
         with self.assertRaises(SystemExit) as refused:
             outputs.exports({"OrdersQueueUrl": "x"})

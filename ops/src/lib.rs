@@ -4,7 +4,7 @@
 //! - [`redrive::redrive_orders`]: moves what `orders-dlq` holds back onto the orders queue, once
 //!   the cause is fixed (`make redrive-orders`);
 //! - [`replay::replay_notifications`]: for each description on `notifier-failures`, reads the
-//!   orders it names from the table and publishes their notifications once
+//!   records it names back from the stream and hands them to order-notifier again
 //!   (`make replay-notifications`).
 
 pub mod redrive;
@@ -16,8 +16,8 @@ pub struct Targets {
     pub orders_queue_url: String,
     pub orders_dlq_url: String,
     pub notifier_failures_url: String,
-    pub orders_table: String,
-    pub order_topic_arn: String,
+    /// The function the stream's records are handed to.
+    pub order_notifier: String,
 }
 
 impl Targets {
@@ -26,17 +26,11 @@ impl Targets {
     pub fn local(ready_file: &std::path::Path) -> Result<(Self, aws_config::SdkConfig), String> {
         let resources = cafe_event_sources::resources::Resources::read(ready_file)?;
         let config = emulator_config(&resources.orders_queue.url, &resources.region)?;
-        let order_topic_arn = resources
-            .environment
-            .get("ORDER_TOPIC_ARN")
-            .cloned()
-            .ok_or("the ready file names no ORDER_TOPIC_ARN")?;
         let targets = Self {
             orders_queue_url: resources.orders_queue.url,
             orders_dlq_url: resources.orders_dead_letter_queue.url,
             notifier_failures_url: resources.notifier_failures_queue.url,
-            orders_table: resources.orders_table.name,
-            order_topic_arn,
+            order_notifier: resources.stream_mapping.function,
         };
         Ok((targets, config))
     }
@@ -52,8 +46,7 @@ impl Targets {
             orders_queue_url: get("ORDERS_QUEUE_URL")?,
             orders_dlq_url: get("ORDERS_DLQ_URL")?,
             notifier_failures_url: get("NOTIFIER_FAILURES_QUEUE_URL")?,
-            orders_table: get("ORDERS_TABLE")?,
-            order_topic_arn: get("ORDER_TOPIC_ARN")?,
+            order_notifier: get("ORDER_NOTIFIER_FUNCTION")?,
         })
     }
 }

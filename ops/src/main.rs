@@ -4,10 +4,9 @@
 
 use std::path::Path;
 
-use cafe_ops::replay::Clients;
+use cafe_ops::replay::{Clients, Notifier};
 use cafe_ops::{Targets, redrive, replay};
 use cafe_shared::clients;
-use order_notifier::OrderNotifier;
 
 const USAGE: &str = "usage: cafe-ops {redrive-orders|replay-notifications} [--local [READY_FILE]]";
 
@@ -50,32 +49,33 @@ async fn run(args: Vec<String>) -> Result<(), String> {
             let clients = Clients {
                 sqs,
                 streams: aws_sdk_dynamodbstreams::Client::new(&aws),
-                dynamodb: clients::dynamodb(&aws),
+                lambda: aws_sdk_lambda::Client::new(&aws),
             };
-            let notifier = OrderNotifier::new(clients::sns(&aws), targets.order_topic_arn.clone());
-            let done = replay::replay_notifications(
-                &clients,
-                &targets.notifier_failures_url,
-                &targets.orders_table,
-                &notifier,
-            )
-            .await?;
+            let region = aws.region().map(|r| r.to_string()).unwrap_or_default();
+            let notifier = Notifier {
+                function: &targets.order_notifier,
+                region: &region,
+            };
+            let done =
+                replay::replay_notifications(&clients, &targets.notifier_failures_url, &notifier)
+                    .await?;
             println!(
-                "replayed {} failure description(s): {} notification(s) published, {} named twice and sent once",
-                done.descriptions - done.problems.len(),
-                done.published,
-                done.repeated
+                "replayed {} failure description(s): {} order(s) handed to {} and notified",
+                done.descriptions, done.notified, targets.order_notifier
             );
+            for sequence_number in &done.described_again {
+                eprintln!(
+                    "record {sequence_number} failed again; described again on {}",
+                    targets.notifier_failures_url
+                );
+            }
             for problem in &done.problems {
                 eprintln!("not replayed (left on the queue): {problem}");
             }
-            if done.problems.is_empty() {
+            if done.problems.is_empty() && done.described_again.is_empty() {
                 Ok(())
             } else {
-                Err(format!(
-                    "{} description(s) not replayed",
-                    done.problems.len()
-                ))
+                Err("not everything was notified; see above".to_owned())
             }
         }
         _ => Err(USAGE.to_owned()),

@@ -35,6 +35,9 @@ pub async fn redrive_orders(
         queue_arn(sqs, dlq_url).await?,
         queue_arn(sqs, queue_url).await?,
     );
+    let asked_at = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64);
     let started = sqs
         .start_message_move_task()
         .source_arn(&dlq_arn)
@@ -44,7 +47,7 @@ pub async fn redrive_orders(
     match started {
         Ok(task) => {
             let handle = task.task_handle().unwrap_or_default().to_owned();
-            let moved = wait_for_move_task(sqs, &dlq_arn, &handle).await?;
+            let moved = wait_for_move_task(sqs, &dlq_arn, &handle, asked_at).await?;
             Ok(Redriven {
                 moved,
                 how: "message move task",
@@ -70,7 +73,14 @@ fn lacks_move_tasks(error: &SdkError<StartMessageMoveTaskError, HttpResponse>) -
     )
 }
 
-async fn wait_for_move_task(sqs: &Client, dlq_arn: &str, handle: &str) -> Result<u64, String> {
+/// Waits for the task started with `handle` at or after `asked_at` (ms since the epoch). SQS
+/// gives a task's handle only while it runs, so a finished one is known by when it started.
+async fn wait_for_move_task(
+    sqs: &Client,
+    dlq_arn: &str,
+    handle: &str,
+    asked_at: i64,
+) -> Result<u64, String> {
     let deadline = tokio::time::Instant::now() + MOVE_TASK_PATIENCE;
     loop {
         let tasks = sqs
@@ -79,10 +89,11 @@ async fn wait_for_move_task(sqs: &Client, dlq_arn: &str, handle: &str) -> Result
             .send()
             .await
             .map_err(|e| format!("ListMessageMoveTasks: {}", aws_error_text(&e)))?;
-        let task = tasks
-            .results()
-            .iter()
-            .find(|t| t.task_handle() == Some(handle) || tasks.results().len() == 1);
+        // Clocks differ: a task that started up to a minute "before" it was asked for is ours,
+        // since only one task runs per queue at a time.
+        let task = tasks.results().iter().find(|t| {
+            t.task_handle() == Some(handle) || t.started_timestamp() >= asked_at - 60_000
+        });
         let moved = task.map_or(0, |t| {
             t.approximate_number_of_messages_moved().max(0) as u64
         });
@@ -108,13 +119,16 @@ async fn wait_for_move_task(sqs: &Client, dlq_arn: &str, handle: &str) -> Result
 /// Receive, send (body and message attributes as they were), then delete: a crash between send and
 /// delete leaves a message in both queues, which the writer's `orderID` makes harmless for a keyed
 /// order and which costs at most one extra order otherwise.
+/// At most as many as the DLQ held when it began: locally a message the writer still refuses is
+/// back in the DLQ within seconds, and must not be moved round and round.
 async fn move_one_by_one(sqs: &Client, dlq_url: &str, queue_url: &str) -> Result<u64, String> {
+    let held = depth(sqs, dlq_url).await?;
     let mut moved = 0;
-    loop {
+    while moved < held {
         let received = sqs
             .receive_message()
             .queue_url(dlq_url)
-            .max_number_of_messages(10)
+            .max_number_of_messages((held - moved).min(10) as i32)
             .wait_time_seconds(1)
             .visibility_timeout(60)
             .message_attribute_names("All")
@@ -145,4 +159,28 @@ async fn move_one_by_one(sqs: &Client, dlq_url: &str, queue_url: &str) -> Result
             moved += 1;
         }
     }
+    Ok(moved)
+}
+
+/// The messages a queue holds now, visible or not.
+async fn depth(sqs: &Client, url: &str) -> Result<u64, String> {
+    use aws_sdk_sqs::types::QueueAttributeName::{
+        ApproximateNumberOfMessages, ApproximateNumberOfMessagesNotVisible,
+    };
+    let answer = sqs
+        .get_queue_attributes()
+        .queue_url(url)
+        .attribute_names(ApproximateNumberOfMessages)
+        .attribute_names(ApproximateNumberOfMessagesNotVisible)
+        .send()
+        .await
+        .map_err(|e| format!("GetQueueAttributes of the DLQ: {}", aws_error_text(&e)))?;
+    let attributes = answer.attributes().cloned().unwrap_or_default();
+    Ok([
+        ApproximateNumberOfMessages,
+        ApproximateNumberOfMessagesNotVisible,
+    ]
+    .iter()
+    .filter_map(|name| attributes.get(name)?.parse::<u64>().ok())
+    .sum())
 }

@@ -1,28 +1,39 @@
-//! Replaying the notifications the stream gave up on. Each message on `notifier-failures`
-//! describes a range of one shard (Lambda's on-failure record: `DDBStreamBatchInfo`), not the
-//! orders in it, so the range is read back from the stream (which keeps records 24 hours), each
-//! new order in it is read from the table, and its notification, built as the notifier builds it,
-//! is published. The description is deleted only once every notification of its range went out:
-//! a second run finds nothing to send. A run that dies between publishing and deleting sends that
-//! range again on the next run: at least once, as every SNS publisher is.
+//! Replaying the notifications the stream gave up on. Each message on `notifier-failures` describes
+//! a range of one shard (Lambda's on-failure record: `DDBStreamBatchInfo`), not the orders in it.
+//! The range is read back from the stream (which keeps records 24 hours) and handed to
+//! order-notifier as the stream's event source hands it, so the notifier's own code builds and
+//! publishes each notification, with its own role (the order topic admits no other publisher)
+//! and its own metrics.
+//!
+//! - A record the notifier still cannot notify (it stops there and names it) is tried once more
+//!   on its own; if that fails too it is described again on `notifier-failures`, alone, and the
+//!   records after it are handed over: one bad record does not hold back the orders behind it.
+//! - The description is deleted once its range is handed over: a second run finds nothing to
+//!   send. Delivery is at least once, as the stream's own is: a run that stops between the
+//!   notifier's publish and the delete hands that range over again on the next run.
 
 use std::collections::HashSet;
+use std::time::Duration;
 
-use aws_sdk_dynamodbstreams::types::ShardIteratorType;
+use aws_lambda_events::event::streams::DynamoDbEventResponse;
+use aws_sdk_dynamodbstreams::types::{Record, ShardIteratorType};
+use cafe_event_sources::events::stream_event;
+use cafe_event_sources::invoke::invoke;
 use cafe_shared::error::aws_error_text;
-use cafe_shared::image::item_to_json;
-use order_notifier::{Notification, OrderNotifier, notification_of};
 use serde::Deserialize;
+use serde_json::{Value, json};
 
 /// What a replay did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Replayed {
-    /// Failure descriptions read (and deleted, unless named in `problems`).
+    /// Failure descriptions handed over and deleted.
     pub descriptions: usize,
-    pub published: usize,
-    /// Orders named twice (in two descriptions) and sent once.
-    pub repeated: usize,
-    /// What could not be replayed; those descriptions stay on the queue.
+    /// New orders (INSERT records) the notifier finished, so notified.
+    pub notified: usize,
+    /// Records the notifier failed on twice, described again on their own.
+    pub described_again: Vec<String>,
+    /// Descriptions that could not be handed over (the stream or the notifier failing); they
+    /// stay on the queue.
     pub problems: Vec<String>,
 }
 
@@ -49,118 +60,178 @@ pub fn stream_range(description: &str) -> Result<StreamRange, String> {
         .map_err(|e| format!("not a stream failure description ({e}): {description:.200}"))
 }
 
+/// `description` narrowed to one record, `sequence_number`: the rest of it is kept as it was.
+pub fn describing_one(description: &str, sequence_number: &str) -> Result<String, String> {
+    let mut record: Value = serde_json::from_str(description).map_err(|e| e.to_string())?;
+    let info = record
+        .get_mut("DDBStreamBatchInfo")
+        .and_then(Value::as_object_mut)
+        .ok_or("no DDBStreamBatchInfo")?;
+    info.insert("startSequenceNumber".into(), json!(sequence_number));
+    info.insert("endSequenceNumber".into(), json!(sequence_number));
+    info.insert("batchSize".into(), json!(1));
+    Ok(record.to_string())
+}
+
 pub struct Clients {
     pub sqs: aws_sdk_sqs::Client,
     pub streams: aws_sdk_dynamodbstreams::Client,
-    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub lambda: aws_sdk_lambda::Client,
 }
 
-/// Replays every description on `failures_url`, reading orders from `table` and publishing with
-/// `notifier`.
+/// Where the replay hands records over: the notifier, and the region its events name.
+pub struct Notifier<'a> {
+    pub function: &'a str,
+    pub region: &'a str,
+}
+
+/// Long enough to read a range back and hand it over twice (the function's timeout is 30 s); a
+/// description that fails shows up again after it.
+const VISIBILITY_SECONDS: i32 = 300;
+
+/// Replays every description on `failures_url`, one at a time, through `notifier`.
 pub async fn replay_notifications(
     clients: &Clients,
     failures_url: &str,
-    table: &str,
-    notifier: &OrderNotifier,
+    notifier: &Notifier<'_>,
 ) -> Result<Replayed, String> {
     let mut replayed = Replayed::default();
-    let mut sent: HashSet<String> = HashSet::new();
-    let mut seen_messages: HashSet<String> = HashSet::new();
+    let mut seen: HashSet<String> = HashSet::new();
     loop {
         let received = clients
             .sqs
             .receive_message()
             .queue_url(failures_url)
-            .max_number_of_messages(10)
+            .max_number_of_messages(1)
             .wait_time_seconds(1)
-            // Long enough to read a range and publish it; one that fails shows up again later.
-            .visibility_timeout(120)
+            .visibility_timeout(VISIBILITY_SECONDS)
             .send()
             .await
             .map_err(|e| format!("ReceiveMessage from {failures_url}: {}", aws_error_text(&e)))?;
-        let messages = received.messages.unwrap_or_default();
-        // A description kept after a problem is not visible again within this run; stop when
-        // nothing new comes.
-        let new: Vec<_> = messages
-            .into_iter()
-            .filter(|m| seen_messages.insert(m.message_id().unwrap_or_default().to_owned()))
-            .collect();
-        if new.is_empty() {
+        let Some(message) = received.messages.unwrap_or_default().into_iter().next() else {
+            return Ok(replayed);
+        };
+        // A description kept after a problem comes back only after this run would have ended,
+        // unless the run is very long: then it is not tried twice.
+        if !seen.insert(message.message_id().unwrap_or_default().to_owned()) {
             return Ok(replayed);
         }
-        for message in new {
-            replayed.descriptions += 1;
-            let body = message.body().unwrap_or_default();
-            match replay_one(clients, table, notifier, body, &mut sent).await {
-                Ok((published, repeated)) => {
-                    replayed.published += published;
-                    replayed.repeated += repeated;
-                    clients
-                        .sqs
-                        .delete_message()
-                        .queue_url(failures_url)
-                        .receipt_handle(message.receipt_handle().unwrap_or_default())
-                        .send()
-                        .await
-                        .map_err(|e| format!("DeleteMessage: {}", aws_error_text(&e)))?;
-                }
-                Err(problem) => replayed.problems.push(problem),
+        let description = message.body().unwrap_or_default();
+        let handed = match hand_over_description(clients, notifier, description).await {
+            Ok(handed) => handed,
+            Err(problem) => {
+                replayed.problems.push(problem);
+                continue;
             }
+        };
+        for sequence_number in &handed.failed {
+            let alone = describing_one(description, sequence_number)?;
+            clients
+                .sqs
+                .send_message()
+                .queue_url(failures_url)
+                .message_body(alone)
+                .send()
+                .await
+                .map_err(|e| format!("SendMessage to {failures_url}: {}", aws_error_text(&e)))?;
         }
-    }
-}
-
-/// Publishes the orders of one description not yet sent in this run; returns how many went out
-/// and how many were already sent.
-async fn replay_one(
-    clients: &Clients,
-    table: &str,
-    notifier: &OrderNotifier,
-    description: &str,
-    sent: &mut HashSet<String>,
-) -> Result<(usize, usize), String> {
-    let range = stream_range(description)?;
-    let mut notifications: Vec<Notification> = Vec::new();
-    let mut repeated = 0;
-    for (sequence_number, order_id) in new_orders_in(&clients.streams, &range).await? {
-        if sent.contains(&order_id) {
-            repeated += 1;
-            continue;
-        }
-        let item = clients
-            .dynamodb
-            .get_item()
-            .table_name(table)
-            .key(
-                "orderID",
-                aws_sdk_dynamodb::types::AttributeValue::S(order_id.clone()),
-            )
-            .consistent_read(true)
+        clients
+            .sqs
+            .delete_message()
+            .queue_url(failures_url)
+            .receipt_handle(message.receipt_handle().unwrap_or_default())
             .send()
             .await
-            .map_err(|e| format!("GetItem {order_id}: {}", aws_error_text(&e)))?
-            .item
-            .ok_or_else(|| format!("order {order_id} is no longer in {table}"))?;
-        let plain = item_to_json(item).map_err(|e| format!("order {order_id}: {e}"))?;
-        let notification = notification_of(sequence_number, plain)
-            .map_err(|e| format!("order {order_id}: {e}"))?;
-        notifications.push(notification);
+            .map_err(|e| format!("DeleteMessage from {failures_url}: {}", aws_error_text(&e)))?;
+        replayed.descriptions += 1;
+        replayed.notified += handed.orders_finished;
+        replayed.described_again.extend(handed.failed);
     }
-    notifier.publish(&notifications).await.map_err(|e| {
-        format!(
-            "publishing {}: {}",
-            notifications[e.index].order_id, e.error
-        )
-    })?;
-    sent.extend(notifications.iter().map(|n| n.order_id.clone()));
-    Ok((notifications.len(), repeated))
 }
 
-/// The new orders (INSERT records) of `range`: (sequence number, orderID), in stream order.
-pub async fn new_orders_in(
+/// What became of one description's records.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct HandedOver {
+    /// INSERT records the notifier finished.
+    pub orders_finished: usize,
+    /// Sequence numbers it failed on twice.
+    pub failed: Vec<String>,
+}
+
+async fn hand_over_description(
+    clients: &Clients,
+    notifier: &Notifier<'_>,
+    description: &str,
+) -> Result<HandedOver, String> {
+    let range = stream_range(description)?;
+    let records = records_in(&clients.streams, &range).await?;
+    hand_over(&records, |batch| {
+        let event = stream_event(batch, &range.stream_arn, notifier.region);
+        async move {
+            let answer: DynamoDbEventResponse =
+                invoke(&clients.lambda, notifier.function, &event).await?;
+            Ok(answer
+                .batch_item_failures
+                .into_iter()
+                .find_map(|failure| failure.item_identifier))
+        }
+    })
+    .await
+}
+
+/// Hands `records` over with `notify` (which answers the sequence number it stopped at, if any):
+/// a record it stops at is tried once more alone, then skipped and reported. A `notify` that
+/// fails outright ends the hand-over with its error; nothing is reported as failed then.
+pub async fn hand_over<F, Fut>(records: &[Record], mut notify: F) -> Result<HandedOver, String>
+where
+    F: FnMut(&[Record]) -> Fut,
+    Fut: std::future::Future<Output = Result<Option<String>, String>>,
+{
+    let mut handed = HandedOver::default();
+    let mut remaining = records;
+    while !remaining.is_empty() {
+        let Some(stopped_at) = notify(remaining).await? else {
+            handed.orders_finished += inserts(remaining);
+            break;
+        };
+        let index = remaining
+            .iter()
+            .position(|r| sequence_number(r) == stopped_at)
+            .ok_or_else(|| format!("the notifier named {stopped_at}, which it was not given"))?;
+        handed.orders_finished += inserts(&remaining[..index]);
+        let alone = &remaining[index..=index];
+        match notify(alone).await? {
+            None => handed.orders_finished += inserts(alone),
+            Some(_) => handed.failed.push(stopped_at),
+        }
+        remaining = &remaining[index + 1..];
+    }
+    Ok(handed)
+}
+
+fn sequence_number(record: &Record) -> &str {
+    record
+        .dynamodb()
+        .and_then(|change| change.sequence_number())
+        .unwrap_or_default()
+}
+
+fn inserts(records: &[Record]) -> usize {
+    records
+        .iter()
+        .filter(|r| r.event_name().map(|n| n.as_str()) == Some("INSERT"))
+        .count()
+}
+
+/// How many empty pages in a row a read of a range tolerates: a shard can answer an empty page
+/// before the records that follow it.
+const MOST_EMPTY_PAGES: usize = 10;
+
+/// Every record of `range`, in stream order.
+pub async fn records_in(
     streams: &aws_sdk_dynamodbstreams::Client,
     range: &StreamRange,
-) -> Result<Vec<(String, String)>, String> {
+) -> Result<Vec<Record>, String> {
     let context = |e: String| {
         format!(
             "reading {}..{} of shard {}: {e} (the stream keeps records 24 hours)",
@@ -177,7 +248,7 @@ pub async fn new_orders_in(
         .await
         .map_err(|e| context(aws_error_text(&e)))?
         .shard_iterator;
-    let (mut orders, mut read) = (Vec::new(), 0);
+    let (mut records, mut empty_pages) = (Vec::new(), 0);
     while let Some(current) = iterator {
         let page = streams
             .get_records()
@@ -186,28 +257,27 @@ pub async fn new_orders_in(
             .await
             .map_err(|e| context(aws_error_text(&e)))?;
         if page.records().is_empty() {
-            break;
+            empty_pages += 1;
+            if empty_pages == MOST_EMPTY_PAGES {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        } else {
+            empty_pages = 0;
         }
         for record in page.records() {
-            read += 1;
-            let change = record.dynamodb();
-            let sequence = change.and_then(|c| c.sequence_number()).unwrap_or_default();
-            let is_insert = record.event_name().map(|n| n.as_str()) == Some("INSERT");
-            let order_id = change
-                .and_then(|c| c.keys())
-                .and_then(|keys| keys.get("orderID"))
-                .and_then(|key| key.as_s().ok());
-            if let (true, Some(order_id)) = (is_insert, order_id) {
-                orders.push((sequence.to_owned(), order_id.clone()));
-            }
-            if sequence == range.end_sequence_number || read >= range.batch_size {
-                return Ok(orders);
+            records.push(record.clone());
+            if sequence_number(record) == range.end_sequence_number
+                || records.len() >= range.batch_size
+            {
+                return Ok(records);
             }
         }
         iterator = page.next_shard_iterator;
     }
     Err(context(format!(
-        "the stream ended after {read} of the range's {} records",
+        "the shard gave {} of the range's {} records",
+        records.len(),
         range.batch_size
     )))
 }
@@ -215,14 +285,17 @@ pub async fn new_orders_in(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use aws_sdk_dynamodbstreams::types::{OperationType, StreamRecord};
+    use std::cell::RefCell;
+
+    const DESCRIPTION: &str = r#"{"requestContext": {"condition": "RetryAttemptsExhausted"},
+        "DDBStreamBatchInfo": {"shardId": "shard-1", "streamArn": "arn:stream",
+        "startSequenceNumber": "100", "endSequenceNumber": "104", "batchSize": 3,
+        "approximateArrivalOfFirstRecord": "2026-12-01T00:00:00Z"}}"#;
 
     #[test]
     fn a_description_names_its_shard_and_range() {
-        let description = r#"{"requestContext": {"condition": "RetryAttemptsExhausted"},
-            "DDBStreamBatchInfo": {"shardId": "shard-1", "streamArn": "arn:stream",
-            "startSequenceNumber": "100", "endSequenceNumber": "104", "batchSize": 3,
-            "approximateArrivalOfFirstRecord": "2026-12-01T00:00:00Z"}}"#;
-        let range = stream_range(description).unwrap();
+        let range = stream_range(DESCRIPTION).unwrap();
         assert_eq!(
             range,
             StreamRange {
@@ -243,5 +316,135 @@ mod tests {
             "{error}"
         );
         assert!(error.contains("orderID"), "{error}");
+    }
+
+    #[test]
+    fn a_record_described_again_keeps_the_rest_of_its_description() {
+        let alone: Value =
+            serde_json::from_str(&describing_one(DESCRIPTION, "102").unwrap()).unwrap();
+        let info = &alone["DDBStreamBatchInfo"];
+        assert_eq!(
+            (
+                &info["startSequenceNumber"],
+                &info["endSequenceNumber"],
+                &info["batchSize"]
+            ),
+            (&json!("102"), &json!("102"), &json!(1))
+        );
+        assert_eq!(info["shardId"], "shard-1");
+        assert_eq!(
+            alone["requestContext"]["condition"],
+            "RetryAttemptsExhausted"
+        );
+        assert_eq!(stream_range(&alone.to_string()).unwrap().batch_size, 1);
+    }
+
+    fn record(sequence: &str, kind: OperationType) -> Record {
+        let change = StreamRecord::builder().sequence_number(sequence).build();
+        Record::builder().event_name(kind).dynamodb(change).build()
+    }
+
+    fn records() -> Vec<Record> {
+        vec![
+            record("100", OperationType::Insert),
+            record("101", OperationType::Modify),
+            record("102", OperationType::Insert),
+            record("103", OperationType::Insert),
+            record("104", OperationType::Insert),
+        ]
+    }
+
+    /// A notifier that stops at `bad` whenever it is handed it, and records every batch.
+    fn stopping_at(
+        bad: &'static [&'static str],
+        calls: &RefCell<Vec<Vec<String>>>,
+    ) -> impl FnMut(&[Record]) -> std::future::Ready<Result<Option<String>, String>> {
+        move |batch: &[Record]| {
+            let sequences: Vec<String> = batch
+                .iter()
+                .map(|r| sequence_number(r).to_owned())
+                .collect();
+            let stopped = sequences
+                .iter()
+                .find(|s| bad.contains(&s.as_str()))
+                .cloned();
+            calls.borrow_mut().push(sequences);
+            std::future::ready(Ok(stopped))
+        }
+    }
+
+    #[tokio::test]
+    async fn a_range_the_notifier_finishes_is_handed_over_once() {
+        let calls = RefCell::new(Vec::new());
+        let handed = hand_over(&records(), stopping_at(&[], &calls))
+            .await
+            .unwrap();
+        assert_eq!(
+            handed,
+            HandedOver {
+                orders_finished: 4,
+                failed: vec![]
+            }
+        );
+        assert_eq!(calls.borrow().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_record_failing_twice_is_set_aside_and_the_orders_after_it_go_on() {
+        let calls = RefCell::new(Vec::new());
+        let handed = hand_over(&records(), stopping_at(&["102"], &calls))
+            .await
+            .unwrap();
+        assert_eq!(
+            handed,
+            HandedOver {
+                orders_finished: 3,
+                failed: vec!["102".into()]
+            }
+        );
+        let calls = calls.into_inner();
+        let expected: Vec<Vec<&str>> = vec![
+            vec!["100", "101", "102", "103", "104"],
+            vec!["102"],
+            vec!["103", "104"],
+        ];
+        assert_eq!(
+            calls,
+            expected
+                .iter()
+                .map(|c| c.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+                .collect::<Vec<_>>()
+        );
+    }
+
+    #[tokio::test]
+    async fn a_record_that_goes_through_alone_is_notified() {
+        let tries = RefCell::new(0);
+        let handed = hand_over(&records(), |batch: &[Record]| {
+            *tries.borrow_mut() += 1;
+            // Fails at 103 the first time only, as a brief SNS error would.
+            let stopped = (*tries.borrow() == 1).then(|| "103".to_owned());
+            let _ = batch;
+            std::future::ready(Ok(stopped))
+        })
+        .await
+        .unwrap();
+        assert_eq!(
+            handed,
+            HandedOver {
+                orders_finished: 4,
+                failed: vec![]
+            }
+        );
+    }
+
+    #[tokio::test]
+    async fn a_notifier_that_fails_outright_fails_the_hand_over() {
+        let error = hand_over(&records(), |_: &[Record]| {
+            std::future::ready(Err("Unhandled".to_owned()))
+        })
+        .await
+        .unwrap_err();
+        assert_eq!(error, "Unhandled");
     }
 }

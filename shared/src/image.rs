@@ -72,11 +72,6 @@ pub fn image_to_json(image: Item) -> Result<Value, Error> {
     serde_dynamo::from_item(image)
 }
 
-/// An item read back from the table (`GetItem`) as plain JSON.
-pub fn item_to_json(item: HashMap<String, AttributeValue>) -> Result<Value, Error> {
-    serde_dynamo::from_item(item)
-}
-
 /// A stream image as a typed value, e.g. a `StoredOrder`.
 pub fn image_to<T: DeserializeOwned>(image: Item) -> Result<T, Error> {
     serde_dynamo::from_item(image)

@@ -20,9 +20,7 @@ use lambda_runtime::{Error, LambdaEvent};
 use thiserror::Error;
 use tracing::error;
 
-pub use message::{
-    MAX_MESSAGE_BYTES, Notification, email_text, notification, notification_of, subject,
-};
+pub use message::{MAX_MESSAGE_BYTES, Notification, email_text, notification, subject};
 pub use sns::{MAX_BATCH_BYTES, MAX_BATCH_ENTRIES, OrderNotifier, Unpublished};
 
 #[derive(Debug, Error)]

@@ -79,12 +79,6 @@ pub fn notification(record: EventRecord) -> Result<Notification, NotifyError> {
     let sequence_number = record.change.sequence_number.unwrap_or_default();
     let plain = image_to_json(record.change.new_image)
         .map_err(|e| NotifyError::NotAnOrder(e.to_string()))?;
-    notification_of(sequence_number, plain)
-}
-
-/// The notification for a stored order as plain JSON (a stream image, or the item read back from
-/// the table when a notification is replayed), from stream position `sequence_number`.
-pub fn notification_of(sequence_number: String, plain: Value) -> Result<Notification, NotifyError> {
     let order: StoredOrder = serde_json::from_value(plain.clone())
         .map_err(|e| NotifyError::NotAnOrder(e.to_string()))?;
     let subject = subject(&order);

@@ -66,7 +66,7 @@ local-up: $(TOOLS) ## start the local stack in the background; returns once ever
 	$(STACK) up
 
 local-down: ## stop what local-up started
-	python3 local/stack.py down
+	$(if $(wildcard $(VENV)/bin/python),$(VENV)/bin/python,python3) local/stack.py down
 
 # The operator's verbs (ops/, cafe-ops): on the local stack, or with DEPLOYED=1 on the deployed
 # stack (its outputs, read with your AWS credentials by deploy/outputs.py).

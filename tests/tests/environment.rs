@@ -119,11 +119,18 @@ fn the_template_sets_every_variable_each_function_reads() {
 
 #[test]
 fn the_local_stack_sets_every_variable_each_function_reads() {
-    let output = Command::new("python3")
+    // The project's Python (make tools), which has PyYAML for reading template.yaml.
+    let venv = workspace_root().join(".venv/bin/python");
+    let python = if venv.exists() {
+        venv
+    } else {
+        "python3".into()
+    };
+    let output = Command::new(python)
         .arg(workspace_root().join("local/stack.py"))
         .arg("env")
         .output()
-        .expect("python3 runs local/stack.py");
+        .expect("Python runs local/stack.py");
     assert!(
         output.status.success(),
         "{}",

@@ -78,6 +78,15 @@ async fn call(api: Api, method: &str, path: &str, body: &str) -> (StatusCode, Va
         .header("content-type", "application/json")
         .body(Body::from(body.to_owned()))
         .unwrap();
+    let (status, bytes) = send(api, request).await;
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+/// `request` through the router: the answer's status and body.
+async fn send(api: Api, request: Request<Body>) -> (StatusCode, axum::body::Bytes) {
     let response = router(api, Duration::from_secs(5))
         .oneshot(request)
         .await
@@ -86,10 +95,7 @@ async fn call(api: Api, method: &str, path: &str, body: &str) -> (StatusCode, Va
     let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
         .await
         .unwrap();
-    (
-        status,
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-    )
+    (status, bytes)
 }
 
 const ORDER: &str = r#"{"item": "flat white", "customerID": "c-1", "quantity": 2}"#;
@@ -230,14 +236,7 @@ async fn ops(api: Api, accept: &str) -> (StatusCode, String) {
         .header("accept", accept)
         .body(Body::empty())
         .unwrap();
-    let response = router(api, Duration::from_secs(5))
-        .oneshot(request)
-        .await
-        .unwrap();
-    let status = response.status();
-    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
-        .await
-        .unwrap();
+    let (status, bytes) = send(api, request).await;
     (status, String::from_utf8(bytes.to_vec()).unwrap())
 }
 

@@ -163,7 +163,7 @@ async fn move_one_by_one(sqs: &Client, dlq_url: &str, queue_url: &str) -> Result
 }
 
 /// The messages a queue holds now, visible or not.
-async fn depth(sqs: &Client, url: &str) -> Result<u64, String> {
+pub async fn depth(sqs: &Client, url: &str) -> Result<u64, String> {
     use aws_sdk_sqs::types::QueueAttributeName::{
         ApproximateNumberOfMessages, ApproximateNumberOfMessagesNotVisible,
     };

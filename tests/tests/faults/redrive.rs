@@ -3,32 +3,8 @@
 //! exactly once, and running a verb again sends nothing twice.
 
 use super::common::*;
-use cafe_ops::redrive::redrive_orders;
+use cafe_ops::redrive::{depth, redrive_orders};
 use cafe_ops::replay::{Clients, Notifier, records_in, replay_notifications, stream_range};
-
-/// How many messages a queue holds, visible or in flight.
-async fn depth(aws: &Aws, queue_url: &str) -> u64 {
-    use aws_sdk_sqs::types::QueueAttributeName::{
-        ApproximateNumberOfMessages, ApproximateNumberOfMessagesNotVisible,
-    };
-    let answer = aws
-        .sqs
-        .get_queue_attributes()
-        .queue_url(queue_url)
-        .attribute_names(ApproximateNumberOfMessages)
-        .attribute_names(ApproximateNumberOfMessagesNotVisible)
-        .send()
-        .await
-        .unwrap();
-    let attributes = answer.attributes().unwrap();
-    [
-        ApproximateNumberOfMessages,
-        ApproximateNumberOfMessagesNotVisible,
-    ]
-    .iter()
-    .map(|name| attributes[name].parse::<u64>().unwrap())
-    .sum()
-}
 
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "needs the local stack: run with `make test-faults`"]
@@ -39,7 +15,7 @@ async fn orders_parked_during_an_outage_are_redriven_and_each_stored_and_notifie
         resources().orders_queue.url.clone(),
         resources().orders_dead_letter_queue.url.clone(),
     );
-    let before = depth(&aws, &dlq).await;
+    let before = depth(&aws.sqs, &dlq).await.unwrap();
     // Long enough for every delivery of every order to fail: they all end in the DLQ.
     inject_fault("dynamodb:PutItem", json!({"mode": "error", "seconds": 120}));
     let customers: Vec<String> = (0..6).map(|i| format!("redrive-{run}-{i}")).collect();
@@ -57,7 +33,7 @@ async fn orders_parked_during_an_outage_are_redriven_and_each_stored_and_notifie
     }
     let parked_in = Instant::now();
     let deadline = Instant::now() + Duration::from_secs(90);
-    while depth(&aws, &dlq).await < before + customers.len() as u64 {
+    while depth(&aws.sqs, &dlq).await.unwrap() < before + customers.len() as u64 {
         assert!(
             Instant::now() < deadline,
             "the orders did not all reach the DLQ in 90 s"

@@ -16,8 +16,8 @@ checks the resources that would be created:
 - operations: every queue that parks messages has an alarm, every function an Errors and a
   Throttles alarm; every alarm notifies the ops topic on ALARM and OK and is named after the stack
   (the topic's policy admits only those); the ops topic is encrypted with a key of the stack's
-  that CloudWatch may use (not alias/aws/sns), its policy lets CloudWatch publish and its Deny
-  spares it; the dashboard's body is JSON, shows every alarm and names only the metrics the
+  that CloudWatch may use (not alias/aws/sns) by the SNS guide's statement, scoped to the stack's
+  alarms and that topic; its policy lets CloudWatch publish and its Deny spares it; the dashboard's body is JSON, shows every alarm and names only the metrics the
   functions emit.
 
     python deploy/check.py [target/sam]
@@ -65,8 +65,15 @@ NAME_PROPERTIES = {"TableName", "QueueName", "BucketName"}
 OPS_TOPIC = "OpsTopic"
 AWS_MANAGED_SNS_KEY = "alias/aws/sns"
 CLOUDWATCH = "cloudwatch.amazonaws.com"
-# What publishing to an encrypted topic takes (kms:GenerateDataKey* covers kms:GenerateDataKey).
+# The key policy statement the SNS Developer Guide gives for AWS services that publish to an
+# encrypted topic ("Enable compatibility between event sources from AWS services and encrypted
+# topics", sns-key-management.html#compatibility-with-aws-services): these actions, and only these
+# condition keys (operator, key). A key the service's request does not carry would make every
+# notification fail, silently.
 CLOUDWATCH_KEY_ACTIONS = {"kms:Decrypt", "kms:GenerateDataKey*"}
+CLOUDWATCH_KEY_CONDITIONS = {("ArnLike", "aws:sourcearn"), ("StringEquals", "kms:encryptioncontext:aws:sns:topicarn")}
+# This stack's alarms, as the ops topic's policy and the key's statement name them.
+STACK_ALARMS = "arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:${AWS::StackName}-*"
 
 # The metrics the functions emit in the Cafe namespace (cafe_shared::metrics).
 CAFE_METRICS = {
@@ -358,13 +365,7 @@ def check_ops_topic(variant, problems):
     else:
         if key["Properties"].get("EnableKeyRotation") is not True:
             problems.append(f"{referenced(key_id)}: key rotation off")
-        granted = set()
-        for statement in statements(key["Properties"].get("KeyPolicy", {})):
-            if statement.get("Effect") == "Allow" and CLOUDWATCH in service_principals(statement):
-                granted |= set(as_list(statement.get("Action", [])))
-        if not CLOUDWATCH_KEY_ACTIONS <= granted:
-            missing = sorted(CLOUDWATCH_KEY_ACTIONS - granted)
-            problems.append(f"{referenced(key_id)}: CloudWatch may not {missing} with the ops topic's key")
+        check_ops_key(referenced(key_id), key, topic, problems)
 
     document = [
         statement
@@ -390,6 +391,44 @@ def check_ops_topic(variant, problems):
         }
         if not conditions & spares_services:
             problems.append(f"{OPS_TOPIC}: statement {statement.get('Sid')} denies CloudWatch's publishing too")
+
+
+def substituted(value):
+    """The template string of a Fn::Sub (or a plain string), else None."""
+    if isinstance(value, dict) and set(value) == {"Fn::Sub"}:
+        value = value["Fn::Sub"]
+    return value if isinstance(value, str) else None
+
+
+def check_ops_key(name, key, topic, problems):
+    """CloudWatch's statement in the ops topic's key policy is the documented one, scoped to this
+    stack's alarms and its ops topic."""
+    granted = [s for s in statements(key["Properties"].get("KeyPolicy", {}))
+               if s.get("Effect") == "Allow" and CLOUDWATCH in service_principals(s)]
+    if len(granted) != 1:
+        problems.append(f"{name}: {len(granted)} statements for CloudWatch, not the one the SNS guide documents")
+        return
+    statement = granted[0]
+    actions = set(as_list(statement.get("Action", [])))
+    if actions != CLOUDWATCH_KEY_ACTIONS:
+        problems.append(f"{name}: CloudWatch is granted {sorted(actions)}, not {sorted(CLOUDWATCH_KEY_ACTIONS)}")
+    conditions = {
+        (operator, key.lower()): value
+        for operator, condition in statement.get("Condition", {}).items()
+        for key, value in condition.items()
+    }
+    unknown = sorted(f"{op} {key}" for op, key in set(conditions) - CLOUDWATCH_KEY_CONDITIONS)
+    if unknown:
+        problems.append(f"{name}: CloudWatch's statement has condition keys the SNS guide does not document "
+                        f"for it ({', '.join(unknown)}): its requests may not carry them")
+    if substituted(conditions.get(("ArnLike", "aws:sourcearn"))) != STACK_ALARMS:
+        problems.append(f"{name}: CloudWatch may use the key for alarms other than this stack's (aws:SourceArn)")
+    topic_name = substituted(topic["Properties"].get("TopicName"))
+    own_topic = "arn:${AWS::Partition}:sns:${AWS::Region}:${AWS::AccountId}:" + str(topic_name)
+    topic_arn = substituted(conditions.get(("StringEquals", "kms:encryptioncontext:aws:sns:topicarn")))
+    if topic_name is None or topic_arn != own_topic:
+        problems.append(f"{name}: CloudWatch may use the key for topics other than {OPS_TOPIC} "
+                        f"(kms:EncryptionContext:aws:sns:topicArn {topic_arn}, not {own_topic})")
 
 
 def check_dashboards(variant, problems):

@@ -135,7 +135,24 @@ class EachDefectIsCaught(unittest.TestCase):
     def test_an_ops_key_cloudwatch_may_not_use(self):
         policy = self.resources["OpsTopicKey"]["Properties"]["KeyPolicy"]
         policy["Statement"] = [s for s in policy["Statement"] if s["Sid"] != "CloudWatchAlarmsPublishEncrypted"]
-        self.assertCaught("CloudWatch may not ['kms:Decrypt', 'kms:GenerateDataKey*'] with the ops topic's key")
+        self.assertCaught("OpsTopicKey: 0 statements for CloudWatch, not the one the SNS guide documents")
+
+    def cloudwatch_key_statement(self):
+        policy = self.resources["OpsTopicKey"]["Properties"]["KeyPolicy"]
+        return next(s for s in policy["Statement"] if s["Sid"] == "CloudWatchAlarmsPublishEncrypted")
+
+    def test_an_ops_key_statement_with_a_condition_cloudwatch_does_not_send(self):
+        self.cloudwatch_key_statement()["Condition"]["StringEquals"]["kms:ViaService"] = "sns.us-east-1.amazonaws.com"
+        self.assertCaught("condition keys the SNS guide does not document for it (StringEquals kms:viaservice)")
+
+    def test_an_ops_key_any_alarm_may_use(self):
+        self.cloudwatch_key_statement()["Condition"]["ArnLike"]["aws:SourceArn"] = {
+            "Fn::Sub": "arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:*"}
+        self.assertCaught("OpsTopicKey: CloudWatch may use the key for alarms other than this stack's")
+
+    def test_an_ops_key_for_every_topic(self):
+        del self.cloudwatch_key_statement()["Condition"]["StringEquals"]
+        self.assertCaught("OpsTopicKey: CloudWatch may use the key for topics other than OpsTopic")
 
     def test_an_alarm_that_is_silent_when_it_clears(self):
         del self.resources["Api5xx"]["Properties"]["OKActions"]

@@ -14,7 +14,7 @@ WATCH_PORT := 9000
 export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
 
 
-.PHONY: help chromium tools build test unit test-api e2e test-faults demo local local-up local-down redrive-orders replay-notifications bench fmt lint validate invoke deploy destroy deploy-fn clean
+.PHONY: help chromium tools build test unit test-api e2e test-faults demo local local-up local-down redrive-orders replay-notifications parked bench fmt lint validate invoke deploy destroy deploy-fn clean
 
 help: ## list the verbs
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -79,6 +79,9 @@ redrive-orders: $(TOOLS) ## move what orders-dlq holds back onto the orders queu
 replay-notifications: $(TOOLS) ## hand the records notifier-failures describes back to order-notifier, which notifies them (local stack; DEPLOYED=1 for AWS)
 	$(OPS) replay-notifications $(OPS_WHERE)
 
+parked: $(TOOLS) ## what orders-dlq and notifier-failures hold; fails while either holds a message (local stack; DEPLOYED=1 for AWS)
+	$(OPS) parked $(OPS_WHERE)
+
 BENCH_VENV := .venv-bench
 
 $(BENCH_VENV)/.installed: bench/python/requirements.txt
@@ -107,7 +110,7 @@ $(CHECKOV): deploy/requirements-checkov.txt
 	python3 -m venv $(CHECKOV_VENV)
 	$(CHECKOV_VENV)/bin/pip install --quiet --disable-pip-version-check -r $<
 	touch $@
-CHECKOV_SKIPS := $(shell awk '!/^\#/ && NF {print $$1}' deploy/checkov-skips.txt | paste -sd, -)
+CHECKOV_SKIPS := $(shell awk '$$1 ~ /^CKV_/ {print $$1}' deploy/checkov-skips.txt | paste -sd, -)
 
 validate: $(TOOLS) $(NODE_TOOLS) $(CHECKOV) ## check the state machine and the template as CloudFormation runs it: SAM transform per auth mode and switch, cfn-lint, checkov, our promises
 	asl-validator --json-path statemachine/report.asl.json
@@ -126,7 +129,10 @@ deploy: $(TOOLS) ## build with SAM and deploy to your AWS account (guided the fi
 	sam build
 	@if grep -q '^parameter_overrides' samconfig.toml; then sam deploy; else sam deploy --guided; fi
 
-destroy: $(TOOLS) ## delete the deployed stack (empty the reports bucket first; the orders table is kept)
+# Deleting the stack deletes orders-dlq and notifier-failures: it stops while either holds a
+# message (what to do is printed), unless DISCARD_PARKED=1.
+destroy: $(TOOLS) ## delete the deployed stack, unless orders or notifications are parked (empty the reports bucket first; the orders table is kept)
+	$(if $(DISCARD_PARKED),@echo "DISCARD_PARKED=1: parked messages are deleted with the stack",$(MAKE) --no-print-directory parked DEPLOYED=1)
 	sam delete --stack-name $(STACK_NAME)
 
 deploy-fn: $(TOOLS) ## quick code update of one deployed function: make deploy-fn FN=order-writer

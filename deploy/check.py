@@ -12,7 +12,8 @@ checks the resources that would be created:
   not let be scoped;
 - each topic policy covers one topic and names only it;
 - the report link cannot outlive the signing session; /create_report has its own throttle; the
-  reader's concurrency is reserved when asked; a retained resource has no fixed name;
+  reader's concurrency is reserved when asked; a retained resource has no fixed name; a queue
+  parks a message only after 5 receives or more;
 - operations: every queue that parks messages has an alarm, every function an Errors and a
   Throttles alarm; every alarm notifies the ops topic on ALARM and OK and is named after the stack
   (the topic's policy admits only those); the ops topic is encrypted with a key of the stack's
@@ -56,6 +57,10 @@ UNSCOPABLE = {
 # A presigned URL dies with the credentials that signed it; Lambda does not promise its role
 # session longer than this (see the README, "Deploying").
 MAX_LINK_EXPIRY_SECONDS = 3600
+
+# Receives before SQS parks a message that a Lambda event source reads (Lambda's guide asks for 5
+# or more: throttled batches count too).
+MIN_RECEIVES_BEFORE_PARKING = 5
 
 # Properties that fix a resource's physical name.
 NAME_PROPERTIES = {"TableName", "QueueName", "BucketName"}
@@ -258,6 +263,13 @@ def check_limits(variant, problems):
             expected = None if wanted == "0" else {"Ref": "ReaderReservedConcurrency"}
             if reserved != expected:
                 problems.append(f"{name}: reserved concurrency {reserved}, asked for {wanted}")
+
+    # Lambda's guide: at least 5, as every receive counts, throttled batches' too.
+    for name, queue in variant.resources("AWS::SQS::Queue"):
+        receives = queue["Properties"].get("RedrivePolicy", {}).get("maxReceiveCount")
+        if receives is not None and int(receives) < MIN_RECEIVES_BEFORE_PARKING:
+            problems.append(f"{name}: maxReceiveCount {receives} parks valid orders when Lambda is throttled "
+                            f"(at least {MIN_RECEIVES_BEFORE_PARKING})")
 
     for name, resource in variant.resources():
         if resource.get("DeletionPolicy") == "Retain" or resource["Type"] == "AWS::SQS::Queue":

@@ -94,6 +94,10 @@ class EachDefectIsCaught(unittest.TestCase):
         self.resources["OrdersTable"]["Properties"]["TableName"] = "orders"
         self.assertCaught("OrdersTable: fixed ['TableName']")
 
+    def test_orders_parked_after_three_receives(self):
+        self.resources["OrdersQueue"]["Properties"]["RedrivePolicy"]["maxReceiveCount"] = 3
+        self.assertCaught("OrdersQueue: maxReceiveCount 3 parks valid orders when Lambda is throttled")
+
     def test_reports_sharing_the_orders_throttle(self):
         settings = self.resources["CafeApi"]["Properties"]["MethodSettings"]
         self.resources["CafeApi"]["Properties"]["MethodSettings"] = settings[:1]

@@ -5,8 +5,11 @@
 //!   the cause is fixed (`make redrive-orders`);
 //! - [`replay::replay_notifications`]: for each description on `notifier-failures`, reads the
 //!   records it names back from the stream and hands them to order-notifier again
-//!   (`make replay-notifications`).
+//!   (`make replay-notifications`);
+//! - [`parked::parked`]: what the two parking queues hold, and [`parked::refusal`], why
+//!   `make destroy` must wait (`make parked`).
 
+pub mod parked;
 pub mod redrive;
 pub mod replay;
 

@@ -1,14 +1,16 @@
-//! `cafe-ops redrive-orders` and `cafe-ops replay-notifications`: what `make redrive-orders` and
-//! `make replay-notifications` run. With `--local` they act on the local stack (its emulator's
+//! `cafe-ops redrive-orders`, `cafe-ops replay-notifications` and `cafe-ops parked`: what
+//! `make redrive-orders`, `make replay-notifications` and `make parked` (and `make destroy`, first)
+//! run. With `--local` they act on the local stack (its emulator's
 //! ready file); otherwise on the deployed stack whose outputs `make` puts in the environment.
 
 use std::path::Path;
 
 use cafe_ops::replay::{Clients, Notifier};
-use cafe_ops::{Targets, redrive, replay};
+use cafe_ops::{Targets, parked, redrive, replay};
 use cafe_shared::clients;
 
-const USAGE: &str = "usage: cafe-ops {redrive-orders|replay-notifications} [--local [READY_FILE]]";
+const USAGE: &str =
+    "usage: cafe-ops {redrive-orders|replay-notifications|parked} [--local [READY_FILE]]";
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> std::process::ExitCode {
@@ -22,6 +24,7 @@ async fn main() -> std::process::ExitCode {
 }
 
 async fn run(args: Vec<String>) -> Result<(), String> {
+    let deployed = args.get(1).is_none();
     let (targets, aws) = match args.get(1).map(String::as_str) {
         Some("--local") => {
             let ready = args.get(2).map_or(".local/emulator.json", String::as_str);
@@ -77,6 +80,14 @@ async fn run(args: Vec<String>) -> Result<(), String> {
             } else {
                 Err("not everything was notified; see above".to_owned())
             }
+        }
+        // Exits 1 while either parking queue holds a message: `make destroy` stops on it.
+        Some("parked") => {
+            let found = parked::parked(&sqs, &targets).await?;
+            for queue in &found {
+                println!("{}: {} message(s) parked", queue.queue, queue.messages);
+            }
+            parked::refusal(&found, deployed).map_or(Ok(()), Err)
         }
         _ => Err(USAGE.to_owned()),
     }

@@ -162,25 +162,27 @@ async fn move_one_by_one(sqs: &Client, dlq_url: &str, queue_url: &str) -> Result
     Ok(moved)
 }
 
-/// The messages a queue holds now, visible or not.
+/// The messages a queue holds now: visible, in flight or delayed.
 pub async fn depth(sqs: &Client, url: &str) -> Result<u64, String> {
     use aws_sdk_sqs::types::QueueAttributeName::{
-        ApproximateNumberOfMessages, ApproximateNumberOfMessagesNotVisible,
+        ApproximateNumberOfMessages, ApproximateNumberOfMessagesDelayed,
+        ApproximateNumberOfMessagesNotVisible,
     };
+    let counts = [
+        ApproximateNumberOfMessages,
+        ApproximateNumberOfMessagesNotVisible,
+        ApproximateNumberOfMessagesDelayed,
+    ];
     let answer = sqs
         .get_queue_attributes()
         .queue_url(url)
-        .attribute_names(ApproximateNumberOfMessages)
-        .attribute_names(ApproximateNumberOfMessagesNotVisible)
+        .set_attribute_names(Some(counts.to_vec()))
         .send()
         .await
-        .map_err(|e| format!("GetQueueAttributes of the DLQ: {}", aws_error_text(&e)))?;
+        .map_err(|e| format!("GetQueueAttributes of {url}: {}", aws_error_text(&e)))?;
     let attributes = answer.attributes().cloned().unwrap_or_default();
-    Ok([
-        ApproximateNumberOfMessages,
-        ApproximateNumberOfMessagesNotVisible,
-    ]
-    .iter()
-    .filter_map(|name| attributes.get(name)?.parse::<u64>().ok())
-    .sum())
+    Ok(counts
+        .iter()
+        .filter_map(|name| attributes.get(name)?.parse::<u64>().ok())
+        .sum())
 }

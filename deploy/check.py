@@ -5,7 +5,10 @@ with the parameter values it was translated with), resolves the conditions for t
 checks the resources that would be created:
 
 - authentication: API_KEY puts the API key on every method and creates the key and usage plan;
-  IAM puts SigV4 on every method and no API key anywhere;
+  IAM (the default) puts SigV4 on every method and no API key anywhere, and gives each route a
+  client policy of its own; every request is logged with its caller, source IP, route, status and
+  latency, to a log group with a retention;
+- the S3 gateway endpoint lets the database subnets reach the reports bucket only;
 - the API never reports a failure as success: each integration answers 2XX only for the service's
   2XX, and anything unmatched is a 5XX; no request body reaches the state machine's input;
 - permissions: no managed policy, no `*` action, and `"Resource": "*"` only for the calls AWS does
@@ -61,6 +64,19 @@ MAX_LINK_EXPIRY_SECONDS = 3600
 # Receives before SQS parks a message that a Lambda event source reads (Lambda's guide asks for 5
 # or more: throttled batches count too).
 MIN_RECEIVES_BEFORE_PARKING = 5
+
+# What each API access log line must carry: the request, who called (IAM principal or API key),
+# from where, the route, the answer and its latency.
+ACCESS_LOG_FIELDS = {
+    "$context.requestId",
+    "$context.identity.userArn",
+    "$context.identity.apiKeyId",
+    "$context.identity.sourceIp",
+    "$context.httpMethod",
+    "$context.resourcePath",
+    "$context.status",
+    "$context.responseLatency",
+}
 
 # Properties that fix a resource's physical name.
 NAME_PROPERTIES = {"TableName", "QueueName", "BucketName"}
@@ -169,6 +185,65 @@ def check_auth(variant, problems):
         problems.append(f"API_KEY mode without {sorted(key_parts - kinds)}")
     if mode == "IAM" and key_parts & kinds:
         problems.append(f"IAM mode creates {sorted(key_parts & kinds)}")
+
+
+def check_callers(variant, problems):
+    """Each API request is logged with who called, and in IAM mode each route has a policy of its
+    own for the callers it admits."""
+    resources = dict(variant.resources())
+    for name, stage in variant.resources("AWS::ApiGateway::Stage"):
+        setting = stage["Properties"].get("AccessLogSetting")
+        if not setting:
+            problems.append(f"{name}: no access logs (who called is recorded nowhere)")
+            continue
+        fields = set(re.findall(r"\$context\.[\w.]+", str(setting.get("Format", ""))))
+        missing = sorted(ACCESS_LOG_FIELDS - fields)
+        if missing:
+            problems.append(f"{name}: the access log format leaves out {missing}")
+        group = resources.get(referenced(setting.get("DestinationArn")))
+        if group is None or group["Type"] != "AWS::Logs::LogGroup":
+            problems.append(f"{name}: access logs go to {setting.get('DestinationArn')}, not a log group of the stack")
+        elif "RetentionInDays" not in group["Properties"]:
+            problems.append(f"{referenced(setting['DestinationArn'])}: access logs kept forever (no RetentionInDays)")
+
+    if variant.values["ApiAuth"] != "IAM":
+        return
+    # "POST/orders", as an execute-api ARN ends: …:{api}/{stage}/POST/orders.
+    routes = {
+        f"{verb.upper()}{path}"
+        for _, api in variant.resources("AWS::ApiGateway::RestApi")
+        for path, methods in api["Properties"]["Body"]["paths"].items()
+        for verb in methods
+    }
+    admitted = set()
+    for name, policy in variant.resources("AWS::IAM::ManagedPolicy"):
+        arns = [str(substituted(resource))
+                for statement in statements(policy["Properties"]["PolicyDocument"])
+                if "execute-api:Invoke" in as_list(statement.get("Action"))
+                for resource in as_list(statement.get("Resource"))]
+        named = {arn.split(":")[-1].split("/", 2)[-1] for arn in arns}
+        if len(named) > 1 or any("*" in route for route in named):
+            problems.append(f"{name}: one client policy admits {sorted(named)}, not one route")
+        admitted |= named
+    for route in sorted(routes - admitted):
+        problems.append(f"{route}: no client policy admits callers to it in IAM mode")
+
+
+def check_s3_endpoints(variant, problems):
+    """What the database subnets may do in S3 through the gateway endpoint: the reports bucket only."""
+    for name, endpoint in variant.resources("AWS::EC2::VPCEndpoint"):
+        if endpoint["Properties"].get("VpcEndpointType") != "Gateway":
+            continue
+        document = endpoint["Properties"].get("PolicyDocument")
+        if not document:
+            problems.append(f"{name}: no policy: the database subnets may reach every bucket")
+            continue
+        for statement in statements(document):
+            for resource in as_list(statement.get("Resource")):
+                text = str(substituted(resource) or resource)
+                if not text.startswith("${ReportsBucket.Arn}"):
+                    problems.append(f"{name}: statement {statement.get('Sid')} reaches {resource}, "
+                                    "beyond the reports bucket")
 
 
 def check_integrations(variant, problems):
@@ -467,6 +542,8 @@ def check_dashboards(variant, problems):
 
 CHECKS = [
     check_auth,
+    check_callers,
+    check_s3_endpoints,
     check_integrations,
     check_permissions,
     check_topic_policies,

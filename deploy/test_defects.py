@@ -58,6 +58,34 @@ class EachDefectIsCaught(unittest.TestCase):
         api_body(self.template)["paths"]["/orders"]["post"]["security"] = [{"api_key": []}]
         self.assertCaught("security ['api_key'], not ['sigv4'] in IAM mode")
 
+    def test_an_api_without_access_logs(self):
+        del self.resources["CafeApi"]["Properties"]["AccessLogSetting"]
+        self.assertCaught("CafeApiv1Stage: no access logs")
+
+    def test_access_logs_that_do_not_name_the_caller(self):
+        setting = self.resources["CafeApi"]["Properties"]["AccessLogSetting"]
+        setting["Format"] = setting["Format"].replace("$context.identity.userArn", "")
+        self.assertCaught("the access log format leaves out ['$context.identity.userArn']")
+
+    def test_access_logs_kept_forever(self):
+        del self.resources["ApiAccessLogs"]["Properties"]["RetentionInDays"]
+        self.assertCaught("ApiAccessLogs: access logs kept forever")
+
+    def test_one_client_policy_for_both_routes(self):
+        statement = self.resources["OrdersClientPolicy"]["Properties"]["PolicyDocument"]["Statement"][0]
+        statement["Resource"] = {"Fn::Sub": "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${CafeApi}/${CafeApi.Stage}/POST/*"}
+        self.assertCaught("OrdersClientPolicy: one client policy admits ['POST/*'], not one route")
+        self.assertCaught("POST/orders: no client policy admits callers to it in IAM mode")
+
+    def test_an_s3_endpoint_to_every_bucket(self):
+        del self.resources["ReportsS3Endpoint"]["Properties"]["PolicyDocument"]
+        self.assertCaught("ReportsS3Endpoint: no policy: the database subnets may reach every bucket")
+
+    def test_an_s3_endpoint_to_another_bucket(self):
+        statement = self.resources["ReportsS3Endpoint"]["Properties"]["PolicyDocument"]["Statement"][0]
+        statement["Resource"] = "arn:aws:s3:::somebody-elses-bucket/*"
+        self.assertCaught("ReportsS3Endpoint: statement ReaderStoresInventories reaches arn:aws:s3:::somebody-elses-bucket/*")
+
     def test_every_sqs_answer_mapped_to_202(self):
         integration = api_body(self.template)["paths"]["/orders"]["post"]["x-amazon-apigateway-integration"]
         integration["responses"] = {"default": {"statusCode": "202"}}

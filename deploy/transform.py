@@ -45,7 +45,8 @@ SAMPLES = {
 # Every value of each parameter that switches a condition. The script refuses to run when a
 # condition names a parameter missing here, so a new switch cannot go untranslated.
 SWITCHES = {
-    "ApiAuth": ["API_KEY", "IAM"],
+    "ApiAuth": ["IAM", "API_KEY"],
+    "SetApiGatewayLogsRole": ["true", "false"],
     "OrdersEmail": ["", "orders@example.com"],
     "ManagerEmail": ["", "manager@example.com"],
     "OpsEmail": ["", "ops@example.com"],

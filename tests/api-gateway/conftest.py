@@ -10,8 +10,8 @@ import pytest
 import cafe_api
 from localstack_host import LocalStack
 
-# The translated templates that differ in the API: API keys (the default) and IAM (SigV4).
-VARIANTS = ["defaults", "ApiAuth-IAM"]
+# The translated templates that differ in the API: IAM (SigV4, the default) and API keys.
+VARIANTS = ["defaults", "ApiAuth-API_KEY"]
 
 _started = {}
 

@@ -1,4 +1,4 @@
-"""Who may call the API: an API key (ApiAuth=API_KEY, the default) or SigV4 (ApiAuth=IAM)."""
+"""Who may call the API: SigV4 (ApiAuth=IAM, the default) or an API key (ApiAuth=API_KEY)."""
 
 import pytest
 

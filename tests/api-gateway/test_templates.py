@@ -206,7 +206,7 @@ class TestResolver:
                 r.resolve(node)
 
     def test_the_translated_definitions_resolve_completely(self):
-        for variant in ("defaults", "ApiAuth-IAM"):
+        for variant in ("defaults", "ApiAuth-API_KEY"):
             template = cafe_api.load_template(variant)
             known = {
                 "OrdersQueue": {"QueueName": "q", "Arn": "arn:q"},
@@ -216,5 +216,5 @@ class TestResolver:
             pseudo = {"AWS::Region": "us-east-1", "AWS::Partition": "aws", "AWS::AccountId": "123456789012"}
             definition = resolve.api_definition(template, "CafeApi", pseudo, known)
             assert resolve.leftover_intrinsics(definition) == []
-            scheme = "api_key" if variant == "defaults" else "sigv4"
+            scheme = "sigv4" if variant == "defaults" else "api_key"
             assert definition["paths"]["/orders"]["post"]["security"] == [{scheme: []}]

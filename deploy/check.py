@@ -21,18 +21,24 @@ checks the resources that would be created:
   Throttles alarm; every alarm notifies the ops topic on ALARM and OK and is named after the stack
   (the topic's policy admits only those); the ops topic is encrypted with a key of the stack's
   that CloudWatch may use (not alias/aws/sns) by the SNS guide's statement, scoped to the stack's
-  alarms and that topic; its policy lets CloudWatch publish and its Deny spares it; the dashboard's body is JSON, shows every alarm and names only the metrics the
-  functions emit.
+  alarms and that topic; its policy lets CloudWatch publish and its Deny spares it; the
+  dashboard's body is JSON, shows every alarm and names only the metrics the functions emit;
+- one time budget for the report: report-mailer waits at least as long as the RenderReport task
+  may take with all its retries (statemachine/report.asl.json), and neither its Timeout nor its
+  task's TimeoutSeconds stops it first.
 
     python deploy/check.py [target/sam]
 """
 
 import json
+import math
 import pathlib
 import re
 import sys
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
+# The definition DefinitionUri names (packaged to S3 in the translated templates).
+STATE_MACHINE = ROOT / "statemachine" / "report.asl.json"
 
 # Calls without resource-level permissions: the VPC network interfaces Lambda manages, X-Ray's
 # writes and sampling, and vended log delivery.
@@ -518,6 +524,62 @@ def check_ops_key(name, key, topic, problems):
                         f"(kms:EncryptionContext:aws:sns:topicArn {topic_arn}, not {own_topic})")
 
 
+def task_states(states):
+    """Every Task state of a state machine's `States`, Parallel branches included: name → state."""
+    found = {}
+    for name, state in states.items():
+        if state.get("Type") == "Task":
+            found[name] = state
+        for branch in state.get("Branches", []):
+            found.update(task_states(branch["States"]))
+    return found
+
+
+def task_worst_case_seconds(task, function_timeout):
+    """The longest a Task may take: every attempt its retriers allow (each retrier counts its own),
+    each up to its timeout or its function's, whichever is shorter, with the longest backoff
+    between them (FULL jitter only shortens it)."""
+    per_attempt = min(task.get("TimeoutSeconds", function_timeout), function_timeout)
+    retriers = task.get("Retry", [])
+    attempts = 1 + sum(r.get("MaxAttempts", 3) for r in retriers)
+    backoff = sum(
+        min(r.get("IntervalSeconds", 1) * r.get("BackoffRate", 2.0) ** k, r.get("MaxDelaySeconds", math.inf))
+        for r in retriers
+        for k in range(r.get("MaxAttempts", 3))
+    )
+    return attempts * per_attempt + backoff
+
+
+def check_report_budget(variant, problems):
+    """The mailer waits at least as long as the renderer may take, and is not stopped before."""
+    definition = json.loads(STATE_MACHINE.read_text())
+    tasks = task_states(definition["States"])
+    functions = dict(variant.resources("AWS::Lambda::Function"))
+    for _, machine in variant.resources("AWS::StepFunctions::StateMachine"):
+        substitutions = machine["Properties"].get("DefinitionSubstitutions", {})
+
+        def task_of(substitution):
+            logical = referenced(substitutions.get(substitution))
+            for name, task in tasks.items():
+                if task.get("Parameters", {}).get("FunctionName") == "${" + substitution + "}":
+                    return name, task, logical, functions[logical]["Properties"]
+            raise KeyError(substitution)
+
+        render, render_task, _, renderer = task_of("ReportRendererArn")
+        mail, mail_task, mailer_name, mailer = task_of("ReportMailerArn")
+        worst = task_worst_case_seconds(render_task, int(renderer.get("Timeout", 3)))
+        wait = int(mailer.get("Environment", {}).get("Variables", {}).get("REPORT_WAIT_SECONDS", 0))
+        if wait < worst:
+            problems.append(f"{mailer_name}: waits {wait} s for the report, but {render} may take {worst:g} s "
+                            "with its retries: a report rendered on a retry would be reported as failed")
+        timeout = int(mailer.get("Timeout", 3))
+        if timeout <= wait:
+            problems.append(f"{mailer_name}: Timeout {timeout} s does not outlast its wait of {wait} s")
+        if mail_task.get("TimeoutSeconds", math.inf) < timeout:
+            problems.append(f"{mail}: TimeoutSeconds {mail_task['TimeoutSeconds']} stops the mailer before "
+                            f"its Timeout of {timeout} s")
+
+
 def check_dashboards(variant, problems):
     for name, dashboard in variant.resources("AWS::CloudWatch::Dashboard"):
         body = dashboard["Properties"]["DashboardBody"]
@@ -551,6 +613,7 @@ CHECKS = [
     check_alarms,
     check_ops_topic,
     check_dashboards,
+    check_report_budget,
 ]
 
 

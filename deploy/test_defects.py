@@ -5,9 +5,12 @@ template.yaml and expects the transform or deploy/check.py to refuse it.
 """
 
 import copy
+import json
 import pathlib
 import sys
+import tempfile
 import unittest
+from unittest import mock
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 
@@ -125,6 +128,37 @@ class EachDefectIsCaught(unittest.TestCase):
     def test_orders_parked_after_three_receives(self):
         self.resources["OrdersQueue"]["Properties"]["RedrivePolicy"]["maxReceiveCount"] = 3
         self.assertCaught("OrdersQueue: maxReceiveCount 3 parks valid orders when Lambda is throttled")
+
+    def test_a_mailer_that_gives_up_before_the_renderer_s_retries(self):
+        self.resources["ReportMailer"]["Properties"]["Environment"]["Variables"]["REPORT_WAIT_SECONDS"] = "60"
+        self.assertCaught("ReportMailer: waits 60 s for the report, but RenderReport may take 231 s")
+
+    def assertCaughtWithTask(self, state, change, needle):
+        """Caught with the state machine's `state` task changed by `change` (a planted definition)."""
+        definition = json.loads(check.STATE_MACHINE.read_text())
+        change(check.task_states(definition["States"])[state])
+        with tempfile.TemporaryDirectory() as folder:
+            planted = pathlib.Path(folder) / "report.asl.json"
+            planted.write_text(json.dumps(definition))
+            with mock.patch.object(check, "STATE_MACHINE", planted):
+                self.assertCaught(needle)
+
+    def test_a_longer_render_the_mailer_s_wait_does_not_cover(self):
+        self.resources["ReportRenderer"]["Properties"]["Timeout"] = 60
+        self.assertCaughtWithTask("RenderReport", lambda task: task.update(TimeoutSeconds=120),
+                                  "ReportMailer: waits 240 s for the report, but RenderReport may take 441 s")
+
+    def test_a_render_task_with_more_retries_than_the_wait_covers(self):
+        self.assertCaughtWithTask("RenderReport", lambda task: task["Retry"][1].update(MaxAttempts=6),
+                                  "ReportMailer: waits 240 s for the report, but RenderReport may take 377 s")
+
+    def test_a_mail_task_that_stops_the_mailer_while_it_waits(self):
+        self.assertCaughtWithTask("MailReport", lambda task: task.update(TimeoutSeconds=120),
+                                  "MailReport: TimeoutSeconds 120 stops the mailer before its Timeout of 270 s")
+
+    def test_a_mailer_stopped_by_its_own_timeout_while_it_waits(self):
+        self.resources["ReportMailer"]["Properties"]["Timeout"] = 90
+        self.assertCaught("ReportMailer: Timeout 90 s does not outlast its wait of 240 s")
 
     def test_reports_sharing_the_orders_throttle(self):
         settings = self.resources["CafeApi"]["Properties"]["MethodSettings"]

@@ -12,7 +12,7 @@ crate, its `CodeUri`). From the template this module reads:
 - the topics with their email subscribers (`Metadata.LocalEndpoint`), the reports bucket, the
   state machine with its definition file and `DefinitionSubstitutions`;
 - each function's environment variables that name a resource, with the local resource's name
-  (or ARN, for a topic) as the value.
+  (or ARN, for a topic) as the value, and those the template sets to a literal, as they are.
 
 `python local/resources.py` prints the result as JSON. The emulator creates it
 (`local/emulator/provision.py`), the stack script sets the functions' environment from it, and the
@@ -156,7 +156,8 @@ def local_resources(template=None, region=REGION):
     environment = {}
     for function in functions.values():
         for variable, value in function["Properties"].get("Environment", {}).get("Variables", {}).items():
-            local = t.value(value)
+            # A literal is the same setting locally (REPORT_WAIT_SECONDS: one time budget).
+            local = str(value) if isinstance(value, (str, int, float)) else t.value(value)
             if local is not None:
                 environment[variable] = local
 

@@ -53,16 +53,13 @@ LOCAL_AWS = {
     "MAILBOX_FILE": str(LOCAL / "mailbox.jsonl"),
 }
 # The functions' own settings, named as in template.yaml: those naming a resource from the template
-# (the emulator's resources), the others with local values (DATABASE_URL is added once the
+# (the emulator's resources) and its literal values, as they are; the others with local values (DATABASE_URL is added once the
 # database is known). `stack.py env` prints them.
 FUNCTION_ENV = {
     **RESOURCES["environment"],
     "LOW_STOCK_THRESHOLD": "50",
     "REPORT_CURRENCY": "USD",
     "REPORT_LINK_EXPIRY_SECONDS": "900",
-    "REPORT_WAIT_SECONDS": "30",
-    "DB_CONNECT_TIMEOUT_SECONDS": "5",
-    "DB_QUERY_TIMEOUT_SECONDS": "10",
 }
 
 

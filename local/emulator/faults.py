@@ -2,7 +2,8 @@
 
 `POST /_cafe/faults` with `{"target": "dynamodb:PutItem", "mode": "error", "seconds": 5}` makes
 that operation fail with a 503 for 5 seconds (`"mode": "delay", "delay": 3` delays it instead;
-`"count": 2` limits the fault to the first two calls).
+an error with a `"delay"` fails slowly, after that long; `"count": 2` limits the fault to the
+first two calls).
 A target is `service:Operation` (`sns:PublishBatch`, `dynamodb:*` for the tables,
 `dynamodbstreams:GetRecords` for their streams; S3 operations are named by HTTP method,
 `s3:PUT`), or `mysql`: the functions reach MySQL through a relay (see `relay`), and a `mysql`
@@ -59,11 +60,10 @@ def fault_rule(rule):
                                   and count >= 1):
         problems.append(f"`count` is {json.dumps(count)}; it must be a whole number of at least 1")
     delay = rule.get("delay")
-    if mode == "delay" and not (is_number(delay) and 0 < delay <= MAX_FAULT_DELAY_SECONDS):
-        problems.append(f"`delay` is {json.dumps(delay)}; a delay fault needs one, in seconds, "
+    if (mode == "delay" or delay is not None) and not (is_number(delay) and 0 < delay <= MAX_FAULT_DELAY_SECONDS):
+        needs = "a delay fault needs one" if mode == "delay" else "an error fault may have one (it then fails slowly)"
+        problems.append(f"`delay` is {json.dumps(delay)}; {needs}, in seconds, "
                         f"above 0 and at most {MAX_FAULT_DELAY_SECONDS}")
-    if mode == "error" and delay is not None:
-        problems.append("`delay` is only for `\"mode\": \"delay\"`")
     if problems:
         raise ValueError("; ".join(problems))
     return {"target": target, "mode": mode, "delay": float(delay or 0),
@@ -121,9 +121,9 @@ class Faults:
             return self.control(environ, start_response)
         service, operation = self.identify(environ)
         rule = self.strike(service, operation) if service else None
-        if rule and rule["mode"] == "delay":
+        if rule and rule["delay"]:
             time.sleep(rule["delay"])
-        elif rule:
+        if rule and rule["mode"] == "error":
             # A 503 is what an AWS service says when it is down; the SDKs retry it, then give up.
             if "json" in (environ.get("CONTENT_TYPE") or ""):
                 content_type = "application/x-amz-json-1.0"

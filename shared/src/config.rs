@@ -78,10 +78,11 @@ pub const REPORT_LINK_EXPIRY_SECONDS: Setting = Setting {
     default: "900",
 };
 
-/// How long the mailer waits for the rendered report to appear before giving up, in seconds.
+/// How long the mailer waits for the rendered report to appear before giving up, in seconds: as
+/// long as the renderer may take with every retry (template.yaml, ReportMailer, says how).
 pub const REPORT_WAIT_SECONDS: Setting = Setting {
     name: "REPORT_WAIT_SECONDS",
-    default: "60",
+    default: "240",
 };
 
 /// The coffee database, as a URL; used when `DB_HOST` is not set.

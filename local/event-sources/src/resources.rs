@@ -28,7 +28,8 @@ pub struct Resources {
     pub sqs_mapping: Mapping,
     /// The orders table stream's event source.
     pub stream_mapping: Mapping,
-    /// The functions' environment variables that name a resource, with its local name or ARN.
+    /// The functions' environment variables that name a resource, with its local name or ARN,
+    /// and those the template sets to a literal.
     pub environment: BTreeMap<String, String>,
 }
 

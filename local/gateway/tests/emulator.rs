@@ -810,8 +810,8 @@ async fn a_malformed_fault_rule_is_refused_with_what_is_wrong() {
             "at most 900",
         ),
         (
-            r#"{"target": "dynamodb:PutItem", "delay": 3}"#,
-            "`delay` is only for",
+            r#"{"target": "dynamodb:PutItem", "delay": 0}"#,
+            "`delay` is 0; an error fault may have one",
         ),
         (
             r#"{"target": "dynamodb:PutItem", "sekonds": 3}"#,

@@ -112,6 +112,45 @@ async fn with_the_renderer_failing_the_failure_email_goes_out_instead_of_a_link(
     assert!(!email.contains("raw: Response"), "{email}");
 }
 
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the local stack: run with `make test-faults`"]
+async fn a_report_rendered_on_a_retry_after_slow_failures_is_mailed_with_its_link() {
+    let (aws, _) = begin();
+    // The first two render attempts fail slowly: each of their uploads (the SDK tries 3 times)
+    // hangs 7 s and then fails, so each attempt ends in ReportUploadFailed after about 21 s,
+    // within the task's 30 s timeout. The third attempt uploads at once, some 45 s in: later
+    // than the mailer's old wait (30 s locally, 60 deployed, less than the retries could take).
+    let slow_failures = Duration::from_secs(42);
+    inject_fault(
+        "s3:PUT",
+        json!({"mode": "error", "delay": 7, "count": 6, "seconds": 300}),
+    );
+    let began = Instant::now();
+    let (execution, name) = request_report();
+    let (status, output) = finished(&aws, &execution, Duration::from_secs(300)).await;
+    let took = began.elapsed();
+    let uploads = fault_hits()["s3:PUT"].as_u64().unwrap_or(0);
+    clear_faults();
+    assert_eq!(status, "SUCCEEDED", "{output}");
+    let (email, link) = report_email(&output).await;
+    let (failures, links) = report_emails(&name);
+    record(
+        "report-slow-first-render",
+        &json!({"status": status, "seconds": took.as_secs_f64(), "failed_uploads": uploads,
+                "failure_emails": failures.len(), "link_emails": links.len()}),
+    );
+    assert_eq!(uploads, 6, "the first two attempts' uploads all failed");
+    assert!(
+        took > slow_failures,
+        "the report was mailed after {took:?}, before two slow failures could have happened"
+    );
+    assert!(failures.is_empty(), "a failure email: {failures:?}");
+    assert_eq!(links.len(), 1, "{email}");
+    let (status, _, html) = http_get(&link);
+    assert_eq!(status, 200);
+    assert!(html.contains("<html"), "the link serves the report");
+}
+
 /// The stack's database, for rows a test adds and removes.
 async fn database() -> mysql_async::Conn {
     mysql_async::Conn::new(mysql_async::Opts::from_url(&database_url()).unwrap())

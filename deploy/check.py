@@ -263,6 +263,11 @@ def check_integrations(variant, problems):
                     status = str(response["statusCode"])
                     if status.startswith("2") and pattern != "2\\d{2}":
                         problems.append(f"{where}: {pattern!r} (not only the service's 2XX) answers {status}")
+                    # SQS and Step Functions answer 400 for their own troubles too (a missing
+                    # queue, throttling): a 4XX template must send those on as 5XX.
+                    templates = json.dumps(response.get("responseTemplates", {}))
+                    if status.startswith("4") and not re.search(r"responseOverride\.status = 5\d\d", templates):
+                        problems.append(f"{where}: every service {pattern} answers {status}: an outage reads as the client's fault")
                 default = str(responses.get("default", {}).get("statusCode", ""))
                 if not default.startswith("5"):
                     problems.append(f"{where}: an unmatched service response answers {default or 'nothing'}, not a 5XX")

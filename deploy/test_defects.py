@@ -94,6 +94,11 @@ class EachDefectIsCaught(unittest.TestCase):
         integration["responses"] = {"default": {"statusCode": "202"}}
         self.assertCaught("an unmatched service response answers 202")
 
+    def test_every_sqs_400_answered_as_the_clients_fault(self):
+        integration = api_body(self.template)["paths"]["/orders"]["post"]["x-amazon-apigateway-integration"]
+        integration["responses"]["400"]["responseTemplates"]["application/json"] = '{"error": "refused"}'
+        self.assertCaught("POST /orders: every service 400 answers 400: an outage reads as the client's fault")
+
     def test_the_request_body_passed_to_the_state_machine(self):
         integration = api_body(self.template)["paths"]["/create_report"]["post"]["x-amazon-apigateway-integration"]
         integration["requestTemplates"]["application/json"] = (

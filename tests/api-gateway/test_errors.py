@@ -5,18 +5,13 @@ import cafe_api
 ORDER = b'{"item": "x", "customerID": "c"}'
 
 
-def test_a_deleted_queue_is_a_400_error(fresh_api):
+def test_a_deleted_queue_is_a_502_error(fresh_api):
     fresh_api.aws["sqs"].delete_queue(QueueUrl=fresh_api.queue_url)
     response = fresh_api.post("/orders", ORDER)
-    # SQS answers 400 (AWS.SimpleQueueService.NonExistentQueue): the 4XX integration response.
-    assert response.status == 400
-    assert set(response.json) == {"error"}
-    assert response.json["error"].startswith(cafe_api.SQS_ERROR)
-    # LocalStack's SQS writes a query-protocol error as JSON by converting its XML mechanically:
-    # {"ErrorResponse": {"Error": {"Code", "Message", "Type"}, "RequestId"}}. The template reads
-    # $.Error.Message, the shape AWS's SQS answers with ({"Error": {...}, "RequestId": ...}), which
-    # finds nothing here; LocalStack's escapeJavaScript turns the blank into "{}".
-    assert response.json["error"] == cafe_api.SQS_ERROR + "{}"
+    # SQS answers 400 (AWS.SimpleQueueService.NonExistentQueue), but the queue is missing, not the
+    # order wrong: a 5XX, which clients retry and the Api5xx alarm counts.
+    assert response.status == 502
+    assert response.json == {"error": "the order queue is unavailable; the order was not taken, send it again"}
     # Nothing recreated the queue.
     assert fresh_api.queue_url not in fresh_api.aws["sqs"].list_queues().get("QueueUrls", [])
 

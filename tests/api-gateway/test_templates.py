@@ -49,8 +49,18 @@ class AwsVtl(template_mapping.ApiGatewayVtlTemplate):
 
 
 def render(template: str, body: str, params=None, context=None) -> str:
-    variables = {"input": {"body": body, "params": params or {"path": {}, "querystring": {}, "header": {}}}, "context": context or {}}
+    variables = {"input": {"body": body, "params": params or {"path": {}, "querystring": {}, "header": {}}},
+                 "context": {"responseOverride": {}, **(context or {})}}
     return AwsVtl().render_vtl(template, variables)
+
+
+def answer(template: str, body: str, status: int, key: str = "") -> tuple[int, dict]:
+    """(status, JSON) an integration response answers with: its own `status`, unless the template
+    overrides it through $context.responseOverride.status."""
+    context = {"responseOverride": {}}
+    params = {"path": {}, "querystring": {}, "header": {"Idempotency-Key": key} if key else {}}
+    rendered = render(template, body, params, context)
+    return int(context["responseOverride"].get("status", status)), json.loads(rendered)
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +69,7 @@ def definition():
     # (resolved here with placeholders).
     known = {
         "OrdersQueue": {"QueueName": "q", "Arn": "arn:aws:sqs:us-east-1:123456789012:q"},
-        "ReportStateMachine": {"Ref": "arn:aws:states:us-east-1:123456789012:stateMachine:m"},
+        "ReportStateMachine": {"Ref": "arn:aws:states:us-east-1:123456789012:stateMachine:m", "Name": "m"},
         "ApiRole": {"Arn": "arn:aws:iam::123456789012:role/r"},
     }
     pseudo = {"AWS::Region": "us-east-1", "AWS::Partition": "aws", "AWS::AccountId": "123456789012"}
@@ -85,8 +95,30 @@ HOSTILE_MESSAGES = [
 @pytest.mark.parametrize("message", HOSTILE_MESSAGES)
 def test_the_sqs_error_is_json_with_awss_escaping(definition, message):
     template = responses(definition, "/orders")["400"]["responseTemplates"]["application/json"]
-    rendered = render(template, json.dumps({"Error": {"Code": "X", "Message": message, "Type": "Sender"}, "RequestId": "r"}))
-    assert json.loads(rendered) == {"error": cafe_api.SQS_ERROR + message}
+    body = json.dumps({"Error": {"Code": "InvalidMessageContents", "Message": message, "Type": "Sender"}, "RequestId": "r"})
+    assert answer(template, body, 400) == (400, {"error": cafe_api.SQS_ERROR + message})
+
+
+# The codes SQS answers 400 with that the order causes (the rest is SQS's side, or ours).
+ORDER_CODES = ["InvalidMessageContents", "InvalidParameterValue", "InvalidAttributeName", "InvalidAttributeValue", "MissingParameter"]
+SERVICE_CODES = ["AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist", "KmsAccessDenied", "KMS.DisabledException",
+                 "RequestThrottled", "ThrottlingException", "OverLimit", "AccessDenied", "", "X"]
+
+
+@pytest.mark.parametrize("code", ORDER_CODES)
+def test_an_sqs_refusal_the_order_causes_is_a_400(definition, code):
+    template = responses(definition, "/orders")["400"]["responseTemplates"]["application/json"]
+    for shape in ({"Error": {"Code": code, "Message": "m"}}, {"ErrorResponse": {"Error": {"Code": code, "Message": "m"}}}):
+        status, error = answer(template, json.dumps(shape), 400)
+        assert status == 400
+        assert error["error"].startswith(cafe_api.SQS_ERROR)
+
+
+@pytest.mark.parametrize("code", SERVICE_CODES)
+def test_an_sqs_400_that_is_sqss_side_is_a_502(definition, code):
+    template = responses(definition, "/orders")["400"]["responseTemplates"]["application/json"]
+    status, error = answer(template, json.dumps({"Error": {"Code": code, "Message": "m", "Type": "Sender"}}), 400)
+    assert (status, error) == (502, {"error": "the order queue is unavailable; the order was not taken, send it again"})
 
 
 @pytest.mark.parametrize("message", HOSTILE_MESSAGES)
@@ -102,7 +134,17 @@ def test_without_the_replace_all_an_apostrophe_breaks_the_json(definition):
     bare = template.replace(""".replaceAll("\\\\'", "'")""", "")
     assert bare != template
     with pytest.raises(ValueError):
-        json.loads(render(bare, json.dumps({"Error": {"Message": "it's"}})))
+        json.loads(render(bare, json.dumps({"Error": {"Code": "InvalidParameterValue", "Message": "it's"}})))
+
+
+def balanced(text: str) -> tuple[str, str]:
+    """(the argument, what follows its closing parenthesis) of a call whose "(" was just read."""
+    depth = 1
+    for index, char in enumerate(text):
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if depth == 0:
+            return text[:index], text[index + 1:]
+    raise ValueError(f"unbalanced: {text}")
 
 
 def test_every_escape_javascript_in_a_json_string_is_followed_by_the_replace_all(definition):
@@ -111,10 +153,10 @@ def test_every_escape_javascript_in_a_json_string_is_followed_by_the_replace_all
         for selection, response in responses(definition, path).items():
             template = response["responseTemplates"]["application/json"]
             for use in template.split("$util.escapeJavaScript(")[1:]:
-                value = use.split(")", 1)[0]
+                value, rest = balanced(use)
                 if "MessageId" in value or "executionArn" in value:
                     continue
-                assert use.split("))", 1)[1].startswith(""".replaceAll("\\\\'", "'")"""), (path, selection)
+                assert rest.startswith(""".replaceAll("\\\\'", "'")"""), (path, selection)
 
 
 def test_the_success_templates_are_json(definition):
@@ -146,6 +188,40 @@ def test_the_send_message_form_decodes_to_the_order_and_the_key(definition, orde
             "MessageAttribute.1.Value.StringValue": [key],
         }
     assert fields == expected
+
+
+MACHINE = "arn:aws:states:us-east-1:123456789012:stateMachine:m"
+
+
+@pytest.mark.parametrize("key", ["nightly-2026-12-05", "it's", "é漢字"])
+def test_an_idempotency_key_names_the_execution(definition, key):
+    template = definition["paths"]["/create_report"]["post"]["x-amazon-apigateway-integration"]["requestTemplates"]["application/json"]
+    params = {"path": {}, "querystring": {}, "header": {"Idempotency-Key": key}}
+    rendered = render(template, "{}", params, context={"requestId": "r"})
+    assert json.loads(rendered) == {"input": "{}", "name": key, "stateMachineArn": MACHINE}
+
+
+def test_a_repeated_key_answers_the_execution_it_named(definition):
+    template = responses(definition, "/create_report")["400"]["responseTemplates"]["application/json"]
+    ended = json.dumps({"__type": "ExecutionAlreadyExists", "message": f"Execution Already Exists: '{MACHINE}'"})
+    assert answer(template, ended, 400, key="nightly-1") == (
+        200, {"executionArn": "arn:aws:states:us-east-1:123456789012:execution:m:nightly-1", "repeated": True})
+
+
+def test_a_key_step_functions_refuses_as_a_name_is_the_callers_fault(definition):
+    template = responses(definition, "/create_report")["400"]["responseTemplates"]["application/json"]
+    status, error = answer(template, json.dumps({"__type": "InvalidName", "message": "Invalid Name: 'a b'"}), 400, key="a b")
+    assert status == 400
+    assert error["error"].startswith("the Idempotency-Key is not a valid execution name")
+
+
+@pytest.mark.parametrize("body", [{"__type": "ExecutionAlreadyExists", "message": "m"},
+                                  {"__type": "StateMachineDoesNotExist", "message": "it's gone"},
+                                  {"__type": "ExecutionLimitExceeded", "message": "m"}])
+def test_any_other_step_functions_400_is_a_502(definition, body):
+    # An ExecutionAlreadyExists without a key cannot be ours (each request names its own).
+    template = responses(definition, "/create_report")["400"]["responseTemplates"]["application/json"]
+    assert answer(template, json.dumps(body), 400) == (502, {"error": cafe_api.REPORT_ERROR + body["message"]})
 
 
 def test_the_report_input_is_fixed(definition):
@@ -210,7 +286,7 @@ class TestResolver:
             template = cafe_api.load_template(variant)
             known = {
                 "OrdersQueue": {"QueueName": "q", "Arn": "arn:q"},
-                "ReportStateMachine": {"Ref": "arn:m"},
+                "ReportStateMachine": {"Ref": "arn:m", "Name": "m"},
                 "ApiRole": {"Arn": "arn:r"},
             }
             pseudo = {"AWS::Region": "us-east-1", "AWS::Partition": "aws", "AWS::AccountId": "123456789012"}

@@ -231,6 +231,79 @@ async fn two_reports_at_once_each_mail_a_link_to_their_own_complete_report() {
     }
 }
 
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the local stack: run with `make e2e`"]
+async fn a_report_request_repeated_with_its_idempotency_key_is_one_report_and_one_email() {
+    let key = format!("e2e-nightly-{}", tag());
+    let request = || {
+        http_post(
+            &format!("{GATEWAY}/create_report"),
+            b"{}",
+            &[("Idempotency-Key", key.as_str())],
+        )
+    };
+    let (status, first) = request();
+    assert_eq!(status, 200, "{first}");
+    let execution = first["executionArn"].as_str().unwrap().to_owned();
+    assert!(execution.ends_with(&format!(":{key}")), "{execution}");
+    // A retry while the report runs, and another once it has been mailed.
+    let (status, retry) = request();
+    assert_eq!(
+        (status, retry["executionArn"].as_str()),
+        (200, Some(execution.as_str())),
+        "{retry}"
+    );
+    let sfn = aws_sdk_sfn::Client::new(&sdk_config_for(EMULATOR));
+    let emails = || -> Vec<Value> {
+        mailbox()
+            .into_iter()
+            .filter(|l| l["topic"] == report_topic())
+            .filter(|l| l["body"].as_str().unwrap_or_default().contains(&key))
+            .collect()
+    };
+    eventually(Duration::from_secs(120), "the report's email", || {
+        (!emails().is_empty()).then_some(())
+    })
+    .await;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while sfn
+        .describe_execution()
+        .execution_arn(&execution)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_str()
+        == "RUNNING"
+    {
+        assert!(Instant::now() < deadline, "{execution} still running");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let (status, after) = request();
+    assert_eq!(status, 200, "{after}");
+    assert_eq!(after["executionArn"].as_str(), Some(execution.as_str()));
+    assert_eq!(after["repeated"], true);
+
+    let named: Vec<String> = sfn
+        .list_executions()
+        .state_machine_arn(execution.rsplit_once(':').unwrap().0.replacen(
+            ":execution:",
+            ":stateMachine:",
+            1,
+        ))
+        .send()
+        .await
+        .unwrap()
+        .executions()
+        .iter()
+        .filter(|e| e.name() == key)
+        .map(|e| e.execution_arn().to_owned())
+        .collect();
+    assert_eq!(named, [execution], "one execution under the key");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(emails().len(), 1, "one email: {:?}", emails());
+}
+
 /// The ops page's JSON (`GET /ops`).
 fn ops() -> Value {
     let (status, _, body) = http_get(&format!("{GATEWAY}/ops"));

@@ -257,10 +257,46 @@ fn error(status: StatusCode, message: impl Into<String>) -> Response {
     (status, Json(json!({"error": message.into()}))).into_response()
 }
 
-/// Whether SQS refused the request itself (a 4XX): the deployed API answers those 400 and
-/// anything else, no answer included, 502.
-fn refused_by_service<E>(e: &SdkError<E, HttpResponse>) -> bool {
-    matches!(e, SdkError::ServiceError(service) if service.raw().status().is_client_error())
+/// The error codes with which SQS refuses a message for what it holds: the order's fault, 400.
+/// SQS answers 400 for its own troubles too (a missing queue, KMS, throttling); those, and every
+/// other failure, no answer included, are 502, which clients retry. The deployed API's /orders
+/// response template (template.yaml) lists the same codes; a test compares the two.
+pub const SQS_CODES_CAUSED_BY_THE_ORDER: [&str; 5] = [
+    "InvalidMessageContents",
+    "InvalidParameterValue",
+    "InvalidAttributeName",
+    "InvalidAttributeValue",
+    "MissingParameter",
+];
+
+/// Whether SQS refused the order for what it holds (a 400 with one of
+/// [`SQS_CODES_CAUSED_BY_THE_ORDER`]).
+fn refused_for_the_order<E: ProvideErrorMetadata>(e: &SdkError<E, HttpResponse>) -> bool {
+    matches!(e, SdkError::ServiceError(service)
+        if service.raw().status().as_u16() == 400
+            && e.code().is_some_and(|code| SQS_CODES_CAUSED_BY_THE_ORDER.contains(&code)))
+}
+
+/// Whether `key` may name a Step Functions execution: 1 to 80 characters, none of them
+/// whitespace, a control character, or one of `< > { } [ ] ? * " # % \ ^ | ~ ` $ & , ; : /`
+/// (StartExecution's rule for `name`; the deployed API passes the key on and maps Step Functions'
+/// InvalidName to the same 400).
+pub fn is_execution_name(key: &str) -> bool {
+    // is_control: U+0000–001F and U+007F–009F, as Step Functions' rule says.
+    const NOT_IN_A_NAME: &str = "<>{}[]?*\"#%\\^|~`$&,;:/";
+    let length = key.chars().count();
+    (1..=80).contains(&length)
+        && !key
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || NOT_IN_A_NAME.contains(c))
+}
+
+/// What the API answers for a repeated `Idempotency-Key`: the execution it named.
+fn execution_arn(state_machine_arn: &str, name: &str) -> String {
+    format!(
+        "{}:{name}",
+        state_machine_arn.replacen(":stateMachine:", ":execution:", 1)
+    )
 }
 /// `POST /orders`: a valid order goes on the queue (`202 {"messageId"}`); anything else is
 /// refused with a JSON error saying what is wrong. An `Idempotency-Key` header is passed on.
@@ -305,7 +341,7 @@ async fn post_order(State(api): State<Arc<Api>>, headers: HeaderMap, body: Bytes
         Err(e) => {
             let reason = aws_error_text(&e);
             warn!(reason, "SendMessage failed");
-            if refused_by_service(&e) {
+            if refused_for_the_order(&e) {
                 let message = e.message().unwrap_or(&reason);
                 let refusal = format!("the order queue refused the order: {message}");
                 error(StatusCode::BAD_REQUEST, refusal)
@@ -321,17 +357,31 @@ async fn post_order(State(api): State<Arc<Api>>, headers: HeaderMap, body: Bytes
 /// `POST /create_report`: starts the report state machine. The report takes no parameters, so,
 /// as in the deployed API, the request body is not passed on: the input is always `{}`. Its
 /// content type is checked as for orders, since the deployed route has the same templates.
+/// An `Idempotency-Key` header names the execution, so a repeat answers the same execution
+/// (`"repeated": true` once it has ended) rather than starting a second report.
 async fn create_report(State(api): State<Arc<Api>>, headers: HeaderMap) -> Response {
     if !is_json_content_type(headers.get(header::CONTENT_TYPE)) {
         return unsupported_media_type();
     }
+    // UTF-8, as API Gateway passes a header on: a name may be any Unicode text.
+    let key = match headers
+        .get("idempotency-key")
+        .map(|v| std::str::from_utf8(v.as_bytes()))
+    {
+        None => None,
+        Some(Ok(key)) if is_execution_name(key) => Some(key.to_owned()),
+        Some(_) => return error(StatusCode::BAD_REQUEST, INVALID_REPORT_KEY),
+    };
     let input = "{}";
+    let name = key
+        .clone()
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
     let started = api
         .aws
         .sfn
         .start_execution()
         .state_machine_arn(&api.state_machine_arn)
-        .name(uuid::Uuid::new_v4().to_string())
+        .name(&name)
         .input(input)
         .send()
         .await;
@@ -342,6 +392,15 @@ async fn create_report(State(api): State<Arc<Api>>, headers: HeaderMap) -> Respo
             Json(json!({"executionArn": started.execution_arn(), "startDate": start_date}))
                 .into_response()
         }
+        // Step Functions answers a repeat of an ended execution so; a running one it returns.
+        Err(e) if key.is_some() && e.code() == Some("ExecutionAlreadyExists") => {
+            let arn = execution_arn(&api.state_machine_arn, &name);
+            info!(
+                execution = arn,
+                "report already requested under this Idempotency-Key"
+            );
+            Json(json!({"executionArn": arn, "repeated": true})).into_response()
+        }
         Err(e) => {
             let reason = aws_error_text(&e);
             warn!(reason, "StartExecution failed");
@@ -351,6 +410,9 @@ async fn create_report(State(api): State<Arc<Api>>, headers: HeaderMap) -> Respo
         }
     }
 }
+
+/// The answer to an `Idempotency-Key` that cannot name an execution (the deployed API's words).
+const INVALID_REPORT_KEY: &str = "the Idempotency-Key is not a valid execution name: 1 to 80 characters, without spaces, control characters or any of < > { } [ ] ? * \" # % \\ ^ | ~ ` $ & , ; : /";
 
 /// `GET /mailbox`: JSON for tools, a page for browsers.
 async fn read_mailbox(State(api): State<Arc<Api>>, headers: HeaderMap) -> Response {

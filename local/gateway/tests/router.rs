@@ -19,7 +19,7 @@ use aws_smithy_types::DateTime;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use cafe_gateway::Aws;
-use cafe_gateway::api::{Api, router};
+use cafe_gateway::api::{Api, SQS_CODES_CAUSED_BY_THE_ORDER, router};
 use cafe_gateway::metrics_log::FunctionsLog;
 use cafe_gateway::ops::WatchedQueue;
 use cafe_gateway::position::StreamPosition;
@@ -200,6 +200,120 @@ async fn a_report_request_starts_the_state_machine_with_no_input_of_the_callers(
         .then_error(|| StartExecutionError::unhandled("no route to host"));
     let (status, _) = call(api(&[], &[&failed]), "POST", "/create_report", "{}").await;
     assert_eq!(status, StatusCode::BAD_GATEWAY);
+}
+
+#[tokio::test]
+async fn an_sqs_400_that_is_sqss_own_trouble_is_a_502_the_client_retries() {
+    for code in [
+        "AWS.SimpleQueueService.NonExistentQueue",
+        "QueueDoesNotExist",
+        "KmsAccessDenied",
+        "RequestThrottled",
+        "AccessDenied",
+    ] {
+        let refused = mock!(aws_sdk_sqs::Client::send_message).then_http_response(move || {
+            let body = format!(r#"{{"__type": "{code}", "message": "m"}}"#);
+            aws_smithy_runtime_api::http::Response::new(
+                aws_smithy_runtime_api::http::StatusCode::try_from(400).unwrap(),
+                aws_smithy_types::body::SdkBody::from(body),
+            )
+        });
+        let (status, answer) = call(api(&[&refused], &[]), "POST", "/orders", ORDER).await;
+        assert_eq!(status, StatusCode::BAD_GATEWAY, "{code}: {answer}");
+    }
+}
+
+#[test]
+fn the_deployed_api_treats_the_same_sqs_codes_as_the_orders_fault() {
+    let template =
+        std::fs::read_to_string(cafe_tests::workspace_root().join("template.yaml")).unwrap();
+    let condition = template
+        .lines()
+        .find(|line| line.contains("#if($code == "))
+        .expect("the /orders 400 response template's list of codes");
+    let deployed: Vec<&str> = condition
+        .split("$code == '")
+        .skip(1)
+        .map(|rest| rest.split('\'').next().unwrap())
+        .collect();
+    assert_eq!(deployed, SQS_CODES_CAUSED_BY_THE_ORDER);
+}
+
+/// A report request with this `Idempotency-Key`.
+async fn report_with_key(api: Api, key: &str) -> (StatusCode, Value) {
+    let request = Request::builder()
+        .method("POST")
+        .uri("/create_report")
+        .header("host", "127.0.0.1:3000")
+        .header("content-type", "application/json")
+        .header("idempotency-key", key)
+        .body(Body::from("{}"))
+        .unwrap();
+    let (status, bytes) = send(api, request).await;
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+#[tokio::test]
+async fn an_idempotency_key_names_the_execution_and_a_repeat_answers_it() {
+    let started = mock!(aws_sdk_sfn::Client::start_execution)
+        .match_requests(|start| start.name() == Some("nightly-2026-12-05"))
+        .then_output(|| {
+            StartExecutionOutput::builder()
+                .execution_arn(format!(
+                    "{}:nightly-2026-12-05",
+                    MACHINE_ARN.replace(":stateMachine:", ":execution:")
+                ))
+                .start_date(DateTime::from_secs(1_700_000_000))
+                .build()
+                .unwrap()
+        });
+    let (status, first) = report_with_key(api(&[], &[&started]), "nightly-2026-12-05").await;
+    assert_eq!(status, StatusCode::OK, "{first}");
+    assert_eq!(started.num_calls(), 1);
+
+    // Once that execution has ended, Step Functions refuses the name: the same execution.
+    let ended = mock!(aws_sdk_sfn::Client::start_execution).then_http_response(|| {
+        aws_smithy_runtime_api::http::Response::new(
+            aws_smithy_runtime_api::http::StatusCode::try_from(400).unwrap(),
+            aws_smithy_types::body::SdkBody::from(
+                r#"{"__type": "ExecutionAlreadyExists", "message": "Execution Already Exists"}"#,
+            ),
+        )
+    });
+    let (status, repeat) = report_with_key(api(&[], &[&ended]), "nightly-2026-12-05").await;
+    assert_eq!(status, StatusCode::OK, "{repeat}");
+    assert_eq!(repeat["executionArn"], first["executionArn"]);
+    assert_eq!(repeat["repeated"], true);
+}
+
+#[tokio::test]
+async fn a_key_that_cannot_name_an_execution_is_a_400_and_starts_nothing() {
+    let started = mock!(aws_sdk_sfn::Client::start_execution).then_output(|| {
+        StartExecutionOutput::builder()
+            .execution_arn("arn:execution:1")
+            .start_date(DateTime::from_secs(1_700_000_000))
+            .build()
+            .unwrap()
+    });
+    let too_long = "k".repeat(81);
+    for key in ["two words", "a/b", "a:b", "\u{85}x", too_long.as_str(), ""] {
+        let (status, answer) = report_with_key(api(&[], &[&started]), key).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{key:?}: {answer}");
+        assert!(
+            answer["error"]
+                .as_str()
+                .unwrap()
+                .contains("Idempotency-Key"),
+            "{answer}"
+        );
+    }
+    assert_eq!(started.num_calls(), 0);
+    let longest = "é".repeat(80);
+    let (status, answer) = report_with_key(api(&[], &[&started]), &longest).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
 }
 
 #[tokio::test]

@@ -14,7 +14,7 @@ WATCH_PORT := 9000
 export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
 
 
-.PHONY: help chromium tools build test unit test-api e2e test-faults demo local local-up local-down redrive-orders replay-notifications parked bench fmt lint validate invoke deploy destroy deploy-fn clean
+.PHONY: help chromium tools build test unit test-api e2e test-faults demo local local-up local-down redrive-orders replay-notifications parked db-reader-user bench fmt lint validate invoke deploy destroy deploy-fn clean
 
 help: ## list the verbs
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -81,6 +81,10 @@ replay-notifications: $(TOOLS) ## hand the records notifier-failures describes b
 
 parked: $(TOOLS) ## what orders-dlq and notifier-failures hold; fails while either holds a message (local stack; DEPLOYED=1 for AWS)
 	$(OPS) parked $(OPS_WHERE)
+
+db-reader-user: ## create (or reset) inventory-reader's database user, SELECT on suppliers and beans only; prints the secret's JSON: make db-reader-user DB_ADMIN_URL=mysql://admin@host:3306/COFFEE [ARGS="-p --ssl"]
+	@test -n "$(DB_ADMIN_URL)" || { echo "usage: make db-reader-user DB_ADMIN_URL=mysql://admin@host:3306/COFFEE [ARGS='-p --ssl']" >&2; exit 2; }
+	python3 db/reader_user.py "$(DB_ADMIN_URL)" -- $(ARGS)
 
 BENCH_VENV := .venv-bench
 

@@ -108,12 +108,20 @@ pub fn s3(config: &SdkConfig) -> aws_sdk_s3::Client {
 #[cfg(feature = "mysql")]
 pub const AMAZON_RDS_CA_BUNDLE: &[u8] = include_bytes!("../certs/amazon-rds-ca-bundle.pem");
 
-/// The coffee database's connection pool: from `DATABASE_URL`, or in the deployed form from
+/// The coffee database as the settings describe it: `DATABASE_URL`, or in the deployed form
 /// `DB_HOST`, `DB_PORT`, `DB_USER`, `DB_NAME` and the password in the Secrets Manager secret
 /// `DB_SECRET_ARN`, over TLS as `DB_TLS` and `DB_CA_FILE` say (see [`DatabaseTls`]).
-/// Connections open lazily.
 #[cfg(feature = "mysql")]
-pub async fn mysql_pool(aws: &SdkConfig) -> Result<mysql_async::Pool, String> {
+pub enum DatabaseSettings {
+    /// `DATABASE_URL`'s pool; connections open lazily.
+    Url(mysql_async::Pool),
+    /// The deployed form, with the password the secret holds now, and where to read it again.
+    Deployed(DeployedDatabase, DatabaseSecret),
+}
+
+/// Reads the database settings, and in the deployed form the secret's current password.
+#[cfg(feature = "mysql")]
+pub async fn mysql_database(aws: &SdkConfig) -> Result<DatabaseSettings, String> {
     use crate::config::{
         DATABASE_URL, DB_CA_FILE, DB_HOST, DB_NAME, DB_PORT, DB_SECRET_ARN, DB_TLS, DB_USER,
     };
@@ -123,21 +131,72 @@ pub async fn mysql_pool(aws: &SdkConfig) -> Result<mysql_async::Pool, String> {
     if host.is_empty() {
         let url = DATABASE_URL.value();
         let opts = Opts::from_url(&url).map_err(|e| format!("DATABASE_URL: {e}"))?;
-        return Ok(pool(OptsBuilder::from_opts(opts)));
+        return Ok(DatabaseSettings::Url(pool(OptsBuilder::from_opts(opts))));
     }
     // The settings are checked before the secret is fetched: a mistake in them is found without
     // a round trip to Secrets Manager.
     let port = DB_PORT.parse()?;
     let tls = DatabaseTls::from_settings(&DB_TLS.value(), &DB_CA_FILE.value())?;
+    let secret_arn = DB_SECRET_ARN.value();
+    if secret_arn.is_empty() {
+        return Err("DB_HOST is set but DB_SECRET_ARN is not".into());
+    }
+    let secret = DatabaseSecret {
+        client: aws_sdk_secretsmanager::Client::new(aws),
+        arn: secret_arn,
+    };
     let database = DeployedDatabase {
         host,
         port,
         user: DB_USER.value(),
-        password: secret_password(aws, &DB_SECRET_ARN.value()).await?,
+        password: secret.password(SecretStage::Current).await?,
         name: DB_NAME.value(),
         tls,
     };
-    Ok(database.pool())
+    Ok(DatabaseSettings::Deployed(database, secret))
+}
+
+/// Which version of a secret to read: the one in use (`AWSCURRENT`), or the one a rotation is
+/// putting in place (`AWSPENDING`), which the database may already have.
+#[cfg(feature = "mysql")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecretStage {
+    Current,
+    Pending,
+}
+
+/// The Secrets Manager secret holding the database password.
+#[cfg(feature = "mysql")]
+#[derive(Clone)]
+pub struct DatabaseSecret {
+    pub client: aws_sdk_secretsmanager::Client,
+    pub arn: String,
+}
+
+#[cfg(feature = "mysql")]
+impl DatabaseSecret {
+    /// The password of the secret's version at `stage`: its `password` field when it is JSON (as
+    /// RDS writes it), else the whole secret string.
+    pub async fn password(&self, stage: SecretStage) -> Result<String, String> {
+        let stage_label = match stage {
+            SecretStage::Current => "AWSCURRENT",
+            SecretStage::Pending => "AWSPENDING",
+        };
+        let secret = self
+            .client
+            .get_secret_value()
+            .secret_id(&self.arn)
+            .version_stage(stage_label)
+            .send()
+            .await
+            .map_err(|e| {
+                let e = crate::error::aws_error_text(&e);
+                format!("cannot read the database secret ({stage_label}): {e}")
+            })?;
+        Ok(password_from_secret(
+            secret.secret_string().unwrap_or_default(),
+        ))
+    }
 }
 
 /// The deployed form of the database (the `DB_*` settings), with its password already read.
@@ -234,26 +293,6 @@ fn pool(builder: mysql_async::OptsBuilder) -> mysql_async::Pool {
     use mysql_async::{PoolConstraints, PoolOpts};
     let constraints = PoolConstraints::new(0, 2).expect("0 ≤ 2");
     mysql_async::Pool::new(builder.pool_opts(PoolOpts::default().with_constraints(constraints)))
-}
-
-/// The database password: the secret's `password` field when it is JSON (as RDS writes it),
-/// else the whole secret string.
-#[cfg(feature = "mysql")]
-async fn secret_password(aws: &SdkConfig, secret_arn: &str) -> Result<String, String> {
-    if secret_arn.is_empty() {
-        return Err("DB_HOST is set but DB_SECRET_ARN is not".into());
-    }
-    let secret = aws_sdk_secretsmanager::Client::new(aws)
-        .get_secret_value()
-        .secret_id(secret_arn)
-        .send()
-        .await
-        .map_err(|e| {
-            let e = crate::error::aws_error_text(&e);
-            format!("cannot read the database secret: {e}")
-        })?;
-    let text = secret.secret_string().unwrap_or_default();
-    Ok(password_from_secret(text))
 }
 
 #[cfg(feature = "mysql")]

@@ -113,6 +113,12 @@ pub const DB_SECRET_ARN: Setting = Setting {
     name: "DB_SECRET_ARN",
     default: "",
 };
+/// With `DB_HOST`: how long the password read from `DB_SECRET_ARN` is used before it is read
+/// again, in seconds. A refused login reads it again at once, whatever this says.
+pub const DB_SECRET_TTL_SECONDS: Setting = Setting {
+    name: "DB_SECRET_TTL_SECONDS",
+    default: "300",
+};
 /// With `DB_HOST`: `required` (TLS with the server's certificate and host name checked, the
 /// default) or `disabled`; any other value is refused at cold start.
 pub const DB_TLS: Setting = Setting {
@@ -143,7 +149,7 @@ pub const LOG_FORMAT: Setting = Setting {
 
 /// Every setting above. Each constant is named after its variable, so a function's sources show
 /// which settings it reads (the environment test relies on this).
-pub const ALL: [Setting; 21] = [
+pub const ALL: [Setting; 22] = [
     ORDERS_TABLE,
     ORDER_TOPIC_ARN,
     REPORT_TOPIC_ARN,
@@ -158,6 +164,7 @@ pub const ALL: [Setting; 21] = [
     DB_USER,
     DB_NAME,
     DB_SECRET_ARN,
+    DB_SECRET_TTL_SECONDS,
     DB_TLS,
     DB_CA_FILE,
     DB_CONNECT_TIMEOUT_SECONDS,

@@ -50,7 +50,7 @@ fn settings_read_by(function: &str) -> BTreeSet<&'static str> {
     // Every function logs (telemetry reads the log settings), and the reader's pool is built
     // by the shared crate from the database settings.
     text += &std::fs::read_to_string(root.join("shared/src/telemetry.rs")).unwrap();
-    if text.contains("mysql_pool") {
+    if text.contains("mysql_database") {
         text += &std::fs::read_to_string(root.join("shared/src/clients.rs")).unwrap();
     }
     let words: BTreeSet<&str> = text.split(|c: char| !is_identifier(c)).collect();

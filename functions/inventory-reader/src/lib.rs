@@ -7,6 +7,7 @@
 //! `InventoryStoreFailed` (S3 refused the claim check; retry later).
 
 pub mod claim_check;
+pub mod database;
 
 use std::time::Duration;
 
@@ -16,6 +17,8 @@ use chrono::Utc;
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use mysql_async::prelude::Queryable;
 use mysql_async::{Pool, Row};
+
+use crate::database::Database;
 use rust_decimal::Decimal;
 use serde::Deserialize;
 use thiserror::Error;
@@ -32,7 +35,7 @@ SELECT s.id, s.name, s.address, s.city, s.state, s.email, s.phone,
  ORDER BY s.name, s.id, b.type, b.product_name, b.id";
 
 pub struct InventoryReader {
-    pool: Pool,
+    database: Database,
     s3: aws_sdk_s3::Client,
     bucket: String,
     connect_timeout: Duration,
@@ -173,18 +176,18 @@ pub async fn handle(
 }
 
 impl InventoryReader {
-    /// A reader of the COFFEE database through `pool`, which stores inventories too large for a
-    /// state payload in `bucket` with `s3`. Getting a connection may take `connect_timeout`, the
-    /// inventory query `query_timeout`; past either the database counts as unavailable.
+    /// A reader of the COFFEE `database` (or a pool of it), which stores inventories too large
+    /// for a state payload in `bucket` with `s3`. Getting a connection may take `connect_timeout`,
+    /// the inventory query `query_timeout`; past either the database counts as unavailable.
     pub fn new(
-        pool: Pool,
+        database: impl Into<Database>,
         s3: aws_sdk_s3::Client,
         bucket: impl Into<String>,
         connect_timeout: Duration,
         query_timeout: Duration,
     ) -> Self {
         Self {
-            pool,
+            database: database.into(),
             s3,
             bucket: bucket.into(),
             connect_timeout,
@@ -192,9 +195,23 @@ impl InventoryReader {
         }
     }
 
-    /// Every supplier with its beans, read in one query.
+    /// Every supplier with its beans, read in one query. A refused login is tried once more
+    /// with the password the secret holds now, if it holds another (a rotation).
     pub async fn read(&self) -> Result<Inventory, ReadError> {
-        let mut connection = timeout(self.connect_timeout, self.pool.get_conn())
+        let pool = self.database.pool().await;
+        match self.read_from(&pool).await {
+            Err(ReadError::DatabaseAccessDenied(refused)) => {
+                match self.database.after_refusal().await {
+                    Some(pool) => self.read_from(&pool).await,
+                    None => Err(ReadError::DatabaseAccessDenied(refused)),
+                }
+            }
+            read => read,
+        }
+    }
+
+    async fn read_from(&self, pool: &Pool) -> Result<Inventory, ReadError> {
+        let mut connection = timeout(self.connect_timeout, pool.get_conn())
             .await
             .map_err(|_| {
                 ReadError::DatabaseUnavailable(format!(

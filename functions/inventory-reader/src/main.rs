@@ -1,5 +1,8 @@
-use cafe_shared::config::{DB_CONNECT_TIMEOUT_SECONDS, DB_QUERY_TIMEOUT_SECONDS, REPORTS_BUCKET};
+use cafe_shared::config::{
+    DB_CONNECT_TIMEOUT_SECONDS, DB_QUERY_TIMEOUT_SECONDS, DB_SECRET_TTL_SECONDS, REPORTS_BUCKET,
+};
 use cafe_shared::{clients, metrics, telemetry};
+use inventory_reader::database::Database;
 use inventory_reader::{InventoryReader, handle};
 use lambda_runtime::{Error, service_fn};
 use std::time::Duration;
@@ -9,8 +12,12 @@ use std::time::Duration;
 async fn main() -> Result<(), Error> {
     telemetry::init();
     let aws = clients::aws_config().await;
+    let database = Database::new(
+        clients::mysql_database(&aws).await?,
+        Duration::from_secs(DB_SECRET_TTL_SECONDS.parse()?),
+    );
     let reader = InventoryReader::new(
-        clients::mysql_pool(&aws).await?,
+        database,
         clients::s3(&aws),
         REPORTS_BUCKET.value(),
         Duration::from_secs(DB_CONNECT_TIMEOUT_SECONDS.parse()?),

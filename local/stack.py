@@ -49,7 +49,6 @@ LOCAL_AWS = {
     "AWS_REGION": "us-east-1",
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
-    "LOG_FORMAT": "text",
     "MAILBOX_FILE": str(LOCAL / "mailbox.jsonl"),
 }
 # The functions' own settings, named as in template.yaml: those naming a resource from the template

@@ -141,12 +141,6 @@ pub const DB_QUERY_TIMEOUT_SECONDS: Setting = Setting {
     default: "10",
 };
 
-/// Log output: `json` (one JSON object per line, for CloudWatch) or `text` (for people).
-pub const LOG_FORMAT: Setting = Setting {
-    name: "LOG_FORMAT",
-    default: "json",
-};
-
 /// Every setting above. Each constant is named after its variable, so a function's sources show
 /// which settings it reads (the environment test relies on this).
 pub const ALL: [Setting; 22] = [
@@ -169,13 +163,17 @@ pub const ALL: [Setting; 22] = [
     DB_CA_FILE,
     DB_CONNECT_TIMEOUT_SECONDS,
     DB_QUERY_TIMEOUT_SECONDS,
-    LOG_FORMAT,
+    // Logging (telemetry.rs): Lambda's controls first, as the Rust runtime reads them.
     Setting {
-        name: "RUST_LOG",
-        default: "info",
+        name: "AWS_LAMBDA_LOG_FORMAT",
+        default: "Text",
     },
     Setting {
         name: "AWS_LAMBDA_LOG_LEVEL",
+        default: "info",
+    },
+    Setting {
+        name: "RUST_LOG",
         default: "info",
     },
 ];

@@ -12,12 +12,12 @@ use cafe_tests::workspace_root;
 use serde_yaml::Value;
 
 /// Read, but rightly not set by the deployment: the local database URL (deployed, the reader
-/// uses `DB_HOST` and the secret), an optional CA bundle, and logging knobs whose defaults are
-/// what Lambda wants (JSON, info; Lambda sets `AWS_LAMBDA_LOG_LEVEL` itself).
+/// uses `DB_HOST` and the secret), an optional CA bundle, and logging knobs Lambda sets itself
+/// from the function's `LoggingConfig` (`AWS_LAMBDA_LOG_FORMAT`, `AWS_LAMBDA_LOG_LEVEL`).
 const LEFT_TO_DEFAULTS_WHEN_DEPLOYED: [&str; 5] = [
     "DATABASE_URL",
     "DB_CA_FILE",
-    "LOG_FORMAT",
+    "AWS_LAMBDA_LOG_FORMAT",
     "RUST_LOG",
     "AWS_LAMBDA_LOG_LEVEL",
 ];
@@ -32,7 +32,7 @@ const LEFT_TO_DEFAULTS_LOCALLY: [&str; 10] = [
     "DB_CA_FILE",
     "RUST_LOG",
     "AWS_LAMBDA_LOG_LEVEL",
-    "LOG_FORMAT",
+    "AWS_LAMBDA_LOG_FORMAT",
 ];
 
 fn is_identifier(c: char) -> bool {

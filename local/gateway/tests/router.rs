@@ -134,18 +134,18 @@ async fn an_invalid_order_is_refused_with_its_reason_and_never_sent() {
     assert_eq!(sent.num_calls(), 0);
 }
 
-/// An answer of SQS with this HTTP status and JSON body.
-fn sqs_answer(status: u16, body: &'static str) -> aws_smithy_runtime_api::http::Response {
+/// An answer of an AWS service with this HTTP status and JSON body.
+fn service_answer(status: u16, body: impl Into<String>) -> aws_smithy_runtime_api::http::Response {
     aws_smithy_runtime_api::http::Response::new(
         aws_smithy_runtime_api::http::StatusCode::try_from(status).unwrap(),
-        aws_smithy_types::body::SdkBody::from(body),
+        aws_smithy_types::body::SdkBody::from(body.into()),
     )
 }
 
 #[tokio::test]
 async fn a_queue_that_refuses_the_order_is_a_400_and_one_that_fails_a_502() {
     let refused = mock!(aws_sdk_sqs::Client::send_message).then_http_response(|| {
-        sqs_answer(
+        service_answer(
             400,
             r#"{"__type": "InvalidMessageContents", "message": "invalid character"}"#,
         )
@@ -161,7 +161,7 @@ async fn a_queue_that_refuses_the_order_is_a_400_and_one_that_fails_a_502() {
     );
 
     let failing = mock!(aws_sdk_sqs::Client::send_message)
-        .then_http_response(|| sqs_answer(500, r#"{"__type": "InternalError"}"#));
+        .then_http_response(|| service_answer(500, r#"{"__type": "InternalError"}"#));
     for aws in [api(&[&failing], &[]), api_on(unreachable())] {
         let (status, answer) = call(aws, "POST", "/orders", ORDER).await;
         assert_eq!(status, StatusCode::BAD_GATEWAY, "{answer}");
@@ -212,11 +212,7 @@ async fn an_sqs_400_that_is_sqss_own_trouble_is_a_502_the_client_retries() {
         "AccessDenied",
     ] {
         let refused = mock!(aws_sdk_sqs::Client::send_message).then_http_response(move || {
-            let body = format!(r#"{{"__type": "{code}", "message": "m"}}"#);
-            aws_smithy_runtime_api::http::Response::new(
-                aws_smithy_runtime_api::http::StatusCode::try_from(400).unwrap(),
-                aws_smithy_types::body::SdkBody::from(body),
-            )
+            service_answer(400, format!(r#"{{"__type": "{code}", "message": "m"}}"#))
         });
         let (status, answer) = call(api(&[&refused], &[]), "POST", "/orders", ORDER).await;
         assert_eq!(status, StatusCode::BAD_GATEWAY, "{code}: {answer}");
@@ -276,11 +272,9 @@ async fn an_idempotency_key_names_the_execution_and_a_repeat_answers_it() {
 
     // Once that execution has ended, Step Functions refuses the name: the same execution.
     let ended = mock!(aws_sdk_sfn::Client::start_execution).then_http_response(|| {
-        aws_smithy_runtime_api::http::Response::new(
-            aws_smithy_runtime_api::http::StatusCode::try_from(400).unwrap(),
-            aws_smithy_types::body::SdkBody::from(
-                r#"{"__type": "ExecutionAlreadyExists", "message": "Execution Already Exists"}"#,
-            ),
+        service_answer(
+            400,
+            r#"{"__type": "ExecutionAlreadyExists", "message": "Execution Already Exists"}"#,
         )
     });
     let (status, repeat) = report_with_key(api(&[], &[&ended]), "nightly-2026-12-05").await;

@@ -99,6 +99,21 @@ class EachDefectIsCaught(unittest.TestCase):
         integration["responses"]["400"]["responseTemplates"]["application/json"] = '{"error": "refused"}'
         self.assertCaught("POST /orders: every service 400 answers 400: an outage reads as the client's fault")
 
+    def test_a_second_content_type_reaching_the_queue(self):
+        # A second template, with or without its model: an importer may keep the one and drop
+        # the other (LocalStack's keeps only the first model), and then that form is not checked.
+        post = api_body(self.template)["paths"]["/orders"]["post"]
+        templates = post["x-amazon-apigateway-integration"]["requestTemplates"]
+        templates["application/json; charset=utf-8"] = templates["application/json"]
+        self.assertCaught("POST /orders: request templates for ['application/json', 'application/json; charset=utf-8']")
+        post["requestBody"]["content"]["application/json; charset=utf-8"] = post["requestBody"]["content"]["application/json"]
+        self.assertCaught("POST /orders: request templates for ['application/json', 'application/json; charset=utf-8']")
+
+    def test_the_model_bound_to_a_type_without_a_template(self):
+        content = api_body(self.template)["paths"]["/orders"]["post"]["requestBody"]["content"]
+        content["text/plain"] = content.pop("application/json")
+        self.assertCaught("POST /orders: models for ['text/plain'] but templates for ['application/json']")
+
     def test_the_request_body_passed_to_the_state_machine(self):
         integration = api_body(self.template)["paths"]["/create_report"]["post"]["x-amazon-apigateway-integration"]
         integration["requestTemplates"]["application/json"] = (

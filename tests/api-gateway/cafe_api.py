@@ -162,6 +162,12 @@ class Api:
     def integration(self, path: str) -> dict:
         return self.definition["paths"][path]["post"]["x-amazon-apigateway-integration"]
 
+    def imported_method(self, path: str) -> dict:
+        """POST on path as LocalStack's API Gateway holds it after the import."""
+        apigw = self.aws["apigateway"]
+        resource = next(r for r in apigw.get_resources(restApiId=self.api_id)["items"] if r["path"] == path)
+        return apigw.get_method(restApiId=self.api_id, resourceId=resource["id"], httpMethod="POST")
+
     def teardown(self) -> None:
         apigw = self.aws["apigateway"]
         for call in (

@@ -13,11 +13,7 @@ def security(api, path):
 @pytest.mark.parametrize("path", PATHS)
 def test_each_method_asks_for_the_variants_credential(api, path):
     assert security(api, path) == ([{"api_key": []}] if api.uses_api_key else [{"sigv4": []}])
-    method = api.aws["apigateway"].get_method(
-        restApiId=api.api_id,
-        resourceId=next(r["id"] for r in api.aws["apigateway"].get_resources(restApiId=api.api_id)["items"] if r["path"] == path),
-        httpMethod="POST",
-    )
+    method = api.imported_method(path)
     assert method["apiKeyRequired"] is api.uses_api_key
     assert method["authorizationType"] == ("NONE" if api.uses_api_key else "AWS_IAM")
 

@@ -48,8 +48,11 @@ def test_what_localstacks_importer_leaves_out(api):
 
 def test_the_request_is_validated_with_the_order_model(api):
     apigw = api.aws["apigateway"]
-    resource = next(r for r in apigw.get_resources(restApiId=api.api_id)["items"] if r["path"] == "/orders")
-    method = apigw.get_method(restApiId=api.api_id, resourceId=resource["id"], httpMethod="POST")
+    method = api.imported_method("/orders")
+    # One content type reaches the queue, and the model is bound to it: LocalStack's importer keeps
+    # only the first model of a requestBody, so a second type's template would be a way past the
+    # check (deploy/check.py refuses a second one; test_orders.py sends the charset form).
+    assert set(method["methodIntegration"]["requestTemplates"]) == {"application/json"}
     assert method["requestModels"] == {"application/json": "Order"}
     validator = apigw.get_request_validator(restApiId=api.api_id, requestValidatorId=method["requestValidatorId"])
     assert validator["validateRequestBody"] is True

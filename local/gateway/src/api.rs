@@ -215,10 +215,11 @@ async fn read_body_in_time(
 /// `UNSUPPORTED_MEDIA_TYPE` gateway response in template.yaml).
 const UNSUPPORTED_MEDIA_TYPE: &str = "send JSON, with Content-Type: application/json";
 
-/// Whether the deployed API takes a body sent with this `Content-Type`. Both routes have request
-/// templates for `application/json` and `application/json; charset=utf-8` only and
-/// `passthroughBehavior: never`, so API Gateway refuses any other type with 415; media types
-/// and the charset are matched without regard to case. A request with no `Content-Type` is taken
+/// Whether the deployed API takes a body sent with this `Content-Type`. Both routes have one
+/// request template, for `application/json`, and `passthroughBehavior: never`, so API Gateway
+/// refuses any other type with 415. AWS is reported to take `application/json; charset=utf-8`
+/// as `application/json` (template and model alike), and so does this; media types and the
+/// charset are matched without regard to case. A request with no `Content-Type` is taken
 /// as `application/json`, as API Gateway does ("None: API Gateway defaults to application/json",
 /// https://docs.aws.amazon.com/apigateway/latest/developerguide/integration-passthrough-behaviors.html).
 pub fn is_json_content_type(content_type: Option<&HeaderValue>) -> bool {

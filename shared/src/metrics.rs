@@ -10,10 +10,9 @@
 //! the two Lambda-specific jobs: it flushes after every invocation and counts the cold start.
 
 use metrics::Unit;
+/// The recorder; `telemetry::Telemetry::run` puts it around every invocation, to flush after each
+/// and write [`COLD_START`] once.
 pub use metrics_cloudwatch_embedded::Collector;
-/// The Lambda runtime with the collector as a layer: flushes after every invocation and writes
-/// [`COLD_START`] once. Use it in place of `lambda_runtime::run`.
-pub use metrics_cloudwatch_embedded::lambda::service::run;
 
 /// The CloudWatch namespace of every metric the functions emit.
 pub const NAMESPACE: &str = "Cafe";

@@ -1,4 +1,6 @@
-//! Logging as Lambda's own controls say, the way the Rust runtime reads them
+//! Logs and traces as Lambda's own controls say.
+//!
+//! Logs, the way the Rust runtime reads its controls
 //! (`lambda_runtime_api_client::tracing::init_default_subscriber`):
 //!
 //! - the level is `AWS_LAMBDA_LOG_LEVEL` (the function's `LoggingConfig`), else `RUST_LOG`, else
@@ -11,15 +13,30 @@
 //! `xray_trace_id` (from the span the runtime opens for each invocation), `function`
 //! (`AWS_LAMBDA_FUNCTION_NAME`, else the executable's name) and `cold_start` (true on the
 //! process's first invocation).
+//!
+//! Traces, when `OTEL_EXPORTER_OTLP_ENDPOINT` (or `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`) is set: a
+//! span per invocation (the runtime's `OpenTelemetryLayer`, with the `faas.*` attributes) and,
+//! inside it, a span per AWS call (the SDK's own `Service.Operation` span), exported over
+//! OTLP/HTTP by `tracing-opentelemetry` and `opentelemetry-otlp`, which read the standard `OTEL_*`
+//! variables. The spans are flushed as each invocation ends, after its answer was sent, since
+//! Lambda freezes the process between invocations. Without an endpoint nothing of this is built.
 
 use std::sync::OnceLock;
 
+use lambda_runtime::layers::{OpenTelemetryLayer, TracingLayer};
+use lambda_runtime::tower::{Layer, Service, ServiceBuilder};
+use lambda_runtime::{Diagnostic, IntoFunctionResponse, LambdaEvent, LambdaInvocation, Runtime};
+use metrics_cloudwatch_embedded::Collector;
+use metrics_cloudwatch_embedded::lambda::MetricsLayer;
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_sdk::trace::SdkTracerProvider;
 use serde_json::{Map, Value};
-use tracing::{Event, Subscriber};
-use tracing_subscriber::EnvFilter;
+use tracing::{Event, Level, Metadata, Subscriber};
 use tracing_subscriber::fmt::format::{JsonFields, Writer};
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields, FormattedFields, MakeWriter};
+use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::registry::LookupSpan;
+use tracing_subscriber::{EnvFilter, Layer as _, Registry};
 
 /// How the function logs, from Lambda's variables (read with `lookup`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,8 +44,10 @@ pub struct LogSettings {
     pub json: bool,
     /// An `EnvFilter` directive.
     pub level: String,
-    /// What the `function` field says.
+    /// What the `function` field says, and the traces' `service.name`.
     pub function: String,
+    /// Whether an OTLP endpoint is configured for traces (and `OTEL_SDK_DISABLED` is not true).
+    pub export_traces: bool,
 }
 
 impl LogSettings {
@@ -46,54 +65,161 @@ impl LogSettings {
                 .and_then(|path| Some(path.file_stem()?.to_string_lossy().into_owned()))
                 .unwrap_or_default()
         });
+        let export_traces = (set("OTEL_EXPORTER_OTLP_ENDPOINT").is_some()
+            || set("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT").is_some())
+            && !set("OTEL_SDK_DISABLED").is_some_and(|v| v.eq_ignore_ascii_case("true"));
         Self {
             json: set("AWS_LAMBDA_LOG_FORMAT").is_some_and(|f| f.eq_ignore_ascii_case("json")),
             level,
             function,
+            export_traces,
         }
     }
 }
 
-/// Installs the subscriber the settings in the environment ask for (a second call keeps the
-/// first, as tests and benches need).
-pub fn init() {
-    let _ = try_init(
-        LogSettings::from_env(|name| std::env::var(name).ok()),
+/// What [`init`] set up: the trace pipeline, when traces are exported.
+#[derive(Default)]
+pub struct Telemetry {
+    traces: Option<SdkTracerProvider>,
+}
+
+impl Telemetry {
+    /// Exports the spans to this provider (tests give one with an in-memory exporter).
+    pub fn with_traces(traces: SdkTracerProvider) -> Self {
+        Self {
+            traces: Some(traces),
+        }
+    }
+
+    /// The layers around each invocation: the runtime's span that logs take their ids from
+    /// and, when traces are exported, the OpenTelemetry span around it, flushed when the
+    /// invocation ends.
+    pub fn invocation_layers<S>(
+        &self,
+    ) -> impl Layer<
+        S,
+        Service: Service<LambdaInvocation, Response = (), Error = lambda_runtime::Error>,
+    > + use<S>
+    where
+        S: Service<LambdaInvocation, Response = (), Error = lambda_runtime::Error>,
+    {
+        let export = self.traces.clone().map(|traces| {
+            OpenTelemetryLayer::new(move || {
+                if let Err(error) = traces.force_flush() {
+                    tracing::warn!(%error, "the invocation's spans could not be exported");
+                }
+            })
+        });
+        ServiceBuilder::new()
+            .option_layer(export)
+            .layer(TracingLayer::new())
+    }
+
+    /// Runs the Lambda runtime with `handler`, with the invocation layers and the metrics
+    /// collector (flushed after every invocation). Use it in place of `lambda_runtime::run`.
+    pub async fn run<A, F, R, B, S, D, E>(
+        self,
+        metrics: &'static Collector,
+        handler: F,
+    ) -> Result<(), lambda_runtime::Error>
+    where
+        F: Service<LambdaEvent<A>, Response = R>,
+        F::Future: Future<Output = Result<R, F::Error>>,
+        F::Error: Into<Diagnostic> + std::fmt::Debug,
+        A: for<'de> serde::Deserialize<'de>,
+        R: IntoFunctionResponse<B, S>,
+        B: serde::Serialize,
+        S: futures_core::Stream<Item = Result<D, E>> + Unpin + Send + 'static,
+        D: Into<bytes::Bytes> + Send,
+        E: Into<lambda_runtime::Error> + Send + std::fmt::Debug,
+    {
+        Runtime::new(handler)
+            .layer(MetricsLayer::new(metrics))
+            .layer(self.invocation_layers())
+            .run()
+            .await
+    }
+}
+
+/// Installs the subscriber the settings in the environment ask for, and the trace exporter when
+/// they ask for one (a second call keeps the first subscriber, as tests and benches need).
+pub fn init() -> Telemetry {
+    let settings = LogSettings::from_env(|name| std::env::var(name).ok());
+    let (telemetry, refused) = if settings.export_traces {
+        match otlp_traces(&settings.function) {
+            Ok(traces) => (Telemetry::with_traces(traces), None),
+            Err(error) => (Telemetry::default(), Some(error)),
+        }
+    } else {
+        (Telemetry::default(), None)
+    };
+    let _ = tracing::subscriber::set_global_default(subscriber(
+        settings,
         std::io::stdout,
-    );
+        telemetry.traces.as_ref(),
+    ));
+    if let Some(error) = refused {
+        tracing::warn!(%error, "traces are not exported: the OTLP exporter could not be built");
+    }
+    telemetry
 }
 
-/// The same with `settings`, writing to `writer`.
-pub fn try_init<W>(settings: LogSettings, writer: W) -> Result<(), impl std::error::Error>
-where
-    W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
-{
-    tracing::subscriber::set_global_default(subscriber(settings, writer))
+/// The OTLP/HTTP pipeline, configured by the `OTEL_*` variables. Spans are exported in batches
+/// from the SDK's own thread, so the flush at the end of an invocation is the only wait.
+fn otlp_traces(
+    function: &str,
+) -> Result<SdkTracerProvider, opentelemetry_otlp::ExporterBuildError> {
+    let exporter = opentelemetry_otlp::SpanExporter::builder()
+        .with_http()
+        .build()?;
+    Ok(SdkTracerProvider::builder()
+        .with_batch_exporter(exporter)
+        .with_resource(
+            opentelemetry_sdk::Resource::builder()
+                .with_service_name(function.to_owned())
+                .build(),
+        )
+        .build())
 }
 
-/// The subscriber for `settings`, writing to `writer`.
-pub fn subscriber<W>(settings: LogSettings, writer: W) -> Box<dyn Subscriber + Send + Sync>
+/// What becomes a span or a span event in the export: spans at `info` and above (the invocation,
+/// ours), the SDK's span for each AWS call (a `debug` span named after the operation; the
+/// orchestrator's inner spans are left out), and events at `info` and above.
+fn exported(metadata: &Metadata<'_>) -> bool {
+    *metadata.level() <= Level::INFO
+        || (metadata.is_span() && metadata.target().starts_with("aws_sdk_"))
+}
+
+/// The subscriber for `settings`, writing logs to `writer` and, given `traces`, spans to it.
+pub fn subscriber<W>(
+    settings: LogSettings,
+    writer: W,
+    traces: Option<&SdkTracerProvider>,
+) -> Box<dyn Subscriber + Send + Sync>
 where
     W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
 {
     let filter = EnvFilter::try_new(&settings.level).unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    let logs = tracing_subscriber::fmt::layer()
         .with_target(false)
         .with_writer(writer);
-    if settings.json {
-        Box::new(
-            builder
-                .fmt_fields(JsonFields::new())
-                .event_format(LambdaJson {
-                    function: settings.function,
-                    first_request: OnceLock::new(),
-                })
-                .finish(),
-        )
+    let logs = if settings.json {
+        logs.fmt_fields(JsonFields::new())
+            .event_format(LambdaJson {
+                function: settings.function.clone(),
+                first_request: OnceLock::new(),
+            })
+            .with_filter(filter)
+            .boxed()
     } else {
-        Box::new(builder.with_ansi(false).finish())
-    }
+        logs.with_ansi(false).with_filter(filter).boxed()
+    };
+    let spans = traces.map(|traces| {
+        tracing_opentelemetry::layer()
+            .with_tracer(traces.tracer(settings.function))
+            .with_filter(tracing_subscriber::filter::filter_fn(exported))
+    });
+    Box::new(Registry::default().with(logs).with(spans))
 }
 
 /// One JSON object per event, with the invocation's ids at the top level.
@@ -213,6 +339,23 @@ mod tests {
         assert_eq!(named.function, "cafe-order-writer");
     }
 
+    #[test]
+    fn traces_are_exported_only_to_a_configured_endpoint_unless_the_sdk_is_disabled() {
+        let endpoint = ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://localhost:4318");
+        assert!(settings(&[endpoint]).export_traces);
+        assert!(
+            settings(&[(
+                "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+                "http://localhost:4318/v1/traces"
+            )])
+            .export_traces
+        );
+        assert!(!settings(&[]).export_traces);
+        assert!(!settings(&[("OTEL_EXPORTER_OTLP_ENDPOINT", " ")]).export_traces);
+        assert!(!settings(&[endpoint, ("OTEL_SDK_DISABLED", "TRUE")]).export_traces);
+        assert!(settings(&[endpoint, ("OTEL_SDK_DISABLED", "false")]).export_traces);
+    }
+
     /// Everything written, shared with the subscriber.
     #[derive(Clone, Default)]
     struct Captured(Arc<Mutex<Vec<u8>>>);
@@ -242,7 +385,7 @@ mod tests {
             ("AWS_LAMBDA_LOG_LEVEL", "INFO"),
             ("AWS_LAMBDA_FUNCTION_NAME", "cafe-order-writer"),
         ]);
-        tracing::subscriber::with_default(subscriber(settings, captured.clone()), || {
+        tracing::subscriber::with_default(subscriber(settings, captured.clone(), None), || {
             tracing::info!("before any invocation");
             for (request, trace) in [("req-1", "Root=1-a"), ("req-2", "Root=1-b")] {
                 // As the runtime opens it for each invocation (lambda_runtime's request_span).

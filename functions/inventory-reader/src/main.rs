@@ -10,7 +10,7 @@ use std::time::Duration;
 // One event at a time (Lambda's model): a single-threaded runtime, which also starts faster.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    telemetry::init();
+    let telemetry = telemetry::init();
     let aws = clients::aws_config().await;
     let database = Database::new(
         clients::mysql_database(&aws).await?,
@@ -24,5 +24,7 @@ async fn main() -> Result<(), Error> {
         Duration::from_secs(DB_QUERY_TIMEOUT_SECONDS.parse()?),
     );
     let metrics = metrics::init("inventory-reader")?;
-    metrics::run(metrics, service_fn(|event| handle(&reader, event))).await
+    telemetry
+        .run(metrics, service_fn(|event| handle(&reader, event)))
+        .await
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 // One event at a time (Lambda's model): a single-threaded runtime, which also starts faster.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    telemetry::init();
+    let telemetry = telemetry::init();
     let aws = clients::aws_config().await;
     let mailer = ReportMailer::new(
         clients::s3(&aws),
@@ -21,5 +21,7 @@ async fn main() -> Result<(), Error> {
         aws.credentials_provider(),
     );
     let metrics = metrics::init("report-mailer")?;
-    metrics::run(metrics, service_fn(|event| handle(&mailer, event))).await
+    telemetry
+        .run(metrics, service_fn(|event| handle(&mailer, event)))
+        .await
 }

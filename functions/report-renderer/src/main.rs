@@ -6,7 +6,7 @@ use report_renderer::{Currency, ReportRenderer, handle};
 // One event at a time (Lambda's model): a single-threaded runtime, which also starts faster.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    telemetry::init();
+    let telemetry = telemetry::init();
     let aws = clients::aws_config().await;
     let renderer = ReportRenderer::new(
         clients::s3(&aws),
@@ -15,5 +15,7 @@ async fn main() -> Result<(), Error> {
         REPORT_CURRENCY.parse::<Currency>()?,
     );
     let metrics = metrics::init("report-renderer")?;
-    metrics::run(metrics, service_fn(|event| handle(&renderer, event))).await
+    telemetry
+        .run(metrics, service_fn(|event| handle(&renderer, event)))
+        .await
 }

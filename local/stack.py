@@ -62,6 +62,37 @@ FUNCTION_ENV = {
 }
 
 
+# inventory-reader runs here as it is deployed: as its own SELECT-only user (db/reader_user.py),
+# with the password in a Secrets Manager secret (in the emulator) that it reads and reads again
+# when a login is refused, through the relay, without TLS. So a password rotation can be tried
+# on the running stack (tests/tests/rotation.rs). DATABASE_URL stays for the tests' own use.
+READER_USER = "cafe_reader"
+READER_SECRET = "cafe-db-reader"
+
+
+def reader_env(database):
+    return {"DB_HOST": "127.0.0.1", "DB_PORT": str(MYSQL_RELAY_PORT), "DB_NAME": database,
+            "DB_USER": READER_USER, "DB_SECRET_ARN": READER_SECRET, "DB_TLS": "disabled"}
+
+
+def create_reader_secret(database_url):
+    """Creates (or resets) the reader user with a new password, and puts that in the emulator's
+    secret, as make db-reader-user and the deploy steps do with RDS."""
+    import boto3
+
+    url = urllib.parse.urlparse(database_url)
+    admin = url._replace(netloc=url.netloc.replace(f":{url.password}@", "@")) if url.password else url
+    done = subprocess.run([sys.executable, str(ROOT / "db" / "reader_user.py"), admin.geturl(), "--user", READER_USER],
+                          capture_output=True, text=True,
+                          env={**os.environ, **({"MYSQL_PWD": urllib.parse.unquote(url.password)} if url.password else {})})
+    if done.returncode != 0:
+        fail(f"could not create the database user {READER_USER} at {database_url} (db/reader_user.py): "
+             f"{done.stderr.strip()}; the URL's user must be allowed to create users and grant")
+    secrets = boto3.client("secretsmanager", endpoint_url=EMULATOR, region_name=LOCAL_AWS["AWS_REGION"],
+                           aws_access_key_id="testing", aws_secret_access_key="testing")
+    secrets.create_secret(Name=READER_SECRET, SecretString=done.stdout.strip())
+
+
 def say(message):
     print(message, flush=True)
 
@@ -242,7 +273,7 @@ def start_all(reload_on_change):
     database = urllib.parse.urlparse(database_url)
     credentials = database.netloc.rsplit("@", 1)[0] + "@" if "@" in database.netloc else ""
     relayed = database._replace(netloc=f"{credentials}127.0.0.1:{MYSQL_RELAY_PORT}").geturl()
-    env = {**LOCAL_AWS, **FUNCTION_ENV, "DATABASE_URL": relayed,
+    env = {**LOCAL_AWS, **FUNCTION_ENV, **reader_env(database.path.lstrip("/")), "DATABASE_URL": relayed,
            "PATH": f"{VENV_BIN}:{os.environ['PATH']}"}
 
     ready = LOCAL / "emulator.json"
@@ -251,6 +282,7 @@ def start_all(reload_on_change):
                      {**env, "EMULATOR_READY_FILE": str(ready), "MYSQL_RELAY_PORT": str(MYSQL_RELAY_PORT),
                       "MYSQL_UPSTREAM": f"{database.hostname}:{database.port or 3306}"})
     wait_for("the AWS emulator", ready.exists, emulator)
+    create_reader_secret(database_url)
     watch = [str(VENV_BIN / "cargo-lambda"), "lambda", "watch", "--concurrency", "4", "--invoke-address",
              "127.0.0.1", "--invoke-port", str(FUNCTIONS_PORT)]
     functions = start("functions", watch + ([] if reload_on_change else ["--ignore-changes"]), env)
@@ -305,7 +337,8 @@ def faults():
 
 
 def env():
-    print(json.dumps({**LOCAL_AWS, **FUNCTION_ENV, "DATABASE_URL": DEFAULT_DATABASE_URL}, indent=2))
+    print(json.dumps({**LOCAL_AWS, **FUNCTION_ENV, **reader_env("coffee"), "DATABASE_URL": DEFAULT_DATABASE_URL},
+                     indent=2))
 
 
 if __name__ == "__main__":

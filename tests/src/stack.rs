@@ -99,6 +99,20 @@ pub async fn report_email(output: &Value) -> (Value, String) {
     (email, link)
 }
 
+/// The ops page's JSON (`GET /ops`).
+pub fn ops_page() -> Value {
+    let (status, _, body) = http_get(&format!("{GATEWAY}/ops"));
+    assert_eq!(status, 200, "{body}");
+    serde_json::from_str(&body).expect("the ops page as JSON")
+}
+
+/// A function's count of `metric` on the ops page (0 before its first).
+pub fn ops_count(page: &Value, function: &str, metric: &str) -> u64 {
+    page["metrics"]["functions"][function][metric]
+        .as_u64()
+        .unwrap_or(0)
+}
+
 /// How askama writes text into HTML.
 pub fn escaped(text: &str) -> String {
     text.replace('&', "&#38;")

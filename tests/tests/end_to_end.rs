@@ -4,8 +4,8 @@
 use std::time::{Duration, Instant};
 
 use cafe_tests::stack::{
-    EMULATOR, GATEWAY, escaped, eventually, mailbox, notifications_for, order_topic, post_order,
-    report_email, report_topic, resources, tag,
+    EMULATOR, GATEWAY, escaped, eventually, mailbox, notifications_for, ops_count, ops_page,
+    order_topic, post_order, report_email, report_topic, resources, tag,
 };
 use cafe_tests::{http_get, http_post, sdk_config_for};
 use mysql_async::prelude::Queryable;
@@ -304,22 +304,10 @@ async fn a_report_request_repeated_with_its_idempotency_key_is_one_report_and_on
     assert_eq!(emails().len(), 1, "one email: {:?}", emails());
 }
 
-/// The ops page's JSON (`GET /ops`).
-fn ops() -> Value {
-    let (status, _, body) = http_get(&format!("{GATEWAY}/ops"));
-    assert_eq!(status, 200, "{body}");
-    serde_json::from_str(&body).expect("the ops page as JSON")
-}
-
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "needs the local stack: run with `make e2e`"]
 async fn the_ops_page_shows_the_queues_the_stream_and_what_the_functions_counted() {
-    let count = |page: &Value, function: &str, metric: &str| {
-        page["metrics"]["functions"][function][metric]
-            .as_u64()
-            .unwrap_or(0)
-    };
-    let before = ops();
+    let before = ops_page();
     let run = tag();
     let customer = format!("ops-{run}");
     let order = json!({"item": "macchiato", "customerID": customer});
@@ -334,16 +322,19 @@ async fn the_ops_page_shows_the_queues_the_stream_and_what_the_functions_counted
         Duration::from_secs(30),
         "the counts on the ops page",
         || {
-            let page = ops();
-            let stored = count(&page, "order-writer", "OrdersStored");
-            let published = count(&page, "order-notifier", "NotificationsPublished");
-            (stored > count(&before, "order-writer", "OrdersStored")
-                && published > count(&before, "order-notifier", "NotificationsPublished"))
+            let page = ops_page();
+            let stored = ops_count(&page, "order-writer", "OrdersStored");
+            let published = ops_count(&page, "order-notifier", "NotificationsPublished");
+            (stored > ops_count(&before, "order-writer", "OrdersStored")
+                && published > ops_count(&before, "order-notifier", "NotificationsPublished"))
             .then_some(page)
         },
     )
     .await;
-    assert!(count(&after, "order-writer", "ColdStart") >= 1, "{after}");
+    assert!(
+        ops_count(&after, "order-writer", "ColdStart") >= 1,
+        "{after}"
+    );
     let stack = resources();
     for queue in [
         &stack.orders_queue.name,

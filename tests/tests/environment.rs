@@ -21,14 +21,9 @@ const LEFT_TO_DEFAULTS_WHEN_DEPLOYED: [&str; 5] = [
     "RUST_LOG",
     "AWS_LAMBDA_LOG_LEVEL",
 ];
-/// Read, but left to their defaults locally: the deployed database form and the log knobs.
-const LEFT_TO_DEFAULTS_LOCALLY: [&str; 10] = [
-    "DB_HOST",
-    "DB_PORT",
-    "DB_USER",
-    "DB_NAME",
-    "DB_SECRET_ARN",
-    "DB_TLS",
+/// Read, but left to their defaults locally: an optional CA bundle (the reader connects without
+/// TLS here) and the log knobs.
+const LEFT_TO_DEFAULTS_LOCALLY: [&str; 4] = [
     "DB_CA_FILE",
     "RUST_LOG",
     "AWS_LAMBDA_LOG_LEVEL",

@@ -289,3 +289,123 @@ async fn prices_out_of_range_are_reported_as_they_are_and_fail_no_report() {
     );
     assert!(html.contains("<b>too large to total</b><span>stock value</span>"));
 }
+
+/// The reader's database user and secret on the local stack (local/stack.py: READER_USER,
+/// READER_SECRET).
+const READER_USER: &str = "cafe_reader";
+const READER_SECRET: &str = "cafe-db-reader";
+/// What the reader logs when it finds a new password after a refused login (its database.rs).
+const RECONNECTED: &str = "the database password changed; reconnecting with it";
+
+/// Requests a report and checks it is mailed with its link.
+async fn report_succeeds(aws: &Aws, when: &str) {
+    let (execution, _) = request_report();
+    let (status, detail) = finished(aws, &execution, Duration::from_secs(120)).await;
+    assert_eq!(status, "SUCCEEDED", "the report {when}: {detail}");
+    report_email(&detail).await;
+}
+
+/// Ends the reader's open connections, as a failover or an idle timeout does, so its next query
+/// logs in again.
+async fn end_reader_sessions(admin: &mysql_async::Pool) {
+    let mut conn = admin.get_conn().await.unwrap();
+    let ids: Vec<u64> = conn
+        .exec(
+            "SELECT id FROM information_schema.processlist WHERE user = ?",
+            (READER_USER,),
+        )
+        .await
+        .unwrap();
+    for id in ids {
+        // A session may end by itself in between.
+        let _ = conn.query_drop(format!("KILL {id}")).await;
+    }
+}
+
+/// What the reader's instances logged since the stack started (`cargo lambda watch` logs each
+/// instance it spawns).
+fn functions_log() -> String {
+    std::fs::read_to_string(workspace_root().join(".local/logs/functions.log")).unwrap_or_default()
+}
+
+const READER_SPAWNED: &str = "spawning function instance function=\"inventory-reader\"";
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the local stack: run with `make test-faults`"]
+async fn a_rotated_database_password_reaches_the_warm_reader_without_a_restart() {
+    let (aws, run) = begin();
+    let secrets = aws_sdk_secretsmanager::Client::new(&sdk_config_for(EMULATOR));
+    let admin = mysql_async::Pool::new(database_url().as_str());
+    report_succeeds(&aws, "before the rotation").await;
+    let log_before = functions_log().len();
+
+    // The steps of a Secrets Manager rotation (createSecret, setSecret, finishSecret).
+    let old_version = secrets
+        .get_secret_value()
+        .secret_id(READER_SECRET)
+        .version_stage("AWSCURRENT")
+        .send()
+        .await
+        .unwrap()
+        .version_id()
+        .unwrap()
+        .to_owned();
+    let new_version = format!("rotation-{run}-00000000000000000000000000");
+    let password = format!("rotated{run}");
+    secrets
+        .put_secret_value()
+        .secret_id(READER_SECRET)
+        .client_request_token(&new_version)
+        .secret_string(json!({"username": READER_USER, "password": password}).to_string())
+        .version_stages("AWSPENDING")
+        .send()
+        .await
+        .unwrap();
+    let mut conn = admin.get_conn().await.unwrap();
+    conn.query_drop(format!(
+        "ALTER USER '{READER_USER}'@'%' IDENTIFIED BY '{password}'"
+    ))
+    .await
+    .unwrap();
+    drop(conn);
+    end_reader_sessions(&admin).await;
+    report_succeeds(&aws, "between setSecret and finishSecret").await;
+    secrets
+        .update_secret_version_stage()
+        .secret_id(READER_SECRET)
+        .version_stage("AWSCURRENT")
+        .move_to_version_id(&new_version)
+        .remove_from_version_id(&old_version)
+        .send()
+        .await
+        .unwrap();
+    end_reader_sessions(&admin).await;
+    report_succeeds(&aws, "after finishSecret").await;
+
+    // The reports in the rotation were read by instances that were running before it, which
+    // found the new password themselves: in the window, a refused login made one read
+    // AWSPENDING. (An instance that had not read a report since may find it later as AWSCURRENT.)
+    let log = functions_log().split_off(log_before);
+    let reconnected: Vec<&str> = log
+        .lines()
+        .filter(|line| line.contains(RECONNECTED))
+        .map(|line| line.rsplit(' ').next().unwrap_or_default())
+        .collect();
+    record(
+        "secret-rotation",
+        &json!({"reports": 3, "reader_instances_started": log.matches(READER_SPAWNED).count(),
+                "reconnections_with_a_new_password": reconnected}),
+    );
+    assert_eq!(
+        log.matches(READER_SPAWNED).count(),
+        0,
+        "no new reader instance"
+    );
+    assert_eq!(
+        reconnected.first(),
+        Some(&"stage=Pending"),
+        "{reconnected:?}"
+    );
+    // Its connections may have ended with the reader's.
+    let _ = admin.disconnect().await;
+}

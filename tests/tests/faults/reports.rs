@@ -116,14 +116,15 @@ async fn with_the_renderer_failing_the_failure_email_goes_out_instead_of_a_link(
 #[ignore = "needs the local stack: run with `make test-faults`"]
 async fn a_report_rendered_on_a_retry_after_slow_failures_is_mailed_with_its_link() {
     let (aws, _) = begin();
-    // The first two render attempts fail slowly: each of their uploads (the SDK tries 3 times)
-    // hangs 7 s and then fails, so each attempt ends in ReportUploadFailed after about 21 s,
-    // within the task's 30 s timeout. The third attempt uploads at once, some 45 s in: later
-    // than the mailer's old wait (30 s locally, 60 deployed, less than the retries could take).
-    let slow_failures = Duration::from_secs(42);
+    // The first three render attempts fail slowly: each of their uploads (the SDK tries 3 times)
+    // hangs 4 s and then fails, so each attempt ends in ReportUploadFailed after about 12 s, well
+    // within the task's 30 s timeout even on a loaded machine (moto mishandles a task timeout).
+    // The fourth attempt, the last its Retry allows, uploads at once, some 40 s in: later than
+    // the mailer's old wait (30 s locally; 60 deployed, less than the retries could take).
+    let slow_failures = Duration::from_secs(36);
     inject_fault(
         "s3:PUT",
-        json!({"mode": "error", "delay": 7, "count": 6, "seconds": 300}),
+        json!({"mode": "error", "delay": 4, "count": 9, "seconds": 300}),
     );
     let began = Instant::now();
     let (execution, name) = request_report();
@@ -139,10 +140,10 @@ async fn a_report_rendered_on_a_retry_after_slow_failures_is_mailed_with_its_lin
         &json!({"status": status, "seconds": took.as_secs_f64(), "failed_uploads": uploads,
                 "failure_emails": failures.len(), "link_emails": links.len()}),
     );
-    assert_eq!(uploads, 6, "the first two attempts' uploads all failed");
+    assert_eq!(uploads, 9, "the first three attempts' uploads all failed");
     assert!(
         took > slow_failures,
-        "the report was mailed after {took:?}, before two slow failures could have happened"
+        "the report was mailed after {took:?}, before three slow failures could have happened"
     );
     assert!(failures.is_empty(), "a failure email: {failures:?}");
     assert_eq!(links.len(), 1, "{email}");

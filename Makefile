@@ -100,9 +100,11 @@ bench: $(TOOLS) $(BENCH_VENV)/.installed build ## benchmarks: Rust functions vs 
 fmt: ## format the code
 	cargo fmt --all
 
-lint: ## formatting check and clippy with warnings as errors
+lint: ## formatting check, clippy with warnings as errors, and the docs check (tests/docs.py) with its tests
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets --all-features -- -D warnings
+	python3 tests/docs.py
+	python3 -m unittest tests/test_docs.py
 
 # sam validate needs credentials and a region to start, though it calls nothing.
 DUMMY_AWS := AWS_ACCESS_KEY_ID=dummy AWS_SECRET_ACCESS_KEY=dummy AWS_DEFAULT_REGION=us-east-1 SAM_CLI_TELEMETRY=0

@@ -1,4 +1,4 @@
-"""Checks what the README promises of the deployed stack, on the templates CloudFormation would run.
+"""Checks what the docs promise of the deployed stack, on the templates CloudFormation would run.
 
 Reads every target/sam/<variant>.json that deploy/transform.py wrote (the SAM transform's output,
 with the parameter values it was translated with), resolves the conditions for those values, and
@@ -37,6 +37,15 @@ import re
 import sys
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
+RUNBOOK = ROOT / "docs" / "operations.md"
+
+
+def runbook_has(alarm):
+    """Whether the runbook's table has a row for `alarm`: its own, or the one for every function's
+    alarm of that kind (`<Function>Errors`)."""
+    text = RUNBOOK.read_text()
+    generic = next((f"<Function>{kind}" for kind in ("Errors", "Throttles") if alarm.endswith(kind)), None)
+    return f"| `{alarm}` |" in text or (generic is not None and f"| `{generic}` |" in text)
 # The definition DefinitionUri names (packaged to S3 in the translated templates).
 STATE_MACHINE = ROOT / "statemachine" / "report.asl.json"
 
@@ -64,7 +73,7 @@ UNSCOPABLE = {
 }
 
 # A presigned URL dies with the credentials that signed it; Lambda does not promise its role
-# session longer than this (see the README, "Deploying").
+# session longer than this (see docs/deploying.md).
 MAX_LINK_EXPIRY_SECONDS = 3600
 
 # Receives before SQS parks a message that a Lambda event source reads (Lambda's guide asks for 5
@@ -440,8 +449,12 @@ def check_alarms(variant, problems):
         named = isinstance(alarm_name, dict) and str(alarm_name.get("Fn::Sub", "")).startswith("${AWS::StackName}-")
         if not named:
             problems.append(f"{name}: AlarmName {alarm_name} does not start with the stack's name: the ops topic refuses it")
-        if "Runbook" not in str(properties.get("AlarmDescription", "")):
-            problems.append(f"{name}: its description does not point to the runbook")
+        description = re.sub(r"\s+", " ", str(properties.get("AlarmDescription", "")))
+        entry = re.search(r'Runbook: docs/operations\.md, section "Runbook", (\w+)', description)
+        if not entry:
+            problems.append(f"{name}: its description does not point to the runbook in docs/operations.md")
+        elif not runbook_has(entry.group(1)):
+            problems.append(f"{name}: the runbook has no entry {entry.group(1)}")
         if "TreatMissingData" not in properties:
             problems.append(f"{name}: no TreatMissingData (an idle metric would leave it INSUFFICIENT_DATA)")
 

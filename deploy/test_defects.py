@@ -89,6 +89,16 @@ class EachDefectIsCaught(unittest.TestCase):
         statement["Resource"] = "arn:aws:s3:::somebody-elses-bucket/*"
         self.assertCaught("ReportsS3Endpoint: statement ReaderStoresInventories reaches arn:aws:s3:::somebody-elses-bucket/*")
 
+    def test_an_alarm_pointing_nowhere(self):
+        alarm = self.resources["OrdersDlqNotEmpty"]["Properties"]
+        alarm["AlarmDescription"] = "Messages are parked. Runbook: README.md, section Runbook."
+        self.assertCaught("OrdersDlqNotEmpty: its description does not point to the runbook in docs/operations.md")
+
+    def test_an_alarm_whose_runbook_entry_is_missing(self):
+        alarm = self.resources["OrdersDlqNotEmpty"]["Properties"]
+        alarm["AlarmDescription"] = 'Parked. Runbook: docs/operations.md, section "Runbook", OrdersParkedForever.'
+        self.assertCaught("OrdersDlqNotEmpty: the runbook has no entry OrdersParkedForever")
+
     def test_every_sqs_answer_mapped_to_202(self):
         integration = api_body(self.template)["paths"]["/orders"]["post"]["x-amazon-apigateway-integration"]
         integration["responses"] = {"default": {"statusCode": "202"}}

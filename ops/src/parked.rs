@@ -25,12 +25,12 @@ pub async fn parked(sqs: &Client, targets: &Targets) -> Result<Vec<Parked>, Stri
         (
             "orders-dlq",
             &targets.orders_dlq_url,
-            "make redrive-orders once the cause is fixed (README, Runbook: OrdersDlqNotEmpty)",
+            "make redrive-orders once the cause is fixed (docs/operations.md, Runbook: OrdersDlqNotEmpty)",
         ),
         (
             "notifier-failures",
             &targets.notifier_failures_url,
-            "make replay-notifications (README, Runbook: NotifierFailuresNotEmpty)",
+            "make replay-notifications (docs/operations.md, Runbook: NotifierFailuresNotEmpty)",
         ),
     ];
     let mut found = Vec::with_capacity(queues.len());

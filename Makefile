@@ -45,10 +45,14 @@ unit: $(TOOLS) ## the tests that need no running stack (each starts its own emul
 test-api: $(TOOLS) ## the deployed API definition run by LocalStack's API Gateway against its SQS and Step Functions (needs Python 3.13+; installs .venv-localstack/)
 	python3 tests/api-gateway/run.py
 
-# Debian's chromium, for the ops page's browser check (root, or sudo, installs it once).
-chromium:
-	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; } || \
-	  { echo "the ops page's check needs chromium: apt-get install chromium" >&2; exit 1; }
+# Debian's chromium, for the ops page's browser check (root, or sudo, installs it once). Where
+# there is no apt-get, nothing is installed and the check skips, saying so.
+chromium: ## install Debian's chromium for the ops page's browser check (elsewhere: says the check will skip)
+	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || \
+	  if command -v apt-get >/dev/null; then \
+	    { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; } || \
+	    { echo "the ops page's check needs chromium: apt-get install chromium" >&2; exit 1; }; \
+	  else echo "no chromium and no apt-get: the ops page's browser check will be skipped (install Chromium to run it)"; fi
 
 e2e: $(TOOLS) chromium ## the end-to-end tests and the ops page in headless chromium, against the local stack (started and stopped if not running)
 	$(STACK) e2e
@@ -59,7 +63,7 @@ test-faults: $(TOOLS) ## faults and hostile input on the local stack: duplicates
 demo: $(TOOLS) ## start the local stack, run both pipelines once step by step, stop it
 	$(VENV)/bin/python local/demo.py
 
-local: $(TOOLS) ## the local stack in the foreground until Ctrl-C
+local: $(TOOLS) ## the local stack in the foreground until Ctrl-C; a change to a function or the gateway rebuilds and restarts it
 	$(STACK) run
 
 local-up: $(TOOLS) ## start the local stack in the background; returns once every part answers
@@ -147,10 +151,15 @@ deploy-fn: $(TOOLS) ## quick code update of one deployed function: make deploy-f
 	cargo lambda build --release --arm64 --package $(FN)
 	cargo lambda deploy --binary-name $(FN) $(STACK_NAME)-$(FN)
 
-invoke: $(TOOLS) ## invoke one function of the running stack: make invoke FN=order-writer EVENT=events/sqs-orders.json
-	@test -n "$(FN)" -a -n "$(EVENT)" || { echo "usage: make invoke FN=<function> EVENT=events/<file>.json" >&2; exit 2; }
+# The mailer presigns a link to the report the renderer wrote, and waits for it: its default event
+# names the report the renderer's default event writes, so that one is invoked first.
+invoke: $(TOOLS) ## invoke one function of the running stack with events/<FN>/default.json, or EVENT=<file>: make invoke FN=order-writer
+	@test -n "$(FN)" -a -f "$(or $(EVENT),events/$(FN)/default.json)" || { echo "usage: make invoke FN=<a folder of events/> [EVENT=events/<FN>/<file>.json]" >&2; exit 2; }
 	@(exec 3<>/dev/tcp/127.0.0.1/$(WATCH_PORT)) 2>/dev/null || { echo "nothing on 127.0.0.1:$(WATCH_PORT): start the local stack first (make local-up)" >&2; exit 1; }
-	cargo lambda invoke $(FN) --invoke-address 127.0.0.1 --invoke-port $(WATCH_PORT) --data-file $(EVENT)
+	@if [ "$(FN)" = report-mailer ] && [ -z "$(EVENT)" ]; then \
+	  echo "report-mailer mails a link to the report report-renderer wrote: invoking report-renderer first"; \
+	  cargo lambda invoke report-renderer --invoke-address 127.0.0.1 --invoke-port $(WATCH_PORT) --data-file events/report-renderer/default.json; echo; fi
+	cargo lambda invoke $(FN) --invoke-address 127.0.0.1 --invoke-port $(WATCH_PORT) --data-file $(or $(EVENT),events/$(FN)/default.json)
 
 clean: ## remove build output and the tools folder
 	cargo clean

@@ -3,7 +3,8 @@
 
     stack.py up     start everything in the background; returns once every part answers
     stack.py down   stop what `up` started (by the pid files under .local/pids/)
-    stack.py run    `up`, then wait for Ctrl-C, then `down`
+    stack.py run    `up` with the functions and the gateway rebuilt and restarted when their
+                    sources change, until Ctrl-C, then `down`
     stack.py e2e    run the end-to-end tests and the ops page's browser check against the stack
                     (started if needed)
     stack.py faults run the fault-tolerance tests against the stack (started if needed)
@@ -261,6 +262,57 @@ def up(reload_on_change=False):
     return True
 
 
+def stack_env(database_url):
+    """What the emulator, the functions and the gateway get: the emulator's endpoint, the functions'
+    settings, and the database through the emulator's relay, so the fault tests can cut it off."""
+    database = urllib.parse.urlparse(database_url)
+    credentials = database.netloc.rsplit("@", 1)[0] + "@" if "@" in database.netloc else ""
+    relayed = database._replace(netloc=f"{credentials}127.0.0.1:{MYSQL_RELAY_PORT}").geturl()
+    return {**LOCAL_AWS, **FUNCTION_ENV, **reader_env(database.path.lstrip("/")), "DATABASE_URL": relayed,
+            "PATH": f"{VENV_BIN}:{os.environ['PATH']}"}
+
+
+def start_gateway(env):
+    gateway = start("gateway", [str(TARGET / "debug" / "cafe-gateway")],
+                    {**env, "EMULATOR_READY_FILE": str(LOCAL / "emulator.json")})
+    wait_for("the gateway", running, gateway)
+
+
+# What the gateway is built from, besides crates.io: a change here rebuilds and restarts it in
+# `stack.py run` (cargo lambda watch does the same for the functions).
+GATEWAY_SOURCES = (ROOT / "local" / "gateway", ROOT / "local" / "event-sources", ROOT / "shared")
+
+
+def last_change(folders):
+    return max((f.stat().st_mtime for folder in folders for f in folder.rglob("*")
+                if f.is_file() and "target" not in f.parts), default=0.0)
+
+
+def reload_gateway_on_change():
+    """Polls the gateway's sources; on a change, rebuilds it and restarts it (a build that fails
+    leaves the running gateway as it is). Returns on SIGINT or SIGTERM."""
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    seen = last_change(GATEWAY_SOURCES)
+    env = stack_env((LOCAL / "database_url").read_text().strip())
+    try:
+        while True:
+            time.sleep(1)
+            changed = last_change(GATEWAY_SOURCES)
+            if changed == seen:
+                continue
+            seen = changed
+            t0 = time.time()
+            say("the gateway's sources changed: rebuilding it …")
+            if subprocess.run(["cargo", "build", "--bin=cafe-gateway"], cwd=ROOT).returncode != 0:
+                say("the gateway did not build; the one running is kept")
+                continue
+            stop("gateway")
+            start_gateway(env)
+            say(f"gateway restarted with the change in {time.time() - t0:.1f} s")
+    except KeyboardInterrupt:
+        pass
+
+
 def start_all(reload_on_change):
     t0 = time.time()
     database_url = ensure_database()
@@ -269,13 +321,8 @@ def start_all(reload_on_change):
     # with the workspace's features), so a function's first invocation starts at once.
     subprocess.run(["cargo", "build", *(f"--bin={name}" for name in RESOURCES["functions"] + ["cafe-gateway"])],
                    cwd=ROOT, check=True)
-    # The functions reach MySQL through the emulator's relay, so the fault tests can cut it off.
+    env = stack_env(database_url)
     database = urllib.parse.urlparse(database_url)
-    credentials = database.netloc.rsplit("@", 1)[0] + "@" if "@" in database.netloc else ""
-    relayed = database._replace(netloc=f"{credentials}127.0.0.1:{MYSQL_RELAY_PORT}").geturl()
-    env = {**LOCAL_AWS, **FUNCTION_ENV, **reader_env(database.path.lstrip("/")), "DATABASE_URL": relayed,
-           "PATH": f"{VENV_BIN}:{os.environ['PATH']}"}
-
     ready = LOCAL / "emulator.json"
     ready.unlink(missing_ok=True)
     emulator = start("emulator", [str(VENV_BIN / "python"), str(ROOT / "local" / "emulator")],
@@ -287,8 +334,7 @@ def start_all(reload_on_change):
              "127.0.0.1", "--invoke-port", str(FUNCTIONS_PORT)]
     functions = start("functions", watch + ([] if reload_on_change else ["--ignore-changes"]), env)
     wait_for("cargo lambda watch", lambda: port_open("127.0.0.1", FUNCTIONS_PORT), functions)
-    gateway = start("gateway", [str(TARGET / "debug" / "cafe-gateway")], {**env, "EMULATOR_READY_FILE": str(ready)})
-    wait_for("the gateway", running, gateway)
+    start_gateway(env)
     say(f"local stack up in {time.time() - t0:.1f} s: gateway {GATEWAY} (POST /orders, POST /create_report, "
         f"GET /mailbox), AWS emulator {EMULATOR}, functions 127.0.0.1:{FUNCTIONS_PORT}, "
         f"MySQL {database_url}; logs in {LOGS}/")
@@ -301,11 +347,10 @@ def down():
 
 def run():
     started = up(reload_on_change=True)
-    say("press Ctrl-C to stop")
+    say("a change to a function's sources rebuilds and restarts that function, and to the "
+        "gateway's (local/gateway/, local/event-sources/, shared/) the gateway; press Ctrl-C to stop")
     try:
-        signal.sigwait([signal.SIGINT, signal.SIGTERM])
-    except KeyboardInterrupt:
-        pass
+        reload_gateway_on_change()
     finally:
         if started:
             down()

@@ -115,7 +115,7 @@ impl Setup {
     /// The scenarios, in the order they run and are reported.
     pub fn scenarios(&self) -> Vec<Scenario> {
         let stream_record: Value =
-            sample_event::<Value>("dynamodb-stream.json")["Records"][0].clone();
+            sample_event::<Value>("order-notifier/default.json")["Records"][0].clone();
         let concurrent_store = vec![("AWS_ENDPOINT_URL_DYNAMODB", self.store.clone())];
         vec![
             Scenario {

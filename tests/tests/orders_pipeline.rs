@@ -14,7 +14,7 @@ use serde_json::Value;
 
 /// The bodies of the sample mixed batch: 7 orders and 3 bodies that are not orders.
 fn mixed_bodies() -> Vec<String> {
-    let event: SqsEvent = sample_event("sqs-orders-mixed.json");
+    let event: SqsEvent = sample_event("order-writer/mixed.json");
     event.records.into_iter().map(|m| m.body.unwrap()).collect()
 }
 

@@ -105,7 +105,7 @@ mod tests {
     use std::sync::{Arc, Mutex};
 
     fn fixture() -> Event {
-        cafe_tests::sample_event("dynamodb-stream.json")
+        cafe_tests::sample_event("order-notifier/default.json")
     }
 
     /// `count` INSERT records, each a distinct order with its own sequence number.

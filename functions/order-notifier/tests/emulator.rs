@@ -7,7 +7,7 @@ use order_notifier::{OrderNotifier, handle};
 use serde_json::Value;
 
 fn stream_batch() -> Event {
-    sample_event("dynamodb-stream.json")
+    sample_event("order-notifier/default.json")
 }
 
 #[tokio::test]

@@ -297,14 +297,14 @@ mod tests {
     #[tokio::test]
     async fn a_valid_batch_is_stored_with_the_condition_and_no_failures() {
         let stored = stores_conditionally();
-        let failures = deliver(&writer(&[&stored]), fixture("sqs-orders.json")).await;
+        let failures = deliver(&writer(&[&stored]), fixture("order-writer/default.json")).await;
         assert!(failures.is_empty(), "{failures:?}");
         assert_eq!(stored.num_calls(), 3);
     }
 
     #[test]
     fn an_order_is_stored_as_a_native_map_with_what_the_cafe_adds() {
-        let event = fixture("sqs-orders.json");
+        let event = fixture("order-writer/default.json");
         let message = &event.records[1];
         let order = stored_order(message, message.message_id.as_deref().unwrap()).unwrap();
         let item = to_item(&order).unwrap();
@@ -326,7 +326,7 @@ mod tests {
 
     #[tokio::test]
     async fn hostile_text_reaches_dynamodb_unchanged() {
-        let event = fixture("sqs-orders-hostile.json");
+        let event = fixture("order-writer/hostile.json");
         let items: Vec<String> = event
             .records
             .iter()
@@ -341,7 +341,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_mixed_batch_reports_exactly_its_invalid_messages() {
-        let event = fixture("sqs-orders-mixed.json");
+        let event = fixture("order-writer/mixed.json");
         let ids: Vec<String> = event
             .records
             .iter()
@@ -359,7 +359,7 @@ mod tests {
 
     #[tokio::test]
     async fn each_outcome_is_counted_once_under_its_metric() {
-        let event = fixture("sqs-orders-mixed.json");
+        let event = fixture("order-writer/mixed.json");
         let stored = stores_conditionally();
         let writer = writer(&[&stored]);
         let (failures, counts) = counted(deliver(&writer, event)).await;
@@ -371,7 +371,7 @@ mod tests {
         );
 
         let (event, held) =
-            resent_with_key(&fixture("sqs-orders.json").records[2].body.clone().unwrap());
+            resent_with_key(&fixture("order-writer/default.json").records[2].body.clone().unwrap());
         let (_, counts) = counted(deliver(&writer_for(&already_holding(held)), event)).await;
         assert_eq!(
             counts,
@@ -380,7 +380,7 @@ mod tests {
 
         let failing = mock!(aws_sdk_dynamodb::Client::put_item)
             .then_error(|| PutItemError::unhandled("connection reset"));
-        let (_, counts) = counted(deliver(&writer_for(&failing), fixture("sqs-orders.json"))).await;
+        let (_, counts) = counted(deliver(&writer_for(&failing), fixture("order-writer/default.json"))).await;
         assert_eq!(counts, [(metrics::ORDERS_FAILED.to_owned(), 3)].into());
     }
 
@@ -388,10 +388,10 @@ mod tests {
         writer(&[rule])
     }
 
-    /// The keyed message of `sqs-orders.json` alone, and the item an earlier message with the same
+    /// The keyed message of `order-writer/default.json` alone, and the item an earlier message with the same
     /// key and `earlier_body` left in the table.
     fn resent_with_key(earlier_body: &str) -> (SqsEvent, HashMap<String, AttributeValue>) {
-        let mut event = fixture("sqs-orders.json");
+        let mut event = fixture("order-writer/default.json");
         event.records.drain(..2);
         let mut earlier = event.records[0].clone();
         earlier.body = Some(earlier_body.to_owned());
@@ -421,7 +421,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_same_order_already_stored_is_a_success() {
-        let event = fixture("sqs-orders.json");
+        let event = fixture("order-writer/default.json");
         let body = event.records[2].body.clone().unwrap();
         let (event, stored) = resent_with_key(&body);
         let already = already_holding(stored);
@@ -454,14 +454,14 @@ mod tests {
                     .build(),
             )
         });
-        let event = fixture("sqs-orders.json");
+        let event = fixture("order-writer/default.json");
         let failures = deliver(&writer(&[&refused]), event).await;
         assert_eq!(failures.len(), 3, "{failures:?}");
     }
 
     #[test]
     fn orders_are_the_same_whatever_message_brought_them() {
-        let event = fixture("sqs-orders.json");
+        let event = fixture("order-writer/default.json");
         // The keyed message: its order id is the key's, whichever message carries it.
         let message = &event.records[2];
         let item = |id: &str, body: &str| {
@@ -494,7 +494,7 @@ mod tests {
 
     #[tokio::test]
     async fn throttling_on_one_record_fails_only_that_record() {
-        let event = fixture("sqs-orders-mixed.json");
+        let event = fixture("order-writer/mixed.json");
         let throttled_id = event.records[4].message_id.clone().unwrap();
         let throttled = mock!(aws_sdk_dynamodb::Client::put_item)
             .match_requests(|put| text(put, "customerID") == "m-4")
@@ -518,7 +518,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_record_without_message_id_fails_the_whole_batch() {
-        let mut event = fixture("sqs-orders.json");
+        let mut event = fixture("order-writer/default.json");
         event.records[0].message_id = None;
         let stored = stores_conditionally();
         let result = handle(
@@ -532,7 +532,7 @@ mod tests {
 
     #[test]
     fn order_ids_are_deterministic_per_message_or_key() {
-        let event = fixture("sqs-orders.json");
+        let event = fixture("order-writer/default.json");
         let [plain, other, keyed] = &event.records[..] else {
             panic!("three records")
         };

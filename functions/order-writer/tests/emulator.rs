@@ -7,7 +7,7 @@ use order_writer::{OrderWriter, handle};
 use serde_json::Value;
 
 fn mixed_batch() -> SqsEvent {
-    sample_event("sqs-orders-mixed.json")
+    sample_event("order-writer/mixed.json")
 }
 
 async fn deliver(writer: &OrderWriter, event: SqsEvent) -> Vec<String> {
@@ -88,7 +88,7 @@ async fn a_key_reused_for_another_order_fails_and_the_first_order_stays() {
     let dynamodb = emulator.dynamodb();
     create_orders_table(&dynamodb, "orders").await;
     let writer = OrderWriter::new(dynamodb.clone(), "orders");
-    let mut event = sample_event::<SqsEvent>("sqs-orders.json");
+    let mut event = sample_event::<SqsEvent>("order-writer/default.json");
     event.records.drain(..2);
     let keyed = event.records[0].clone();
     let resend = |id: &str, body: Option<&str>| {

@@ -20,7 +20,7 @@ async fn renderer(emulator: &Emulator) -> ReportRenderer {
 async fn the_uploaded_report_is_encrypted_html_with_every_supplier() {
     let emulator = Emulator::start();
     let renderer = renderer(&emulator).await;
-    let request: RenderRequest = sample_event("report-renderer.json");
+    let request: RenderRequest = sample_event("report-renderer/default.json");
     let InventoryPayload::Inline(inventory) = &request.inventory else {
         panic!("inline sample")
     };
@@ -69,7 +69,7 @@ async fn the_uploaded_report_is_encrypted_html_with_every_supplier() {
 async fn a_claim_checked_inventory_is_fetched_from_s3() {
     let emulator = Emulator::start();
     let renderer = renderer(&emulator).await;
-    let inline: RenderRequest = sample_event("report-renderer.json");
+    let inline: RenderRequest = sample_event("report-renderer/default.json");
     let InventoryPayload::Inline(inventory) = inline.inventory else {
         panic!("inline sample")
     };

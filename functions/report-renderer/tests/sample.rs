@@ -13,7 +13,7 @@ fn write_the_sample_report() {
     let inventory: Inventory = match std::env::var_os("REPORT_SAMPLE_INVENTORY") {
         Some(path) => serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap(),
         None => {
-            let request: RenderRequest = sample_event("report-renderer.json");
+            let request: RenderRequest = sample_event("report-renderer/default.json");
             let InventoryPayload::Inline(inventory) = request.inventory else {
                 panic!("inline sample")
             };

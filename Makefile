@@ -104,9 +104,11 @@ bench: $(TOOLS) $(BENCH_VENV)/.installed build ## benchmarks: Rust functions vs 
 fmt: ## format the code
 	cargo fmt --all
 
-lint: ## formatting check, clippy with warnings as errors, and the docs check (tests/docs.py) with its tests
+lint: $(TOOLS) ## formatting check, clippy with warnings as errors, ruff on the Python, and the docs check (tests/docs.py) with its tests
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets --all-features -- -D warnings
+	$(VENV)/bin/ruff check
+	$(VENV)/bin/ruff format --check
 	python3 tests/docs.py
 	python3 -m unittest tests/test_docs.py
 

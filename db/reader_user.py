@@ -50,14 +50,22 @@ def client_command(url: str, extra: list[str]) -> tuple[list[str], str]:
     client = shutil.which("mariadb") or shutil.which("mysql")
     if client is None:
         raise SystemExit("error: the mysql (or mariadb) command-line client is needed")
-    command = [client, "-h", parts.hostname, "-P", str(parts.port or 3306),
-               "-u", urllib.parse.unquote(parts.username or "root"), *extra]
+    command = [
+        client,
+        "-h",
+        parts.hostname,
+        "-P",
+        str(parts.port or 3306),
+        "-u",
+        urllib.parse.unquote(parts.username or "root"),
+        *extra,
+    ]
     return command, database
 
 
 def main(argv: list[str]) -> None:
-    extra = argv[argv.index("--") + 1:] if "--" in argv else []
-    own = argv[:argv.index("--")] if "--" in argv else argv
+    extra = argv[argv.index("--") + 1 :] if "--" in argv else []
+    own = argv[: argv.index("--")] if "--" in argv else argv
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("admin_url")
     parser.add_argument("--user", default="cafe_reader")

@@ -46,6 +46,8 @@ def runbook_has(alarm):
     text = RUNBOOK.read_text()
     generic = next((f"<Function>{kind}" for kind in ("Errors", "Throttles") if alarm.endswith(kind)), None)
     return f"| `{alarm}` |" in text or (generic is not None and f"| `{generic}` |" in text)
+
+
 # The definition DefinitionUri names (packaged to S3 in the translated templates).
 STATE_MACHINE = ROOT / "statemachine" / "report.asl.json"
 
@@ -145,7 +147,7 @@ class Variant:
     def evaluate(self, node):
         """A condition's truth, or an expression's value, for this variant's parameters."""
         if isinstance(node, dict) and len(node) == 1:
-            (key, arg), = node.items()
+            ((key, arg),) = node.items()
             if key == "Ref":
                 return self.values.get(arg, arg)
             if key == "Condition":
@@ -232,10 +234,12 @@ def check_callers(variant, problems):
     }
     admitted = set()
     for name, policy in variant.resources("AWS::IAM::ManagedPolicy"):
-        arns = [str(substituted(resource))
-                for statement in statements(policy["Properties"]["PolicyDocument"])
-                if "execute-api:Invoke" in as_list(statement.get("Action"))
-                for resource in as_list(statement.get("Resource"))]
+        arns = [
+            str(substituted(resource))
+            for statement in statements(policy["Properties"]["PolicyDocument"])
+            if "execute-api:Invoke" in as_list(statement.get("Action"))
+            for resource in as_list(statement.get("Resource"))
+        ]
         named = {arn.split(":")[-1].split("/", 2)[-1] for arn in arns}
         if len(named) > 1 or any("*" in route for route in named):
             problems.append(f"{name}: one client policy admits {sorted(named)}, not one route")
@@ -257,8 +261,9 @@ def check_s3_endpoints(variant, problems):
             for resource in as_list(statement.get("Resource")):
                 text = str(substituted(resource) or resource)
                 if not text.startswith("${ReportsBucket.Arn}"):
-                    problems.append(f"{name}: statement {statement.get('Sid')} reaches {resource}, "
-                                    "beyond the reports bucket")
+                    problems.append(
+                        f"{name}: statement {statement.get('Sid')} reaches {resource}, beyond the reports bucket"
+                    )
 
 
 def check_integrations(variant, problems):
@@ -276,7 +281,9 @@ def check_integrations(variant, problems):
                     # queue, throttling): a 4XX template must send those on as 5XX.
                     templates = json.dumps(response.get("responseTemplates", {}))
                     if status.startswith("4") and not re.search(r"responseOverride\.status = 5\d\d", templates):
-                        problems.append(f"{where}: every service {pattern} answers {status}: an outage reads as the client's fault")
+                        problems.append(
+                            f"{where}: every service {pattern} answers {status}: an outage reads as the client's fault"
+                        )
                 default = str(responses.get("default", {}).get("statusCode", ""))
                 if not default.startswith("5"):
                     problems.append(f"{where}: an unmatched service response answers {default or 'nothing'}, not a 5XX")
@@ -338,7 +345,9 @@ def check_topic_policies(variant, problems):
 def check_limits(variant, problems):
     expiry = variant.template["Parameters"]["ReportLinkExpirySeconds"]
     if int(expiry.get("MaxValue", 10**9)) > MAX_LINK_EXPIRY_SECONDS:
-        problems.append(f"ReportLinkExpirySeconds allows {expiry.get('MaxValue')} s; links die after {MAX_LINK_EXPIRY_SECONDS}")
+        problems.append(
+            f"ReportLinkExpirySeconds allows {expiry.get('MaxValue')} s; links die after {MAX_LINK_EXPIRY_SECONDS}"
+        )
 
     for name, deployment in variant.resources("AWS::ApiGateway::Deployment"):
         if "StageName" in deployment["Properties"]:
@@ -368,8 +377,10 @@ def check_limits(variant, problems):
     for name, queue in variant.resources("AWS::SQS::Queue"):
         receives = queue["Properties"].get("RedrivePolicy", {}).get("maxReceiveCount")
         if receives is not None and int(receives) < MIN_RECEIVES_BEFORE_PARKING:
-            problems.append(f"{name}: maxReceiveCount {receives} parks valid orders when Lambda is throttled "
-                            f"(at least {MIN_RECEIVES_BEFORE_PARKING})")
+            problems.append(
+                f"{name}: maxReceiveCount {receives} parks valid orders when Lambda is throttled "
+                f"(at least {MIN_RECEIVES_BEFORE_PARKING})"
+            )
 
     for name, resource in variant.resources():
         if resource.get("DeletionPolicy") == "Retain" or resource["Type"] == "AWS::SQS::Queue":
@@ -403,9 +414,11 @@ def parking_queues(variant):
 def watched(alarm):
     """(namespace, metric, dimension, the resource it names) for each metric the alarm watches."""
     properties = alarm["Properties"]
-    metrics = [properties] if "MetricName" in properties else [
-        m["MetricStat"]["Metric"] for m in properties.get("Metrics", []) if "MetricStat" in m
-    ]
+    metrics = (
+        [properties]
+        if "MetricName" in properties
+        else [m["MetricStat"]["Metric"] for m in properties.get("Metrics", []) if "MetricStat" in m]
+    )
     for metric in metrics:
         for dimension in metric.get("Dimensions", []):
             yield metric["Namespace"], metric["MetricName"], dimension["Name"], referenced(dimension["Value"])
@@ -426,8 +439,11 @@ def check_alarms(variant, problems):
     ops_topic = {"Ref": OPS_TOPIC}
 
     def alarm_on(namespace, metric, dimension, resource):
-        return [name for name, alarm in alarms.items()
-                if (namespace, metric, dimension, resource) in set(watched(alarm)) and fires_on_one(alarm)]
+        return [
+            name
+            for name, alarm in alarms.items()
+            if (namespace, metric, dimension, resource) in set(watched(alarm)) and fires_on_one(alarm)
+        ]
 
     for queue in sorted(parking_queues(variant)):
         if not alarm_on("AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", queue):
@@ -448,7 +464,9 @@ def check_alarms(variant, problems):
         alarm_name = properties.get("AlarmName", {})
         named = isinstance(alarm_name, dict) and str(alarm_name.get("Fn::Sub", "")).startswith("${AWS::StackName}-")
         if not named:
-            problems.append(f"{name}: AlarmName {alarm_name} does not start with the stack's name: the ops topic refuses it")
+            problems.append(
+                f"{name}: AlarmName {alarm_name} does not start with the stack's name: the ops topic refuses it"
+            )
         description = re.sub(r"\s+", " ", str(properties.get("AlarmDescription", "")))
         entry = re.search(r'Runbook: docs/operations\.md, section "Runbook", (\w+)', description)
         if not entry:
@@ -519,8 +537,11 @@ def substituted(value):
 def check_ops_key(name, key, topic, problems):
     """CloudWatch's statement in the ops topic's key policy is the documented one, scoped to this
     stack's alarms and its ops topic."""
-    granted = [s for s in statements(key["Properties"].get("KeyPolicy", {}))
-               if s.get("Effect") == "Allow" and CLOUDWATCH in service_principals(s)]
+    granted = [
+        s
+        for s in statements(key["Properties"].get("KeyPolicy", {}))
+        if s.get("Effect") == "Allow" and CLOUDWATCH in service_principals(s)
+    ]
     if len(granted) != 1:
         problems.append(f"{name}: {len(granted)} statements for CloudWatch, not the one the SNS guide documents")
         return
@@ -535,16 +556,20 @@ def check_ops_key(name, key, topic, problems):
     }
     unknown = sorted(f"{op} {key}" for op, key in set(conditions) - CLOUDWATCH_KEY_CONDITIONS)
     if unknown:
-        problems.append(f"{name}: CloudWatch's statement has condition keys the SNS guide does not document "
-                        f"for it ({', '.join(unknown)}): its requests may not carry them")
+        problems.append(
+            f"{name}: CloudWatch's statement has condition keys the SNS guide does not document "
+            f"for it ({', '.join(unknown)}): its requests may not carry them"
+        )
     if substituted(conditions.get(("ArnLike", "aws:sourcearn"))) != STACK_ALARMS:
         problems.append(f"{name}: CloudWatch may use the key for alarms other than this stack's (aws:SourceArn)")
     topic_name = substituted(topic["Properties"].get("TopicName"))
     own_topic = "arn:${AWS::Partition}:sns:${AWS::Region}:${AWS::AccountId}:" + str(topic_name)
     topic_arn = substituted(conditions.get(("StringEquals", "kms:encryptioncontext:aws:sns:topicarn")))
     if topic_name is None or topic_arn != own_topic:
-        problems.append(f"{name}: CloudWatch may use the key for topics other than {OPS_TOPIC} "
-                        f"(kms:EncryptionContext:aws:sns:topicArn {topic_arn}, not {own_topic})")
+        problems.append(
+            f"{name}: CloudWatch may use the key for topics other than {OPS_TOPIC} "
+            f"(kms:EncryptionContext:aws:sns:topicArn {topic_arn}, not {own_topic})"
+        )
 
 
 def task_states(states):
@@ -581,7 +606,7 @@ def check_report_budget(variant, problems):
     for _, machine in variant.resources("AWS::StepFunctions::StateMachine"):
         substitutions = machine["Properties"].get("DefinitionSubstitutions", {})
 
-        def task_of(substitution):
+        def task_of(substitution, substitutions=substitutions):
             logical = referenced(substitutions.get(substitution))
             for name, task in tasks.items():
                 if task.get("Parameters", {}).get("FunctionName") == "${" + substitution + "}":
@@ -593,14 +618,18 @@ def check_report_budget(variant, problems):
         worst = task_worst_case_seconds(render_task, int(renderer.get("Timeout", 3)))
         wait = int(mailer.get("Environment", {}).get("Variables", {}).get("REPORT_WAIT_SECONDS", 0))
         if wait < worst:
-            problems.append(f"{mailer_name}: waits {wait} s for the report, but {render} may take {worst:g} s "
-                            "with its retries: a report rendered on a retry would be reported as failed")
+            problems.append(
+                f"{mailer_name}: waits {wait} s for the report, but {render} may take {worst:g} s "
+                "with its retries: a report rendered on a retry would be reported as failed"
+            )
         timeout = int(mailer.get("Timeout", 3))
         if timeout <= wait:
             problems.append(f"{mailer_name}: Timeout {timeout} s does not outlast its wait of {wait} s")
         if mail_task.get("TimeoutSeconds", math.inf) < timeout:
-            problems.append(f"{mail}: TimeoutSeconds {mail_task['TimeoutSeconds']} stops the mailer before "
-                            f"its Timeout of {timeout} s")
+            problems.append(
+                f"{mail}: TimeoutSeconds {mail_task['TimeoutSeconds']} stops the mailer before "
+                f"its Timeout of {timeout} s"
+            )
 
 
 def check_dashboards(variant, problems):

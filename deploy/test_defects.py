@@ -14,9 +14,9 @@ from unittest import mock
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 
-import check  # noqa: E402
-import transform  # noqa: E402
-from samcli.yamlhelper import parse_yaml_file  # noqa: E402
+import check
+import transform
+from samcli.yamlhelper import parse_yaml_file
 
 TEMPLATE = transform.packaged(parse_yaml_file(str(transform.TEMPLATE)))
 
@@ -76,7 +76,9 @@ class EachDefectIsCaught(unittest.TestCase):
 
     def test_one_client_policy_for_both_routes(self):
         statement = self.resources["OrdersClientPolicy"]["Properties"]["PolicyDocument"]["Statement"][0]
-        statement["Resource"] = {"Fn::Sub": "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${CafeApi}/${CafeApi.Stage}/POST/*"}
+        statement["Resource"] = {
+            "Fn::Sub": "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${CafeApi}/${CafeApi.Stage}/POST/*"
+        }
         self.assertCaught("OrdersClientPolicy: one client policy admits ['POST/*'], not one route")
         self.assertCaught("POST/orders: no client policy admits callers to it in IAM mode")
 
@@ -87,7 +89,9 @@ class EachDefectIsCaught(unittest.TestCase):
     def test_an_s3_endpoint_to_another_bucket(self):
         statement = self.resources["ReportsS3Endpoint"]["Properties"]["PolicyDocument"]["Statement"][0]
         statement["Resource"] = "arn:aws:s3:::somebody-elses-bucket/*"
-        self.assertCaught("ReportsS3Endpoint: statement ReaderStoresInventories reaches arn:aws:s3:::somebody-elses-bucket/*")
+        self.assertCaught(
+            "ReportsS3Endpoint: statement ReaderStoresInventories reaches arn:aws:s3:::somebody-elses-bucket/*"
+        )
 
     def test_an_alarm_pointing_nowhere(self):
         alarm = self.resources["OrdersDlqNotEmpty"]["Properties"]
@@ -116,7 +120,9 @@ class EachDefectIsCaught(unittest.TestCase):
         templates = post["x-amazon-apigateway-integration"]["requestTemplates"]
         templates["application/json; charset=utf-8"] = templates["application/json"]
         self.assertCaught("POST /orders: request templates for ['application/json', 'application/json; charset=utf-8']")
-        post["requestBody"]["content"]["application/json; charset=utf-8"] = post["requestBody"]["content"]["application/json"]
+        post["requestBody"]["content"]["application/json; charset=utf-8"] = post["requestBody"]["content"][
+            "application/json"
+        ]
         self.assertCaught("POST /orders: request templates for ['application/json', 'application/json; charset=utf-8']")
 
     def test_the_model_bound_to_a_type_without_a_template(self):
@@ -175,16 +181,25 @@ class EachDefectIsCaught(unittest.TestCase):
 
     def test_a_longer_render_the_mailer_s_wait_does_not_cover(self):
         self.resources["ReportRenderer"]["Properties"]["Timeout"] = 60
-        self.assertCaughtWithTask("RenderReport", lambda task: task.update(TimeoutSeconds=120),
-                                  "ReportMailer: waits 240 s for the report, but RenderReport may take 441 s")
+        self.assertCaughtWithTask(
+            "RenderReport",
+            lambda task: task.update(TimeoutSeconds=120),
+            "ReportMailer: waits 240 s for the report, but RenderReport may take 441 s",
+        )
 
     def test_a_render_task_with_more_retries_than_the_wait_covers(self):
-        self.assertCaughtWithTask("RenderReport", lambda task: task["Retry"][1].update(MaxAttempts=6),
-                                  "ReportMailer: waits 240 s for the report, but RenderReport may take 377 s")
+        self.assertCaughtWithTask(
+            "RenderReport",
+            lambda task: task["Retry"][1].update(MaxAttempts=6),
+            "ReportMailer: waits 240 s for the report, but RenderReport may take 377 s",
+        )
 
     def test_a_mail_task_that_stops_the_mailer_while_it_waits(self):
-        self.assertCaughtWithTask("MailReport", lambda task: task.update(TimeoutSeconds=120),
-                                  "MailReport: TimeoutSeconds 120 stops the mailer before its Timeout of 270 s")
+        self.assertCaughtWithTask(
+            "MailReport",
+            lambda task: task.update(TimeoutSeconds=120),
+            "MailReport: TimeoutSeconds 120 stops the mailer before its Timeout of 270 s",
+        )
 
     def test_a_mailer_stopped_by_its_own_timeout_while_it_waits(self):
         self.resources["ReportMailer"]["Properties"]["Timeout"] = 90
@@ -243,7 +258,8 @@ class EachDefectIsCaught(unittest.TestCase):
 
     def test_an_ops_key_any_alarm_may_use(self):
         self.cloudwatch_key_statement()["Condition"]["ArnLike"]["aws:SourceArn"] = {
-            "Fn::Sub": "arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:*"}
+            "Fn::Sub": "arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:*"
+        }
         self.assertCaught("OpsTopicKey: CloudWatch may use the key for alarms other than this stack's")
 
     def test_an_ops_key_for_every_topic(self):

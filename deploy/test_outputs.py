@@ -6,8 +6,8 @@ import unittest
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 
-import outputs  # noqa: E402
-from samcli.yamlhelper import parse_yaml_file  # noqa: E402
+import outputs
+from samcli.yamlhelper import parse_yaml_file
 
 TEMPLATE = pathlib.Path(__file__).resolve().parent.parent / "template.yaml"
 

@@ -17,8 +17,9 @@ from stack import EMULATOR, GATEWAY, LOCAL, LOGS, RESOURCES, down, fail, say, up
 
 def request(method, path, body=None, accept="application/json"):
     data = None if body is None else json.dumps(body).encode()
-    req = urllib.request.Request(f"{GATEWAY}{path}", data=data, method=method,
-                                 headers={"Content-Type": "application/json", "Accept": accept})
+    req = urllib.request.Request(
+        f"{GATEWAY}{path}", data=data, method=method, headers={"Content-Type": "application/json", "Accept": accept}
+    )
     try:
         with urllib.request.urlopen(req, timeout=30) as response:
             return response.status, json.loads(response.read() or b"null")
@@ -41,8 +42,9 @@ def demo():
 
     started = up()
     try:
-        session = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
-                                region_name=RESOURCES["region"])
+        session = boto3.Session(
+            aws_access_key_id="testing", aws_secret_access_key="testing", region_name=RESOURCES["region"]
+        )
         dynamodb = session.client("dynamodb", endpoint_url=EMULATOR)
         sfn = session.client("stepfunctions", endpoint_url=EMULATOR)
         table = RESOURCES["ordersTable"]["name"]
@@ -54,8 +56,12 @@ def demo():
             clock[0] = now
 
         say("\n== Orders ==")
-        order = {"item": "flat white", "customerID": "demo-customer", "quantity": 2,
-                 "notes": "oat milk & 100% extra hot"}
+        order = {
+            "item": "flat white",
+            "customerID": "demo-customer",
+            "quantity": 2,
+            "notes": "oat milk & 100% extra hot",
+        }
         status, answer = request("POST", "/orders", order)
         if status != 202:
             fail(f"POST /orders answered {status}: {answer}")
@@ -74,8 +80,9 @@ def demo():
             _, letters = request("GET", "/mailbox")
             return next((m for m in letters if m["topic"] == topic and test(m)), None)
 
-        note = wait_until("the order notification", lambda: letter("OrderNotifications",
-                                                                    lambda m: order_id in m["body"]))
+        note = wait_until(
+            "the order notification", lambda: letter("OrderNotifications", lambda m: order_id in m["body"])
+        )
         step(f"order notified by order-notifier; {note['to']} reads:")
         say(f"    Subject: {note['subject']}")
         for line in note["body"].splitlines():
@@ -96,11 +103,14 @@ def demo():
         if described["status"] != "SUCCEEDED":
             fail(f"the execution ended {described['status']}: {described.get('error')} {described.get('cause')}")
         output = json.loads(described["output"])
-        step(f"execution succeeded: report s3://{output['report']['bucket']}/{output['report']['key']}"
-             f" ({output['report']['bytes']} bytes)")
+        step(
+            f"execution succeeded: report s3://{output['report']['bucket']}/{output['report']['key']}"
+            f" ({output['report']['bytes']} bytes)"
+        )
 
-        email = wait_until("the report email", lambda: letter(
-            "EmailReport", lambda m: m["messageId"] == output["email"]["messageId"]))
+        email = wait_until(
+            "the report email", lambda: letter("EmailReport", lambda m: m["messageId"] == output["email"]["messageId"])
+        )
         step(f"report emailed by report-mailer; {email['to']} reads:")
         say(f"    Subject: {email['subject']}")
         for line in email["body"].splitlines():
@@ -116,8 +126,10 @@ def demo():
         mailbox = save_mailbox(link, saved)
         step(f"mailbox saved to {mailbox}; its report link opens the saved report")
         if started:
-            say(f"\nThe stack stops now. Open {mailbox} in a browser, or keep the stack running with "
-                f"`make local-up` (then {GATEWAY}/mailbox, and `make local-down` to stop).")
+            say(
+                f"\nThe stack stops now. Open {mailbox} in a browser, or keep the stack running with "
+                f"`make local-up` (then {GATEWAY}/mailbox, and `make local-down` to stop)."
+            )
         else:
             say(f"\nThe stack keeps running: the mailbox is at {GATEWAY}/mailbox.")
     finally:

@@ -91,7 +91,9 @@ class _Template:
         try:
             return resource["Metadata"]["LocalName"]
         except (KeyError, TypeError):
-            raise TemplateError(f"template.yaml: {logical} has no Metadata.LocalName, so the local stack cannot name it") from None
+            raise TemplateError(
+                f"template.yaml: {logical} has no Metadata.LocalName, so the local stack cannot name it"
+            ) from None
 
     def arn(self, logical):
         """The ARN the emulator gives the resource (topics and functions are what refer to)."""
@@ -114,10 +116,12 @@ class _Template:
 
     def event(self, kind):
         """The one function with an event source of `kind`, and that event's properties."""
-        found = [(logical, event["Properties"])
-                 for logical, function in self.of_type("AWS::Serverless::Function").items()
-                 for event in function["Properties"].get("Events", {}).values()
-                 if event["Type"] == kind]
+        found = [
+            (logical, event["Properties"])
+            for logical, function in self.of_type("AWS::Serverless::Function").items()
+            for event in function["Properties"].get("Events", {}).values()
+            if event["Type"] == kind
+        ]
         if len(found) != 1:
             raise TemplateError(f"template.yaml has {len(found)} {kind} event sources; the local stack expects one")
         return found[0]
@@ -147,7 +151,8 @@ def local_resources(template=None, region=REGION):
         if endpoint is None:
             raise TemplateError(f"template.yaml: {logical} has no Metadata.LocalEndpoint")
         topics[t.name(referenced(properties["TopicArn"]))].append(
-            {"protocol": properties["Protocol"], "endpoint": endpoint})
+            {"protocol": properties["Protocol"], "endpoint": endpoint}
+        )
 
     bucket, _ = t.only("AWS::S3::Bucket")
     machine, machine_resource = t.only("AWS::Serverless::StateMachine")

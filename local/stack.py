@@ -72,8 +72,14 @@ READER_SECRET = "cafe-db-reader"
 
 
 def reader_env(database):
-    return {"DB_HOST": "127.0.0.1", "DB_PORT": str(MYSQL_RELAY_PORT), "DB_NAME": database,
-            "DB_USER": READER_USER, "DB_SECRET_ARN": READER_SECRET, "DB_TLS": "disabled"}
+    return {
+        "DB_HOST": "127.0.0.1",
+        "DB_PORT": str(MYSQL_RELAY_PORT),
+        "DB_NAME": database,
+        "DB_USER": READER_USER,
+        "DB_SECRET_ARN": READER_SECRET,
+        "DB_TLS": "disabled",
+    }
 
 
 def create_reader_secret(database_url):
@@ -83,14 +89,24 @@ def create_reader_secret(database_url):
 
     url = urllib.parse.urlparse(database_url)
     admin = url._replace(netloc=url.netloc.replace(f":{url.password}@", "@")) if url.password else url
-    done = subprocess.run([sys.executable, str(ROOT / "db" / "reader_user.py"), admin.geturl(), "--user", READER_USER],
-                          capture_output=True, text=True,
-                          env={**os.environ, **({"MYSQL_PWD": urllib.parse.unquote(url.password)} if url.password else {})})
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "db" / "reader_user.py"), admin.geturl(), "--user", READER_USER],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **({"MYSQL_PWD": urllib.parse.unquote(url.password)} if url.password else {})},
+    )
     if done.returncode != 0:
-        fail(f"could not create the database user {READER_USER} at {database_url} (db/reader_user.py): "
-             f"{done.stderr.strip()}; the URL's user must be allowed to create users and grant")
-    secrets = boto3.client("secretsmanager", endpoint_url=EMULATOR, region_name=LOCAL_AWS["AWS_REGION"],
-                           aws_access_key_id="testing", aws_secret_access_key="testing")
+        fail(
+            f"could not create the database user {READER_USER} at {database_url} (db/reader_user.py): "
+            f"{done.stderr.strip()}; the URL's user must be allowed to create users and grant"
+        )
+    secrets = boto3.client(
+        "secretsmanager",
+        endpoint_url=EMULATOR,
+        region_name=LOCAL_AWS["AWS_REGION"],
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
     secrets.create_secret(Name=READER_SECRET, SecretString=done.stdout.strip())
 
 
@@ -109,11 +125,17 @@ def fail(message):
 def start(name, command, env, cwd=ROOT):
     LOGS.mkdir(parents=True, exist_ok=True)
     PIDS.mkdir(parents=True, exist_ok=True)
-    log = open(LOGS / f"{name}.log", "ab")
+    log = open(LOGS / f"{name}.log", "ab")  # noqa: SIM115 (the child process writes to it)
     # A session of its own, so `down` can stop the process and all it started.
-    process = subprocess.Popen(command, cwd=cwd, env={**os.environ, **env}, stdout=log,
-                               stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                               start_new_session=True)
+    process = subprocess.Popen(
+        command,
+        cwd=cwd,
+        env={**os.environ, **env},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     (PIDS / f"{name}.pid").write_text(str(process.pid))
     return process
 
@@ -184,8 +206,15 @@ def mysql_command(url, database=None):
     if client is None:
         fail("the mysql (or mariadb) command-line client is needed to load db/*.sql; install MariaDB's client")
     parts = urllib.parse.urlparse(url)
-    command = [client, "-h", parts.hostname or "127.0.0.1", "-P", str(parts.port or 3306),
-               "-u", urllib.parse.unquote(parts.username or "root")]
+    command = [
+        client,
+        "-h",
+        parts.hostname or "127.0.0.1",
+        "-P",
+        str(parts.port or 3306),
+        "-u",
+        urllib.parse.unquote(parts.username or "root"),
+    ]
     if parts.password:
         command.append(f"-p{urllib.parse.unquote(parts.password)}")
     if database:
@@ -194,25 +223,50 @@ def mysql_command(url, database=None):
 
 
 def start_private_mariadb():
-    server = shutil.which("mariadbd") or shutil.which("mysqld") or (
-        "/usr/sbin/mariadbd" if Path("/usr/sbin/mariadbd").exists() else None)
+    server = (
+        shutil.which("mariadbd")
+        or shutil.which("mysqld")
+        or ("/usr/sbin/mariadbd" if Path("/usr/sbin/mariadbd").exists() else None)
+    )
     if server is None:
-        fail("no MySQL or MariaDB answers at DATABASE_URL and none is installed. Install MariaDB "
-             "(Debian/Ubuntu: sudo apt-get install mariadb-server; macOS: brew install mariadb) "
-             "and start it, or set DATABASE_URL to a server you have.")
+        fail(
+            "no MySQL or MariaDB answers at DATABASE_URL and none is installed. Install MariaDB "
+            "(Debian/Ubuntu: sudo apt-get install mariadb-server; macOS: brew install mariadb) "
+            "and start it, or set DATABASE_URL to a server you have."
+        )
     data = LOCAL / "mysql"
     if not (data / "mysql").exists():
         installer = shutil.which("mariadb-install-db") or shutil.which("mysql_install_db")
         if installer is None:
             fail(f"{server} is installed but mariadb-install-db is not; cannot create a private database")
         say(f"creating a private MariaDB under {data} …")
-        subprocess.run([installer, "--no-defaults", f"--datadir={data}", "--auth-root-authentication-method=normal",
-                        "--skip-test-db", f"--user={os.environ.get('USER', 'root')}"],
-                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        subprocess.run(
+            [
+                installer,
+                "--no-defaults",
+                f"--datadir={data}",
+                "--auth-root-authentication-method=normal",
+                "--skip-test-db",
+                f"--user={os.environ.get('USER', 'root')}",
+            ],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.STDOUT,
+        )
     port = free_port()
-    process = start("mariadb", [server, "--no-defaults", f"--datadir={data}", f"--port={port}",
-                                "--bind-address=127.0.0.1", f"--socket={LOCAL / 'mysql.sock'}",
-                                f"--user={os.environ.get('USER', 'root')}"], {})
+    process = start(
+        "mariadb",
+        [
+            server,
+            "--no-defaults",
+            f"--datadir={data}",
+            f"--port={port}",
+            "--bind-address=127.0.0.1",
+            f"--socket={LOCAL / 'mysql.sock'}",
+            f"--user={os.environ.get('USER', 'root')}",
+        ],
+        {},
+    )
     wait_for("the private MariaDB", lambda: port_open("127.0.0.1", port), process)
     return f"mysql://root@127.0.0.1:{port}/coffee"
 
@@ -226,10 +280,12 @@ def ensure_database():
         url = start_private_mariadb()
         parts = urllib.parse.urlparse(url)
     database = parts.path.lstrip("/") or "coffee"
-    subprocess.run(mysql_command(url) + ["-e", f"CREATE DATABASE IF NOT EXISTS `{database}` CHARACTER SET utf8mb4"],
-                   check=True)
-    tables = subprocess.run(mysql_command(url, database) + ["-N", "-e", "SHOW TABLES"],
-                            check=True, capture_output=True, text=True).stdout.split()
+    subprocess.run(
+        [*mysql_command(url), "-e", f"CREATE DATABASE IF NOT EXISTS `{database}` CHARACTER SET utf8mb4"], check=True
+    )
+    tables = subprocess.run(
+        [*mysql_command(url, database), "-N", "-e", "SHOW TABLES"], check=True, capture_output=True, text=True
+    ).stdout.split()
     if not tables:
         for file in ("schema.sql", "seed.sql"):
             with open(ROOT / "db" / file, "rb") as sql:
@@ -268,13 +324,21 @@ def stack_env(database_url):
     database = urllib.parse.urlparse(database_url)
     credentials = database.netloc.rsplit("@", 1)[0] + "@" if "@" in database.netloc else ""
     relayed = database._replace(netloc=f"{credentials}127.0.0.1:{MYSQL_RELAY_PORT}").geturl()
-    return {**LOCAL_AWS, **FUNCTION_ENV, **reader_env(database.path.lstrip("/")), "DATABASE_URL": relayed,
-            "PATH": f"{VENV_BIN}:{os.environ['PATH']}"}
+    return {
+        **LOCAL_AWS,
+        **FUNCTION_ENV,
+        **reader_env(database.path.lstrip("/")),
+        "DATABASE_URL": relayed,
+        "PATH": f"{VENV_BIN}:{os.environ['PATH']}",
+    }
 
 
 def start_gateway(env):
-    gateway = start("gateway", [str(TARGET / "debug" / "cafe-gateway")],
-                    {**env, "EMULATOR_READY_FILE": str(LOCAL / "emulator.json")})
+    gateway = start(
+        "gateway",
+        [str(TARGET / "debug" / "cafe-gateway")],
+        {**env, "EMULATOR_READY_FILE": str(LOCAL / "emulator.json")},
+    )
     wait_for("the gateway", running, gateway)
 
 
@@ -284,8 +348,10 @@ GATEWAY_SOURCES = (ROOT / "local" / "gateway", ROOT / "local" / "event-sources",
 
 
 def last_change(folders):
-    return max((f.stat().st_mtime for folder in folders for f in folder.rglob("*")
-                if f.is_file() and "target" not in f.parts), default=0.0)
+    return max(
+        (f.stat().st_mtime for folder in folders for f in folder.rglob("*") if f.is_file() and "target" not in f.parts),
+        default=0.0,
+    )
 
 
 def reload_gateway_on_change():
@@ -319,25 +385,46 @@ def start_all(reload_on_change):
     say("building the functions and the gateway (the first time takes a few minutes) …")
     # Built as `cargo lambda watch` runs them (`cargo run --bin <function>` in the workspace, so
     # with the workspace's features), so a function's first invocation starts at once.
-    subprocess.run(["cargo", "build", *(f"--bin={name}" for name in RESOURCES["functions"] + ["cafe-gateway"])],
-                   cwd=ROOT, check=True)
+    subprocess.run(
+        ["cargo", "build", *(f"--bin={name}" for name in RESOURCES["functions"] + ["cafe-gateway"])],
+        cwd=ROOT,
+        check=True,
+    )
     env = stack_env(database_url)
     database = urllib.parse.urlparse(database_url)
     ready = LOCAL / "emulator.json"
     ready.unlink(missing_ok=True)
-    emulator = start("emulator", [str(VENV_BIN / "python"), str(ROOT / "local" / "emulator")],
-                     {**env, "EMULATOR_READY_FILE": str(ready), "MYSQL_RELAY_PORT": str(MYSQL_RELAY_PORT),
-                      "MYSQL_UPSTREAM": f"{database.hostname}:{database.port or 3306}"})
+    emulator = start(
+        "emulator",
+        [str(VENV_BIN / "python"), str(ROOT / "local" / "emulator")],
+        {
+            **env,
+            "EMULATOR_READY_FILE": str(ready),
+            "MYSQL_RELAY_PORT": str(MYSQL_RELAY_PORT),
+            "MYSQL_UPSTREAM": f"{database.hostname}:{database.port or 3306}",
+        },
+    )
     wait_for("the AWS emulator", ready.exists, emulator)
     create_reader_secret(database_url)
-    watch = [str(VENV_BIN / "cargo-lambda"), "lambda", "watch", "--concurrency", "4", "--invoke-address",
-             "127.0.0.1", "--invoke-port", str(FUNCTIONS_PORT)]
+    watch = [
+        str(VENV_BIN / "cargo-lambda"),
+        "lambda",
+        "watch",
+        "--concurrency",
+        "4",
+        "--invoke-address",
+        "127.0.0.1",
+        "--invoke-port",
+        str(FUNCTIONS_PORT),
+    ]
     functions = start("functions", watch + ([] if reload_on_change else ["--ignore-changes"]), env)
     wait_for("cargo lambda watch", lambda: port_open("127.0.0.1", FUNCTIONS_PORT), functions)
     start_gateway(env)
-    say(f"local stack up in {time.time() - t0:.1f} s: gateway {GATEWAY} (POST /orders, POST /create_report, "
+    say(
+        f"local stack up in {time.time() - t0:.1f} s: gateway {GATEWAY} (POST /orders, POST /create_report, "
         f"GET /mailbox), AWS emulator {EMULATOR}, functions 127.0.0.1:{FUNCTIONS_PORT}, "
-        f"MySQL {database_url}; logs in {LOGS}/")
+        f"MySQL {database_url}; logs in {LOGS}/"
+    )
 
 
 def down():
@@ -347,8 +434,10 @@ def down():
 
 def run():
     started = up(reload_on_change=True)
-    say("a change to a function's sources rebuilds and restarts that function, and to the "
-        "gateway's (local/gateway/, local/event-sources/, shared/) the gateway; press Ctrl-C to stop")
+    say(
+        "a change to a function's sources rebuilds and restarts that function, and to the "
+        "gateway's (local/gateway/, local/event-sources/, shared/) the gateway; press Ctrl-C to stop"
+    )
     try:
         reload_gateway_on_change()
     finally:
@@ -361,8 +450,10 @@ def run_against_stack(test, *arguments, then=None):
     then, if they passed, the command `then`."""
     started = up()
     try:
-        result = subprocess.run(["cargo", "test", "--package", "cafe-tests", "--test", test, "--",
-                                 "--include-ignored", *arguments], cwd=ROOT)
+        result = subprocess.run(
+            ["cargo", "test", "--package", "cafe-tests", "--test", test, "--", "--include-ignored", *arguments],
+            cwd=ROOT,
+        )
         if result.returncode == 0 and then:
             result = subprocess.run(then, cwd=ROOT)
     finally:
@@ -382,8 +473,11 @@ def faults():
 
 
 def env():
-    print(json.dumps({**LOCAL_AWS, **FUNCTION_ENV, **reader_env("coffee"), "DATABASE_URL": DEFAULT_DATABASE_URL},
-                     indent=2))
+    print(
+        json.dumps(
+            {**LOCAL_AWS, **FUNCTION_ENV, **reader_env("coffee"), "DATABASE_URL": DEFAULT_DATABASE_URL}, indent=2
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -71,8 +71,11 @@ def expand_braces(path: str) -> list[str]:
     match = re.search(r"\{([^{}]+)\}", path)
     if not match:
         return [path]
-    return [p for choice in match.group(1).split(",")
-            for p in expand_braces(path[:match.start()] + choice + path[match.end():])]
+    return [
+        p
+        for choice in match.group(1).split(",")
+        for p in expand_braces(path[: match.start()] + choice + path[match.end() :])
+    ]
 
 
 def named_paths(text: str, top_level: set[str]) -> set[str]:
@@ -127,9 +130,10 @@ def mentioned_anywhere(root: Path, files: list[str], variable: str) -> bool:
     for name in files:
         if name in OWN_FILES:
             continue
-        if name.endswith((".rs", ".py", "Makefile", ".yaml")):
-            if re.search(rf"""["'$({{ ]{variable}["')}} =]""", (root / name).read_text(errors="replace")):
-                return True
+        if name.endswith((".rs", ".py", "Makefile", ".yaml")) and re.search(
+            rf"""["'$({{ ]{variable}["')}} =]""", (root / name).read_text(errors="replace")
+        ):
+            return True
     return False
 
 
@@ -137,8 +141,11 @@ def problems(root: Path, docs: dict[str, str]) -> list[str]:
     """What is wrong with `docs` (file name → text) against the repository at `root`."""
     found = []
     files = tracked_files(root)
-    existing = set(files) | {str(Path(f).parent) for f in files} | {
-        str(p) for f in files for p in Path(f).parents if str(p) != "."}
+    existing = (
+        set(files)
+        | {str(Path(f).parent) for f in files}
+        | {str(p) for f in files for p in Path(f).parents if str(p) != "."}
+    )
     top_level = {f.split("/")[0] for f in files} | {g.rstrip("/").split("/")[0] for g in GENERATED}
     targets, listed = make_targets(root)
     crates = packages(root)
@@ -169,7 +176,7 @@ def problems(root: Path, docs: dict[str, str]) -> list[str]:
 
 
 def the_docs(root: Path) -> dict[str, str]:
-    names = ["README.md"] + sorted(str(p.relative_to(root)) for p in (root / "docs").glob("*.md"))
+    names = ["README.md", *sorted(str(p.relative_to(root)) for p in (root / "docs").glob("*.md"))]
     return {name: (root / name).read_text() for name in names}
 
 

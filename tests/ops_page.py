@@ -26,8 +26,7 @@ TIMEOUT = 60
 
 def chromium(*arguments):
     command = ["chromium", "--headless", "--no-sandbox", "--hide-scrollbars", *arguments]
-    return subprocess.run(command, capture_output=True, encoding="utf-8", errors="replace",
-                          timeout=TIMEOUT)
+    return subprocess.run(command, capture_output=True, encoding="utf-8", errors="replace", timeout=TIMEOUT)
 
 
 def png_size(path):

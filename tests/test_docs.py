@@ -10,7 +10,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import docs  # noqa: E402
+import docs
 
 
 class TheDocs(unittest.TestCase):
@@ -48,7 +48,7 @@ class TheDocs(unittest.TestCase):
         self.assertIn("docs/testing.md: crate order-printer is not in the workspace", self.found())
 
     def test_a_variable_nothing_reads(self):
-        self.plant(docs.CONFIGURATION, "| `COFFEE_QUEUE_URL` | – | nothing |")
+        self.plant(docs.CONFIGURATION, "| `COFFEE_QUEUE_URL` | unset | nothing |")
         self.assertIn(f"{docs.CONFIGURATION}: COFFEE_QUEUE_URL is read by nothing", self.found())
 
     def test_a_variable_read_but_undocumented(self):

@@ -8,7 +8,7 @@ import html
 import json
 import os
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import boto3
 import pymysql
@@ -64,7 +64,7 @@ def inventory_reader(event, context):
 def report_renderer(event, context):
     inventory = event["inventory"]["inline"]
     parts = ["<html><head><title>Bean quantity report</title></head><body><h1>Bean quantity report</h1>",
-             f"<p>{datetime.now(timezone.utc).isoformat()}</p>"]
+             f"<p>{datetime.now(UTC).isoformat()}</p>"]
     for supplier in inventory["suppliers"]:
         parts.append(f"<h2>{html.escape(supplier['name'])}</h2><p>{html.escape(supplier['address'])}"
                      f" {html.escape(supplier['phone'])}</p>")

@@ -20,8 +20,9 @@ if not __package__:
     # goes there instead, so the modules are imported as the package's.
     sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
-from emulator import ROOT, faults, guard, patches, provision, relay  # noqa: E402
-from resources import local_resources  # noqa: E402
+from resources import local_resources
+
+from emulator import ROOT, faults, guard, patches, provision, relay
 
 HOST = "127.0.0.1"
 
@@ -51,9 +52,15 @@ def main():
     ready_file.unlink(missing_ok=True)
 
     switch = faults.Faults()
-    patches.put_in_front(lambda environ, start_response, forward: guard.loopback_only(
-        environ, start_response, lambda: switch.handle(environ, start_response, lambda: (
-            patches.refuse_unsupported(environ, start_response, forward)))))
+    patches.put_in_front(
+        lambda environ, start_response, forward: guard.loopback_only(
+            environ,
+            start_response,
+            lambda: switch.handle(
+                environ, start_response, lambda: patches.refuse_unsupported(environ, start_response, forward)
+            ),
+        )
+    )
     mysql = relay.MysqlRelay(switch, relay_port, mysql_upstream)
     threading.Thread(target=mysql.serve, daemon=True).start()
 
@@ -62,8 +69,11 @@ def main():
     server.start()
     endpoint = f"http://{HOST}:{port}"
     resources = provision.provision(endpoint, plan)
-    print(f"AWS emulator at {endpoint} with {json.dumps(resources)}; MySQL relay at "
-          f"127.0.0.1:{relay_port} → {mysql_upstream}", flush=True)
+    print(
+        f"AWS emulator at {endpoint} with {json.dumps(resources)}; MySQL relay at "
+        f"127.0.0.1:{relay_port} → {mysql_upstream}",
+        flush=True,
+    )
     ready_file.parent.mkdir(parents=True, exist_ok=True)
     ready_file.write_text(json.dumps(resources, indent=2), encoding="utf-8")
 

@@ -41,14 +41,16 @@ def fault_rule(rule):
     """The fault `rule` (a decoded JSON body) asks for, checked whole, as the fields `Faults.add`
     keeps; or ValueError naming everything that is wrong with it."""
     if not isinstance(rule, dict):
-        raise ValueError('a fault is a JSON object, such as {"target": "dynamodb:PutItem", '
-                         '"mode": "error", "seconds": 5}')
-    problems = [f"unknown key `{key}` (a fault has {', '.join(FAULT_KEYS)})"
-                for key in rule if key not in FAULT_KEYS]
+        raise ValueError(
+            'a fault is a JSON object, such as {"target": "dynamodb:PutItem", "mode": "error", "seconds": 5}'
+        )
+    problems = [f"unknown key `{key}` (a fault has {', '.join(FAULT_KEYS)})" for key in rule if key not in FAULT_KEYS]
     target = rule.get("target")
     if not isinstance(target, str) or not FAULT_TARGET.fullmatch(target):
-        problems.append(f"`target` is {json.dumps(target)}; it must be `service:Operation` "
-                        "(`dynamodb:PutItem`, `s3:PUT`, `sns:*`), a service, or `mysql`")
+        problems.append(
+            f"`target` is {json.dumps(target)}; it must be `service:Operation` "
+            "(`dynamodb:PutItem`, `s3:PUT`, `sns:*`), a service, or `mysql`"
+        )
     mode = rule.get("mode", "error")
     if mode not in ("error", "delay"):
         problems.append(f"`mode` is {json.dumps(mode)}; it must be `error` or `delay`")
@@ -56,18 +58,23 @@ def fault_rule(rule):
     if seconds is not None and not (is_number(seconds) and seconds > 0):
         problems.append(f"`seconds` is {json.dumps(seconds)}; it must be a number above 0")
     count = rule.get("count")
-    if count is not None and not (isinstance(count, int) and not isinstance(count, bool)
-                                  and count >= 1):
+    if count is not None and not (isinstance(count, int) and not isinstance(count, bool) and count >= 1):
         problems.append(f"`count` is {json.dumps(count)}; it must be a whole number of at least 1")
     delay = rule.get("delay")
     if (mode == "delay" or delay is not None) and not (is_number(delay) and 0 < delay <= MAX_FAULT_DELAY_SECONDS):
         needs = "a delay fault needs one" if mode == "delay" else "an error fault may have one (it then fails slowly)"
-        problems.append(f"`delay` is {json.dumps(delay)}; {needs}, in seconds, "
-                        f"above 0 and at most {MAX_FAULT_DELAY_SECONDS}")
+        problems.append(
+            f"`delay` is {json.dumps(delay)}; {needs}, in seconds, above 0 and at most {MAX_FAULT_DELAY_SECONDS}"
+        )
     if problems:
         raise ValueError("; ".join(problems))
-    return {"target": target, "mode": mode, "delay": float(delay or 0),
-            "seconds": None if seconds is None else float(seconds), "count": count}
+    return {
+        "target": target,
+        "mode": mode,
+        "delay": float(delay or 0),
+        "seconds": None if seconds is None else float(seconds),
+        "count": count,
+    }
 
 
 def refuse_constant(name):
@@ -100,8 +107,10 @@ class Faults:
     def listing(self):
         now = time.monotonic()
         with self.lock:
-            return [{**rule, "until": None if rule["until"] is None else round(rule["until"] - now, 3)}
-                    for rule in self.rules.values()]
+            return [
+                {**rule, "until": None if rule["until"] is None else round(rule["until"] - now, 3)}
+                for rule in self.rules.values()
+            ]
 
     def strike(self, service, operation):
         """The rule that applies to this call, counted, or None."""
@@ -109,8 +118,11 @@ class Faults:
         with self.lock:
             for target in (f"{service}:{operation}", f"{service}:*", service):
                 rule = self.rules.get(target)
-                if (rule and (rule["until"] is None or now < rule["until"])
-                        and (rule["count"] is None or rule["hits"] < rule["count"])):
+                if (
+                    rule
+                    and (rule["until"] is None or now < rule["until"])
+                    and (rule["count"] is None or rule["hits"] < rule["count"])
+                ):
                     rule["hits"] += 1
                     return dict(rule)
         return None
@@ -127,17 +139,25 @@ class Faults:
             # A 503 is what an AWS service says when it is down; the SDKs retry it, then give up.
             if "json" in (environ.get("CONTENT_TYPE") or ""):
                 content_type = "application/x-amz-json-1.0"
-                body = json.dumps({"__type": "ServiceUnavailable",
-                                   "message": f"fault injected: {service}:{operation}"}).encode()
+                body = json.dumps(
+                    {"__type": "ServiceUnavailable", "message": f"fault injected: {service}:{operation}"}
+                ).encode()
             else:
                 content_type = "text/xml"
-                error = (f"<Error><Type>Receiver</Type><Code>ServiceUnavailable</Code>"
-                         f"<Message>fault injected: {service}:{operation}</Message></Error>")
+                error = (
+                    f"<Error><Type>Receiver</Type><Code>ServiceUnavailable</Code>"
+                    f"<Message>fault injected: {service}:{operation}</Message></Error>"
+                )
                 # S3 answers with a bare <Error>; the query protocols (SNS, …) wrap it.
                 body = (error if service == "s3" else f"<ErrorResponse>{error}</ErrorResponse>").encode()
-            start_response("503 Service Unavailable", [("Content-Type", content_type),
-                                                       ("x-amzn-ErrorType", "ServiceUnavailable"),
-                                                       ("Content-Length", str(len(body)))])
+            start_response(
+                "503 Service Unavailable",
+                [
+                    ("Content-Type", content_type),
+                    ("x-amzn-ErrorType", "ServiceUnavailable"),
+                    ("Content-Length", str(len(body))),
+                ],
+            )
             return [body]
         return forward()
 

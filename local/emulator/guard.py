@@ -38,13 +38,20 @@ def loopback_only(environ, start_response, forward):
     form-encoded calls, which a page can send without a preflight); else `forward()`."""
     host, origin = environ.get("HTTP_HOST"), environ.get("HTTP_ORIGIN")
     if origin is not None and not is_loopback_origin(origin):
-        status, error = "403 Forbidden", ("this local AWS emulator answers only pages served from "
-                                          f"this machine; the Origin here is {origin}")
+        status, error = (
+            "403 Forbidden",
+            (f"this local AWS emulator answers only pages served from this machine; the Origin here is {origin}"),
+        )
     elif not is_loopback_host(host):
         named = f"`{host}`" if host else "none"
-        status, error = "421 Misdirected Request", ("this local AWS emulator answers only requests "
-                                                    "for localhost, 127.0.0.1 or [::1] (any port); "
-                                                    f"the Host here is {named}")
+        status, error = (
+            "421 Misdirected Request",
+            (
+                "this local AWS emulator answers only requests "
+                "for localhost, 127.0.0.1 or [::1] (any port); "
+                f"the Host here is {named}"
+            ),
+        )
     else:
         return forward()
     body = json.dumps({"error": error}).encode()

@@ -21,7 +21,7 @@ import json
 import threading
 import urllib.error
 import urllib.request
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 # How long the server waits on any one read from a client (the request line, a header, a piece of
 # the body) before it drops the connection. The SDKs send a request at once; without a bound, a
@@ -86,11 +86,20 @@ def refuse_unsupported(environ, start_response, forward):
     target = environ.get("HTTP_X_AMZ_TARGET")
     if target not in UNSUPPORTED_TARGETS:
         return forward()
-    body = json.dumps({"__type": "com.amazonaws.sqs#UnsupportedOperation",
-                       "message": f"{target.split('.')[-1]} is not supported by the local emulator"}).encode()
-    start_response("400 Bad Request", [("Content-Type", "application/x-amz-json-1.0"),
-                                       ("x-amzn-query-error", "AWS.SimpleQueueService.UnsupportedOperation;Sender"),
-                                       ("Content-Length", str(len(body)))])
+    body = json.dumps(
+        {
+            "__type": "com.amazonaws.sqs#UnsupportedOperation",
+            "message": f"{target.split('.')[-1]} is not supported by the local emulator",
+        }
+    ).encode()
+    start_response(
+        "400 Bad Request",
+        [
+            ("Content-Type", "application/x-amz-json-1.0"),
+            ("x-amzn-query-error", "AWS.SimpleQueueService.UnsupportedOperation;Sender"),
+            ("Content-Length", str(len(body))),
+        ],
+    )
     return [body]
 
 
@@ -125,11 +134,26 @@ def patch_email_delivery(subscription_class, mailbox_file):
     `mailbox_file`, as the gateway's GET /mailbox reads it."""
     deliver = subscription_class.publish
 
-    def publish(self, message, message_id, subject=None, message_attributes=None,
-                group_id=None, deduplication_id=None, message_structure=None):
-        deliver(self, message, message_id, subject=subject, message_attributes=message_attributes,
-                group_id=group_id, deduplication_id=deduplication_id,
-                message_structure=message_structure)
+    def publish(
+        self,
+        message,
+        message_id,
+        subject=None,
+        message_attributes=None,
+        group_id=None,
+        deduplication_id=None,
+        message_structure=None,
+    ):
+        deliver(
+            self,
+            message,
+            message_id,
+            subject=subject,
+            message_attributes=message_attributes,
+            group_id=group_id,
+            deduplication_id=deduplication_id,
+            message_structure=message_structure,
+        )
         if self.protocol != "email":
             return
         matcher = self._filter_policy_matcher
@@ -142,7 +166,7 @@ def patch_email_delivery(subscription_class, mailbox_file):
             "to": self.endpoint,
             "subject": subject or "",
             "body": message,
-            "timestamp": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
+            "timestamp": datetime.now(UTC).isoformat(timespec="milliseconds"),
             "messageId": message_id,
         }
         with _mailbox_lock, mailbox_file.open("a", encoding="utf-8") as mailbox:
@@ -155,7 +179,7 @@ def patch_stream_sequence_numbers(shard_class):
     """moto 5.2.5's StreamShard.add numbers a record `len(items) + start` and appends it without a
     lock, and building the record between the two takes long enough for another write's thread
     to read the same length: two records share a number and the next number is skipped. `get` finds
-    records by position (number − start), so an AFTER_SEQUENCE_NUMBER iterator past the shared
+    records by position (number - start), so an AFTER_SEQUENCE_NUMBER iterator past the shared
     number lands on the second of the two again, and whoever follows the stream reads that
     record once more on every poll. Numbering and appending under one lock keeps every number
     unique, increasing and equal to position + start."""

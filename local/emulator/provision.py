@@ -23,23 +23,21 @@ def provision(endpoint, plan):
     import boto3
 
     created = copy.deepcopy(plan)
-    session = boto3.Session(
-        aws_access_key_id="testing", aws_secret_access_key="testing", region_name=plan["region"]
-    )
+    session = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name=plan["region"])
     client = lambda service: session.client(service, endpoint_url=endpoint)  # noqa: E731
     sqs, dynamodb, sns, s3 = (client(s) for s in ("sqs", "dynamodb", "sns", "s3"))
     iam, lam, sfn = (client(s) for s in ("iam", "lambda", "stepfunctions"))
 
     def create_queue(queue, **attributes):
         queue["url"] = sqs.create_queue(QueueName=queue["name"], Attributes=attributes)["QueueUrl"]
-        queue["arn"] = sqs.get_queue_attributes(QueueUrl=queue["url"], AttributeNames=["QueueArn"])[
-            "Attributes"]["QueueArn"]
+        queue["arn"] = sqs.get_queue_attributes(QueueUrl=queue["url"], AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
 
     dlq, queue = created["ordersDeadLetterQueue"], created["ordersQueue"]
     create_queue(dlq)
     redrive = {"deadLetterTargetArn": dlq["arn"], "maxReceiveCount": str(queue["maxReceiveCount"])}
-    create_queue(queue, VisibilityTimeout=str(LOCAL_VISIBILITY_TIMEOUT_SECONDS),
-                 RedrivePolicy=json.dumps(redrive))
+    create_queue(queue, VisibilityTimeout=str(LOCAL_VISIBILITY_TIMEOUT_SECONDS), RedrivePolicy=json.dumps(redrive))
     create_queue(created["notifierFailuresQueue"])
 
     table = created["ordersTable"]
@@ -54,22 +52,35 @@ def provision(endpoint, plan):
     for name, topic in created["topics"].items():
         topic["arn"] = sns.create_topic(Name=name)["TopicArn"]
         for subscriber in topic["subscribers"]:
-            sns.subscribe(TopicArn=topic["arn"], Protocol=subscriber["protocol"],
-                          Endpoint=subscriber["endpoint"])
+            sns.subscribe(TopicArn=topic["arn"], Protocol=subscriber["protocol"], Endpoint=subscriber["endpoint"])
     s3.create_bucket(Bucket=created["reportsBucket"])
 
-    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
-             "Principal": {"Service": ["lambda.amazonaws.com", "states.amazonaws.com"]}}]}
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": "sts:AssumeRole",
+                "Principal": {"Service": ["lambda.amazonaws.com", "states.amazonaws.com"]},
+            }
+        ],
+    }
     role = iam.create_role(RoleName="cafe-local", AssumeRolePolicyDocument=json.dumps(trust))["Role"]
     for name in created["functions"]:
         # The code lives with `cargo lambda watch`; moto only needs the registration.
-        lam.create_function(FunctionName=name, Runtime="provided.al2023", Role=role["Arn"],
-                            Handler="bootstrap", Code={"ZipFile": b"served by cargo lambda watch"})
+        lam.create_function(
+            FunctionName=name,
+            Runtime="provided.al2023",
+            Role=role["Arn"],
+            Handler="bootstrap",
+            Code={"ZipFile": b"served by cargo lambda watch"},
+        )
 
     machine = created["stateMachine"]
     definition = (ROOT / machine["definition"]).read_text(encoding="utf-8")
     for name, value in machine["substitutions"].items():
         definition = definition.replace("${" + name + "}", value)
-    machine["arn"] = sfn.create_state_machine(name=machine["name"], definition=definition,
-                                              roleArn=role["Arn"])["stateMachineArn"]
+    machine["arn"] = sfn.create_state_machine(name=machine["name"], definition=definition, roleArn=role["Arn"])[
+        "stateMachineArn"
+    ]
     return created

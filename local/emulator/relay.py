@@ -4,6 +4,7 @@ byte; it is here so that a `mysql` fault (see `faults`) can close every connecti
 and refuse new ones while the fault lasts.
 """
 
+import contextlib
 import select
 import socket
 import threading
@@ -56,7 +57,5 @@ class MysqlRelay:
     def cut(self):
         with self.lock:
             for connection in self.open:
-                try:
+                with contextlib.suppress(OSError):
                     connection.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass

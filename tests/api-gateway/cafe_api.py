@@ -12,6 +12,7 @@ back with the API Gateway call that AWS's importer amounts to, and named in `Api
 a test can say which ones LocalStack still has (see test_deployment.py).
 """
 
+import contextlib
 import hashlib
 import json
 import time
@@ -22,14 +23,17 @@ from pathlib import Path
 import boto3
 import botocore.config
 import requests
-
 import resolve
 
 ROOT = Path(__file__).resolve().parents[2]
 SAM_OUT = ROOT / "target" / "sam"
 REGION = "us-east-1"
 API = "CafeApi"
-PASS_STATE_MACHINE = {"Comment": "Stands in for the report", "StartAt": "Done", "States": {"Done": {"Type": "Pass", "End": True}}}
+PASS_STATE_MACHINE = {
+    "Comment": "Stands in for the report",
+    "StartAt": "Done",
+    "States": {"Done": {"Type": "Pass", "End": True}},
+}
 SQS_ERROR = "the order queue refused the order: "
 REPORT_ERROR = "the report could not be started: "
 # LocalStack 2026.3.0 answers a gateway response with its own body, {"message": <its message>}, and
@@ -40,9 +44,7 @@ LOCALSTACK_UNSUPPORTED_MEDIA_TYPE = {"message": "Unsupported Media Type"}
 
 
 def clients(endpoint: str) -> dict:
-    session = boto3.session.Session(
-        aws_access_key_id="test", aws_secret_access_key="test", region_name=REGION
-    )
+    session = boto3.session.Session(aws_access_key_id="test", aws_secret_access_key="test", region_name=REGION)
     config = botocore.config.Config(retries={"max_attempts": 2, "mode": "standard"}, connect_timeout=5, read_timeout=30)
     return {
         name: session.client(name, endpoint_url=endpoint, config=config)
@@ -93,7 +95,9 @@ class Api:
             headers["x-api-key"] = self.api_key
         return headers
 
-    def post(self, path: str, body=b"", headers: dict | None = None, replace_headers: bool = False, params=None) -> Response:
+    def post(
+        self, path: str, body=b"", headers: dict | None = None, replace_headers: bool = False, params=None
+    ) -> Response:
         """POSTs `body` (bytes as is; str as UTF-8; anything else as JSON, non-ASCII kept) and
         asserts that the answer is JSON, declared and parsed, as every answer of this API must be."""
         if isinstance(body, str):
@@ -137,15 +141,25 @@ class Api:
     def assert_queue_empty(self) -> None:
         attributes = self.aws["sqs"].get_queue_attributes(
             QueueUrl=self.queue_url,
-            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible", "ApproximateNumberOfMessagesDelayed"],
+            AttributeNames=[
+                "ApproximateNumberOfMessages",
+                "ApproximateNumberOfMessagesNotVisible",
+                "ApproximateNumberOfMessagesDelayed",
+            ],
         )["Attributes"]
         assert all(value == "0" for value in attributes.values()), f"the queue is not empty: {attributes}"
-        extra = self.aws["sqs"].receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages", [])
+        extra = (
+            self.aws["sqs"]
+            .receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0)
+            .get("Messages", [])
+        )
         assert not extra, f"unexpected messages on the queue: {[m['Body'] for m in extra]}"
 
     def drain(self) -> None:
         sqs = self.aws["sqs"]
-        while batch := sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages", []):
+        while batch := sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get(
+            "Messages", []
+        ):
             for message in batch:
                 sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
 
@@ -175,10 +189,9 @@ class Api:
             lambda: self.aws["sqs"].delete_queue(QueueUrl=self.queue_url),
             lambda: self.aws["stepfunctions"].delete_state_machine(stateMachineArn=self.state_machine_arn),
         ):
-            try:
+            # Already gone (a test deleted it): nothing to clean.
+            with contextlib.suppress(Exception):
                 call()
-            except Exception:  # already gone (a test deleted it): nothing to clean
-                pass
 
 
 def md5(data: bytes) -> str:
@@ -212,10 +225,19 @@ def deploy(aws: dict, endpoint: str, variant: str) -> Api:
     queue_name = f"cafe-OrdersQueue-{suffix}"
     queue_url = sqs.create_queue(QueueName=queue_name)["QueueUrl"]
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    trust_states = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "states.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
-    report_role = iam.create_role(RoleName=f"cafe-ReportRole-{suffix}", AssumeRolePolicyDocument=json.dumps(trust_states))["Role"]["Arn"]
+    trust_states = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "states.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        ],
+    }
+    report_role = iam.create_role(
+        RoleName=f"cafe-ReportRole-{suffix}", AssumeRolePolicyDocument=json.dumps(trust_states)
+    )["Role"]["Arn"]
     machine_name = f"cafe-ReportStateMachine-{suffix}"
-    machine_arn = sfn.create_state_machine(name=machine_name, definition=json.dumps(PASS_STATE_MACHINE), roleArn=report_role)["stateMachineArn"]
+    machine_arn = sfn.create_state_machine(
+        name=machine_name, definition=json.dumps(PASS_STATE_MACHINE), roleArn=report_role
+    )["stateMachineArn"]
     role_name = f"cafe-ApiRole-{suffix}"
     known = {
         "OrdersQueue": {"Ref": queue_url, "QueueName": queue_name, "Arn": queue_arn, "QueueUrl": queue_url},
@@ -227,7 +249,9 @@ def deploy(aws: dict, endpoint: str, variant: str) -> Api:
         RoleName=role_name, AssumeRolePolicyDocument=json.dumps(role_properties["AssumeRolePolicyDocument"])
     )["Role"]["Arn"]
     for policy in role_properties.get("Policies", []):
-        iam.put_role_policy(RoleName=role_name, PolicyName=policy["PolicyName"], PolicyDocument=json.dumps(policy["PolicyDocument"]))
+        iam.put_role_policy(
+            RoleName=role_name, PolicyName=policy["PolicyName"], PolicyDocument=json.dumps(policy["PolicyDocument"])
+        )
     known["ApiRole"] = {"Ref": role_name, "Arn": role_arn}
 
     definition = resolve.api_definition(template, API, pseudo, known)
@@ -307,23 +331,32 @@ def _put_back_what_the_import_left_out(apigw, api_id: str, definition: dict) -> 
             if credentials and imported["methodIntegration"].get("credentials") != credentials:
                 gaps.add("integration credentials")
                 apigw.update_integration(
-                    restApiId=api_id, resourceId=resource["id"], httpMethod=method,
+                    restApiId=api_id,
+                    resourceId=resource["id"],
+                    httpMethod=method,
                     patchOperations=[{"op": "replace", "path": "/credentials", "value": credentials}],
                 )
             # A security scheme of type awsSigv4 makes the method AWS_IAM.
             for requirement in operation.get("security", []):
                 for name in requirement:
-                    if schemes.get(name, {}).get("x-amazon-apigateway-authtype") == "awsSigv4" and imported["authorizationType"] != "AWS_IAM":
+                    if (
+                        schemes.get(name, {}).get("x-amazon-apigateway-authtype") == "awsSigv4"
+                        and imported["authorizationType"] != "AWS_IAM"
+                    ):
                         gaps.add("AWS_IAM authorization from an awsSigv4 security scheme")
                         apigw.update_method(
-                            restApiId=api_id, resourceId=resource["id"], httpMethod=method,
+                            restApiId=api_id,
+                            resourceId=resource["id"],
+                            httpMethod=method,
                             patchOperations=[{"op": "replace", "path": "/authorizationType", "value": "AWS_IAM"}],
                         )
     # The API's own gateway responses.
     for response_type, spec in definition.get("x-amazon-apigateway-gateway-responses", {}).items():
         current = apigw.get_gateway_response(restApiId=api_id, responseType=response_type)
         wanted_templates = spec.get("responseTemplates", {})
-        if current.get("responseTemplates") != wanted_templates or str(current.get("statusCode")) != str(spec.get("statusCode")):
+        if current.get("responseTemplates") != wanted_templates or str(current.get("statusCode")) != str(
+            spec.get("statusCode")
+        ):
             gaps.add("x-amazon-apigateway-gateway-responses")
             arguments = {"restApiId": api_id, "responseType": response_type, "responseTemplates": wanted_templates}
             if "statusCode" in spec:

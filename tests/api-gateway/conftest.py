@@ -5,9 +5,8 @@ queue); `fresh_api` is a new one for a test that breaks what the API calls (dele
 the state machine).
 """
 
-import pytest
-
 import cafe_api
+import pytest
 from localstack_host import LocalStack
 
 # The translated templates that differ in the API: IAM (SigV4, the default) and API keys.

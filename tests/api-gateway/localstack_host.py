@@ -148,9 +148,7 @@ class LocalStack:
         STATE.mkdir(parents=True, exist_ok=True)
         stop_leftover()
         if port_in_use(self.port):
-            raise RuntimeError(
-                f"127.0.0.1:{self.port} is taken by another program; stop it or set LOCALSTACK_PORT"
-            )
+            raise RuntimeError(f"127.0.0.1:{self.port} is taken by another program; stop it or set LOCALSTACK_PORT")
         started = time.monotonic()
         with open(LOG_FILE, "wb") as log:
             self.process = subprocess.Popen(

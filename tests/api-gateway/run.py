@@ -15,6 +15,7 @@ Environment: LOCALSTACK_PYTHON (an interpreter to use), LOCALSTACK_PORT (default
 API_GATEWAY_TEST_TIMEOUT (seconds for the test run, default 900).
 """
 
+import contextlib
 import hashlib
 import os
 import shutil
@@ -52,7 +53,10 @@ def version_of(python: str):
     try:
         out = subprocess.run(
             [python, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
-            capture_output=True, text=True, timeout=20, stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=20,
+            stdin=subprocess.DEVNULL,
         )
     except (OSError, subprocess.TimeoutExpired):
         return None
@@ -69,7 +73,9 @@ def pyenv_root():
         return Path(os.environ["PYENV_ROOT"])
     if shutil.which("pyenv"):
         try:
-            out = subprocess.run(["pyenv", "root"], capture_output=True, text=True, timeout=20, stdin=subprocess.DEVNULL)
+            out = subprocess.run(
+                ["pyenv", "root"], capture_output=True, text=True, timeout=20, stdin=subprocess.DEVNULL
+            )
             if out.returncode == 0 and out.stdout.strip():
                 return Path(out.stdout.strip())
         except (OSError, subprocess.TimeoutExpired):
@@ -129,8 +135,19 @@ def ensure_venv(python: str) -> Path:
     shutil.rmtree(VENV, ignore_errors=True)
     run([python, "-m", "venv", str(VENV)], "creating the venv")
     run(
-        [str(venv_python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-input",
-         "-r", str(REQUIREMENTS), "-c", str(CONSTRAINTS)],
+        [
+            str(venv_python),
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--no-input",
+            "-r",
+            str(REQUIREMENTS),
+            "-c",
+            str(CONSTRAINTS),
+        ],
         "installing tests/api-gateway/requirements.txt",
     )
     STAMP.write_text(wanted + "\n")
@@ -167,8 +184,15 @@ def ensure_translated() -> None:
 def stop_leftover_localstack(venv_python: Path) -> None:
     """A LocalStack that outlived its test run (the run was killed) is stopped by its pid file."""
     subprocess.run(
-        [str(venv_python), "-c", "import localstack_host as h; h.stop_leftover() and print('api-gateway: stopped a LocalStack left running')"],
-        cwd=HERE, stdin=subprocess.DEVNULL, timeout=60, env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
+        [
+            str(venv_python),
+            "-c",
+            "import localstack_host as h; h.stop_leftover() and print('api-gateway: stopped a LocalStack left running')",
+        ],
+        cwd=HERE,
+        stdin=subprocess.DEVNULL,
+        timeout=60,
+        env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
     )
 
 
@@ -179,18 +203,23 @@ def main() -> int:
     ensure_translated()
     STATE.mkdir(parents=True, exist_ok=True)
     timeout = float(os.environ.get("API_GATEWAY_TEST_TIMEOUT") or 900)
-    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull}
+    env = {
+        **os.environ,
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "AWS_CONFIG_FILE": os.devnull,
+        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+    }
     command = [str(venv_python), "-m", "pytest", str(HERE), "-p", "no:cacheprovider", "-rs", *sys.argv[1:]]
-    say(f"running the tests ({venv_python.parent.parent.name}, Python {'.'.join(map(str, version_of(str(venv_python))))})")
+    say(
+        f"running the tests ({venv_python.parent.parent.name}, Python {'.'.join(map(str, version_of(str(venv_python))))})"
+    )
     tests = subprocess.Popen(command, cwd=HERE, env=env, stdin=subprocess.DEVNULL, start_new_session=True)
 
     def interrupt(_signum=None, _frame=None):
         # pytest stops on SIGINT as on Ctrl-C: it runs the fixtures' teardown, which stops
         # LocalStack.
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(tests.pid, signal.SIGINT)
-        except ProcessLookupError:
-            pass
 
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, interrupt)

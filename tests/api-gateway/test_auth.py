@@ -19,9 +19,7 @@ def test_each_method_asks_for_the_variants_credential(api, path):
 
 
 @pytest.mark.parametrize("path", PATHS)
-@pytest.mark.parametrize(
-    "key", [None, "not-the-key"], ids=["no key", "a wrong key"]
-)
+@pytest.mark.parametrize("key", [None, "not-the-key"], ids=["no key", "a wrong key"])
 def test_without_the_api_key_the_call_is_refused(api, path, key):
     if not api.uses_api_key:
         pytest.skip("ApiAuth=IAM has no API key")

@@ -30,7 +30,7 @@ def test_a_report_is_started_with_input_empty_whatever_the_body(api, body):
     assert execution["name"] == response.headers["x-amzn-RequestId"]
     # startDate is Step Functions' own: epoch seconds, as its JSON protocol sends them.
     assert isinstance(response.json["startDate"], (int, float))
-    started = datetime.datetime.fromtimestamp(response.json["startDate"], tz=datetime.timezone.utc)
+    started = datetime.datetime.fromtimestamp(response.json["startDate"], tz=datetime.UTC)
     assert abs((started - execution["startDate"]).total_seconds()) < 0.01
 
 
@@ -54,7 +54,6 @@ def test_a_repeated_idempotency_key_answers_the_same_execution(api):
         assert again.status == 200, again.json
         assert again.json["executionArn"] == arn
     assert [e["executionArn"] for e in api.executions() if e["name"] == key] == [arn]
-
 
 
 def test_localstack_names_an_execution_with_any_key(api):

@@ -16,7 +16,8 @@ def test_the_definition_names_the_real_resources(api):
     # The name is the Idempotency-Key's, else the request's id (test_templates.py renders both).
     assert "$input.params('Idempotency-Key')" in template and "$context.requestId" in template
     fixed = template.split("\n", 1)[1].replace(
-        """#if($key != '')$util.escapeJavaScript($key).replaceAll("\\\\'", "'")#else$context.requestId#end""", "r")
+        """#if($key != '')$util.escapeJavaScript($key).replaceAll("\\\\'", "'")#else$context.requestId#end""", "r"
+    )
     assert json.loads(fixed) == {
         "input": "{}",
         "name": "r",
@@ -58,4 +59,3 @@ def test_the_request_is_validated_with_the_order_model(api):
     assert validator["validateRequestBody"] is True
     model = apigw.get_model(restApiId=api.api_id, modelName="Order")
     assert json.loads(model["schema"])["required"] == ["item", "customerID"]
-

@@ -1,6 +1,9 @@
 """POST /orders through LocalStack's API Gateway into its SQS: what reaches the queue."""
 
+from typing import ClassVar
+
 import pytest
+from cafe_api import LOCALSTACK_BAD_REQUEST_BODY, LOCALSTACK_UNSUPPORTED_MEDIA_TYPE, md5
 
 ORDER = '{"item": "x", "customerID": "c", "deep": %s}'
 
@@ -9,8 +12,6 @@ def nested(levels):
     """An order nested `levels` deep, the order itself being level 1, as DynamoDB counts."""
     return ORDER % ("[" * (levels - 1) + "0" + "]" * (levels - 1))
 
-
-from cafe_api import LOCALSTACK_BAD_REQUEST_BODY, LOCALSTACK_UNSUPPORTED_MEDIA_TYPE, md5
 
 ACCEPTED = {
     "form-encoding characters": '{"item": "a&b+c%26d=e%", "customerID": "c=1&x=2+3"}',
@@ -55,7 +56,9 @@ def test_every_hostile_character_in_one_order(api):
 def test_a_request_without_content_type_is_taken_as_json(api):
     # AWS documents application/json as the default content type; LocalStack does the same.
     body = b'{"item": "x", "customerID": "c"}'
-    response = api.post("/orders", body, headers={"x-api-key": api.api_key} if api.api_key else {}, replace_headers=True)
+    response = api.post(
+        "/orders", body, headers={"x-api-key": api.api_key} if api.api_key else {}, replace_headers=True
+    )
     assert response.status == 202
     (message,) = api.receive(1)
     assert message["Body"].encode() == body
@@ -184,7 +187,7 @@ class TestContentType:
         assert response.json == LOCALSTACK_UNSUPPORTED_MEDIA_TYPE
         api.assert_queue_empty()
 
-    CHARSET = {"Content-Type": "application/json; charset=utf-8"}
+    CHARSET: ClassVar[dict[str, str]] = {"Content-Type": "application/json; charset=utf-8"}
 
     def test_json_with_a_charset_is_not_queued_unchecked(self, api):
         # LocalStack looks the template up by the whole Content-Type, so the charset form has

@@ -12,13 +12,22 @@ rules, and every result must be JSON that says the message exactly.
 import json
 import urllib.parse
 
+import cafe_api
 import pytest
+import resolve
 from localstack.services.apigateway.next_gen.execute_api import template_mapping
 
-import cafe_api
-import resolve
-
-SHORT_ESCAPES = {"'": "\\'", '"': '\\"', "\\": "\\\\", "/": "\\/", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+SHORT_ESCAPES = {
+    "'": "\\'",
+    '"': '\\"',
+    "\\": "\\\\",
+    "/": "\\/",
+    "\b": "\\b",
+    "\f": "\\f",
+    "\n": "\\n",
+    "\r": "\\r",
+    "\t": "\\t",
+}
 
 
 def escape_javascript_as_aws(value) -> str:
@@ -37,7 +46,7 @@ def escape_javascript_as_aws(value) -> str:
 
 
 class AwsUtil(template_mapping.VelocityUtilApiGateway):
-    def escapeJavaScript(self, obj):  # noqa: N802 (the VTL name)
+    def escapeJavaScript(self, obj):
         return escape_javascript_as_aws(obj)
 
 
@@ -49,8 +58,10 @@ class AwsVtl(template_mapping.ApiGatewayVtlTemplate):
 
 
 def render(template: str, body: str, params=None, context=None) -> str:
-    variables = {"input": {"body": body, "params": params or {"path": {}, "querystring": {}, "header": {}}},
-                 "context": {"responseOverride": {}, **(context or {})}}
+    variables = {
+        "input": {"body": body, "params": params or {"path": {}, "querystring": {}, "header": {}}},
+        "context": {"responseOverride": {}, **(context or {})},
+    }
     return AwsVtl().render_vtl(template, variables)
 
 
@@ -95,20 +106,41 @@ HOSTILE_MESSAGES = [
 @pytest.mark.parametrize("message", HOSTILE_MESSAGES)
 def test_the_sqs_error_is_json_with_awss_escaping(definition, message):
     template = responses(definition, "/orders")["400"]["responseTemplates"]["application/json"]
-    body = json.dumps({"Error": {"Code": "InvalidMessageContents", "Message": message, "Type": "Sender"}, "RequestId": "r"})
+    body = json.dumps(
+        {"Error": {"Code": "InvalidMessageContents", "Message": message, "Type": "Sender"}, "RequestId": "r"}
+    )
     assert answer(template, body, 400) == (400, {"error": cafe_api.SQS_ERROR + message})
 
 
 # The codes SQS answers 400 with that the order causes (the rest is SQS's side, or ours).
-ORDER_CODES = ["InvalidMessageContents", "InvalidParameterValue", "InvalidAttributeName", "InvalidAttributeValue", "MissingParameter"]
-SERVICE_CODES = ["AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist", "KmsAccessDenied", "KMS.DisabledException",
-                 "RequestThrottled", "ThrottlingException", "OverLimit", "AccessDenied", "", "X"]
+ORDER_CODES = [
+    "InvalidMessageContents",
+    "InvalidParameterValue",
+    "InvalidAttributeName",
+    "InvalidAttributeValue",
+    "MissingParameter",
+]
+SERVICE_CODES = [
+    "AWS.SimpleQueueService.NonExistentQueue",
+    "QueueDoesNotExist",
+    "KmsAccessDenied",
+    "KMS.DisabledException",
+    "RequestThrottled",
+    "ThrottlingException",
+    "OverLimit",
+    "AccessDenied",
+    "",
+    "X",
+]
 
 
 @pytest.mark.parametrize("code", ORDER_CODES)
 def test_an_sqs_refusal_the_order_causes_is_a_400(definition, code):
     template = responses(definition, "/orders")["400"]["responseTemplates"]["application/json"]
-    for shape in ({"Error": {"Code": code, "Message": "m"}}, {"ErrorResponse": {"Error": {"Code": code, "Message": "m"}}}):
+    for shape in (
+        {"Error": {"Code": code, "Message": "m"}},
+        {"ErrorResponse": {"Error": {"Code": code, "Message": "m"}}},
+    ):
         status, error = answer(template, json.dumps(shape), 400)
         assert status == 400
         assert error["error"].startswith(cafe_api.SQS_ERROR)
@@ -143,7 +175,7 @@ def balanced(text: str) -> tuple[str, str]:
     for index, char in enumerate(text):
         depth += {"(": 1, ")": -1}.get(char, 0)
         if depth == 0:
-            return text[:index], text[index + 1:]
+            return text[:index], text[index + 1 :]
     raise ValueError(f"unbalanced: {text}")
 
 
@@ -161,11 +193,20 @@ def test_every_escape_javascript_in_a_json_string_is_followed_by_the_replace_all
 
 def test_the_success_templates_are_json(definition):
     orders = responses(definition, "/orders")["2\\d{2}"]["responseTemplates"]["application/json"]
-    body = json.dumps({"SendMessageResponse": {"SendMessageResult": {"MessageId": "5fea7756-0ea4-451a-a703-a558b933e274", "MD5OfMessageBody": "x"}}})
+    body = json.dumps(
+        {
+            "SendMessageResponse": {
+                "SendMessageResult": {"MessageId": "5fea7756-0ea4-451a-a703-a558b933e274", "MD5OfMessageBody": "x"}
+            }
+        }
+    )
     assert json.loads(render(orders, body)) == {"messageId": "5fea7756-0ea4-451a-a703-a558b933e274"}
     report = responses(definition, "/create_report")["2\\d{2}"]["responseTemplates"]["application/json"]
     body = json.dumps({"executionArn": "arn:aws:states:us-east-1:123456789012:execution:m:r", "startDate": 1.718e9})
-    assert json.loads(render(report, body)) == {"executionArn": "arn:aws:states:us-east-1:123456789012:execution:m:r", "startDate": 1.718e9}
+    assert json.loads(render(report, body)) == {
+        "executionArn": "arn:aws:states:us-east-1:123456789012:execution:m:r",
+        "startDate": 1.718e9,
+    }
 
 
 @pytest.mark.parametrize(
@@ -176,7 +217,9 @@ def test_the_success_templates_are_json(definition):
     ],
 )
 def test_the_send_message_form_decodes_to_the_order_and_the_key(definition, order, key):
-    template = definition["paths"]["/orders"]["post"]["x-amazon-apigateway-integration"]["requestTemplates"]["application/json"]
+    template = definition["paths"]["/orders"]["post"]["x-amazon-apigateway-integration"]["requestTemplates"][
+        "application/json"
+    ]
     params = {"path": {}, "querystring": {}, "header": {"Idempotency-Key": key} if key else {}}
     form = render(template, order, params)
     fields = urllib.parse.parse_qs(form, keep_blank_values=True, strict_parsing=True, encoding="utf-8", errors="strict")
@@ -195,7 +238,9 @@ MACHINE = "arn:aws:states:us-east-1:123456789012:stateMachine:m"
 
 @pytest.mark.parametrize("key", ["nightly-2026-12-05", "it's", "é漢字"])
 def test_an_idempotency_key_names_the_execution(definition, key):
-    template = definition["paths"]["/create_report"]["post"]["x-amazon-apigateway-integration"]["requestTemplates"]["application/json"]
+    template = definition["paths"]["/create_report"]["post"]["x-amazon-apigateway-integration"]["requestTemplates"][
+        "application/json"
+    ]
     params = {"path": {}, "querystring": {}, "header": {"Idempotency-Key": key}}
     rendered = render(template, "{}", params, context={"requestId": "r"})
     assert json.loads(rendered) == {"input": "{}", "name": key, "stateMachineArn": MACHINE}
@@ -205,19 +250,28 @@ def test_a_repeated_key_answers_the_execution_it_named(definition):
     template = responses(definition, "/create_report")["400"]["responseTemplates"]["application/json"]
     ended = json.dumps({"__type": "ExecutionAlreadyExists", "message": f"Execution Already Exists: '{MACHINE}'"})
     assert answer(template, ended, 400, key="nightly-1") == (
-        200, {"executionArn": "arn:aws:states:us-east-1:123456789012:execution:m:nightly-1", "repeated": True})
+        200,
+        {"executionArn": "arn:aws:states:us-east-1:123456789012:execution:m:nightly-1", "repeated": True},
+    )
 
 
 def test_a_key_step_functions_refuses_as_a_name_is_the_callers_fault(definition):
     template = responses(definition, "/create_report")["400"]["responseTemplates"]["application/json"]
-    status, error = answer(template, json.dumps({"__type": "InvalidName", "message": "Invalid Name: 'a b'"}), 400, key="a b")
+    status, error = answer(
+        template, json.dumps({"__type": "InvalidName", "message": "Invalid Name: 'a b'"}), 400, key="a b"
+    )
     assert status == 400
     assert error["error"].startswith("the Idempotency-Key is not a valid execution name")
 
 
-@pytest.mark.parametrize("body", [{"__type": "ExecutionAlreadyExists", "message": "m"},
-                                  {"__type": "StateMachineDoesNotExist", "message": "it's gone"},
-                                  {"__type": "ExecutionLimitExceeded", "message": "m"}])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"__type": "ExecutionAlreadyExists", "message": "m"},
+        {"__type": "StateMachineDoesNotExist", "message": "it's gone"},
+        {"__type": "ExecutionLimitExceeded", "message": "m"},
+    ],
+)
 def test_any_other_step_functions_400_is_a_502(definition, body):
     # An ExecutionAlreadyExists without a key cannot be ours (each request names its own).
     template = responses(definition, "/create_report")["400"]["responseTemplates"]["application/json"]
@@ -225,7 +279,9 @@ def test_any_other_step_functions_400_is_a_502(definition, body):
 
 
 def test_the_report_input_is_fixed(definition):
-    template = definition["paths"]["/create_report"]["post"]["x-amazon-apigateway-integration"]["requestTemplates"]["application/json"]
+    template = definition["paths"]["/create_report"]["post"]["x-amazon-apigateway-integration"]["requestTemplates"][
+        "application/json"
+    ]
     rendered = render(template, '{"input": "x"}\'"\\', context={"requestId": "5fea7756-0ea4-451a-a703-a558b933e274"})
     assert json.loads(rendered) == {
         "input": "{}",
@@ -241,7 +297,9 @@ def test_the_gateway_responses_are_json_once_substituted(definition):
     responses_ = definition["x-amazon-apigateway-gateway-responses"]
     bad_request = responses_["BAD_REQUEST_BODY"]["responseTemplates"]["application/json"]
     finding = "[numeric instance is lower than the required minimum (minimum: 1, found: 0)]"
-    assert json.loads(bad_request.replace("$context.error.validationErrorString", finding)) == {"error": f"the order is not valid: {finding}"}
+    assert json.loads(bad_request.replace("$context.error.validationErrorString", finding)) == {
+        "error": f"the order is not valid: {finding}"
+    }
     assert json.loads(responses_["UNSUPPORTED_MEDIA_TYPE"]["responseTemplates"]["application/json"])
 
 
@@ -256,14 +314,20 @@ class TestResolver:
 
     def test_sub_ref_and_get_att(self):
         r = self.resolver()
-        assert r.resolve({"Fn::Sub": "x:${AWS::Region}:${Queue.QueueName}:${Queue}:${Size}"}) == "x:eu-west-1:q1:https://q:2"
+        assert (
+            r.resolve({"Fn::Sub": "x:${AWS::Region}:${Queue.QueueName}:${Queue}:${Size}"})
+            == "x:eu-west-1:q1:https://q:2"
+        )
         assert r.resolve({"Fn::GetAtt": ["Queue", "Arn"]}) == "arn:q1"
         assert r.resolve({"Fn::GetAtt": "Queue.Arn"}) == "arn:q1"
         assert r.resolve({"Fn::Sub": ["${a}-${Mode}", {"a": {"Ref": "Size"}}]}) == "2-A"
 
     def test_sub_keeps_vtl_and_literal_dollars(self):
         r = self.resolver()
-        assert r.resolve({"Fn::Sub": "$context.requestId ${!Literal} $input.path('$.x')"}) == "$context.requestId ${Literal} $input.path('$.x')"
+        assert (
+            r.resolve({"Fn::Sub": "$context.requestId ${!Literal} $input.path('$.x')"})
+            == "$context.requestId ${Literal} $input.path('$.x')"
+        )
 
     def test_if_and_no_value(self):
         r = self.resolver()
@@ -277,7 +341,13 @@ class TestResolver:
 
     def test_anything_unknown_is_an_error(self):
         r = self.resolver()
-        for node in ({"Ref": "Nope"}, {"Fn::GetAtt": ["Queue", "Nope"]}, {"Fn::Sub": "${Other.Arn}"}, {"Fn::If": ["Nope", 1, 2]}, {"Fn::ImportValue": "x"}):
+        for node in (
+            {"Ref": "Nope"},
+            {"Fn::GetAtt": ["Queue", "Nope"]},
+            {"Fn::Sub": "${Other.Arn}"},
+            {"Fn::If": ["Nope", 1, 2]},
+            {"Fn::ImportValue": "x"},
+        ):
             with pytest.raises(resolve.Unresolved):
                 r.resolve(node)
 

@@ -14,7 +14,7 @@ WATCH_PORT := 9000
 export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
 
 
-.PHONY: help chromium tools build test unit test-api e2e test-faults demo local local-up local-down redrive-orders replay-notifications parked db-reader-user bench fmt lint validate invoke deploy destroy deploy-fn clean
+.PHONY: help chromium tools build test unit test-api e2e test-faults demo local local-up local-down redrive-orders replay-notifications parked db-reader-user bench docs fmt lint validate invoke deploy destroy deploy-fn clean
 
 help: ## list the verbs
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -100,6 +100,9 @@ $(BENCH_VENV)/.installed: bench/python/requirements.txt
 bench: $(TOOLS) $(BENCH_VENV)/.installed build ## benchmarks: Rust functions vs the seeds' Python handlers → BENCHMARKS.md, target/bench/results.json
 	cargo build --release --package cafe-bench $(addprefix --package ,$(FUNCTIONS))
 	$(TARGET_DIR)/release/cafe-bench
+
+docs: ## write the generated parts of docs/ (the crate graph in docs/architecture.md, from cargo metadata)
+	python3 tests/docs.py --write
 
 fmt: ## format the code
 	cargo fmt --all

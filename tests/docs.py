@@ -6,11 +6,14 @@ documented.
   run, and a pattern such as `events/<function>.json` is not a path);
 - every crate they name (`-p NAME`, `--package NAME`) is a workspace package;
 - every environment variable in the first column of docs/configuration.md's tables is read by
-  the code, and every variable the code reads is in one of those tables.
+  the code, and every variable the code reads is in one of those tables;
+- the crate graph in docs/architecture.md is the one `cargo metadata` gives.
 
-    python3 tests/docs.py        # prints each problem; exits 1 if there is one
+    python3 tests/docs.py           # prints each problem; exits 1 if there is one
+    python3 tests/docs.py --write   # (make docs) writes the crate graph into docs/architecture.md
 """
 
+import json
 import re
 import subprocess
 import sys
@@ -19,6 +22,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIGURATION = "docs/configuration.md"
+ARCHITECTURE = "docs/architecture.md"
+GRAPH = re.compile(r"(<!-- crate graph: .*? -->\n```\n)(.*?)(```\n)", re.S)
 # Made by a run, not kept in git.
 GENERATED = ("target/", ".local/", ".venv", "node_modules/")
 # What the platform or the toolchain sets, read by the code but not ours to document.
@@ -172,7 +177,49 @@ def problems(root: Path, docs: dict[str, str]) -> list[str]:
             found.append(f"{CONFIGURATION}: {variable} is read by nothing")
     for variable in sorted(read_variables(root, files) - documented - PLATFORM_VARIABLES):
         found.append(f"{variable} is read by the code but not in {CONFIGURATION}")
+    graph = graph_problem(root, docs.get(ARCHITECTURE, ""))
+    if graph:
+        found.append(graph)
     return found
+
+
+def crate_graph(root: Path) -> str:
+    """Each workspace crate and the workspace crates it depends on, as `cargo metadata` says."""
+    metadata = json.loads(
+        subprocess.run(
+            ["cargo", "metadata", "--format-version", "1", "--no-deps"],
+            cwd=root,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+    )
+    members = {p["name"] for p in metadata["packages"]}
+    lines = []
+    for package in sorted(metadata["packages"], key=lambda p: p["name"]):
+        uses = {
+            kind: sorted({d["name"] for d in package["dependencies"] if d["name"] in members and d["kind"] == kind})
+            for kind in (None, "dev")
+        }
+        tests = sorted(set(uses["dev"]) - set(uses[None]))
+        line = f"{package['name']:<20} -> {', '.join(uses[None]) or '-'}"
+        lines.append(line + (f"   (tests: {', '.join(tests)})" if tests else ""))
+    return "\n".join(lines) + "\n"
+
+
+def graph_problem(root: Path, architecture: str) -> str | None:
+    block = GRAPH.search(architecture)
+    if not block:
+        return f"{ARCHITECTURE}: no generated crate graph (its marker comment is gone)"
+    if block.group(2) != crate_graph(root):
+        return f"{ARCHITECTURE}: the crate graph is not what cargo metadata says: run make docs"
+    return None
+
+
+def write_graph(root: Path) -> None:
+    page = root / ARCHITECTURE
+    text = page.read_text()
+    page.write_text(GRAPH.sub(lambda m: m.group(1) + crate_graph(root) + m.group(3), text))
 
 
 def the_docs(root: Path) -> dict[str, str]:
@@ -181,6 +228,8 @@ def the_docs(root: Path) -> dict[str, str]:
 
 
 def main() -> int:
+    if sys.argv[1:] == ["--write"]:
+        write_graph(ROOT)
     found = problems(ROOT, the_docs(ROOT))
     for problem in found:
         print(f"docs: {problem}", file=sys.stderr)

@@ -56,6 +56,16 @@ class TheDocs(unittest.TestCase):
         self.pages[docs.CONFIGURATION] = "\n".join(line for line in lines if not line.startswith("| `DB_TLS`"))
         self.assertIn(f"DB_TLS is read by the code but not in {docs.CONFIGURATION}", self.found())
 
+    def test_a_stale_crate_graph(self):
+        page = self.pages[docs.ARCHITECTURE]
+        self.pages[docs.ARCHITECTURE] = page.replace(
+            "cafe-ops             -> cafe-event-sources, cafe-shared",
+            "cafe-ops             -> cafe-event-sources, cafe-shared, order-notifier",
+        )
+        self.assertIn(
+            f"{docs.ARCHITECTURE}: the crate graph is not what cargo metadata says: run make docs", self.found()
+        )
+
     def test_generated_paths_and_patterns_are_not_paths(self):
         self.plant("docs/testing.md", "`target/faults/load.json`, `events/<function>.json`, `application/json`")
         self.assertEqual(self.found(), [])

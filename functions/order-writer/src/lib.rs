@@ -370,8 +370,12 @@ mod tests {
             expected.map(|(name, n)| (name.to_owned(), n)).into()
         );
 
-        let (event, held) =
-            resent_with_key(&fixture("order-writer/default.json").records[2].body.clone().unwrap());
+        let (event, held) = resent_with_key(
+            &fixture("order-writer/default.json").records[2]
+                .body
+                .clone()
+                .unwrap(),
+        );
         let (_, counts) = counted(deliver(&writer_for(&already_holding(held)), event)).await;
         assert_eq!(
             counts,
@@ -380,7 +384,11 @@ mod tests {
 
         let failing = mock!(aws_sdk_dynamodb::Client::put_item)
             .then_error(|| PutItemError::unhandled("connection reset"));
-        let (_, counts) = counted(deliver(&writer_for(&failing), fixture("order-writer/default.json"))).await;
+        let (_, counts) = counted(deliver(
+            &writer_for(&failing),
+            fixture("order-writer/default.json"),
+        ))
+        .await;
         assert_eq!(counts, [(metrics::ORDERS_FAILED.to_owned(), 3)].into());
     }
 

@@ -396,13 +396,14 @@ def start_all(reload_on_change):
     ready.unlink(missing_ok=True)
     emulator = start(
         "emulator",
-        [str(VENV_BIN / "python"), str(ROOT / "local" / "emulator")],
+        [str(VENV_BIN / "python"), "-m", "emulator"],
         {
             **env,
             "EMULATOR_READY_FILE": str(ready),
             "MYSQL_RELAY_PORT": str(MYSQL_RELAY_PORT),
             "MYSQL_UPSTREAM": f"{database.hostname}:{database.port or 3306}",
         },
+        cwd=ROOT / "local",
     )
     wait_for("the AWS emulator", ready.exists, emulator)
     create_reader_secret(database_url)

@@ -1,7 +1,7 @@
 """The café's AWS on this machine: moto in server mode on 127.0.0.1:4566 (MOTO_PORT), with every
 resource both pipelines use created in it under the names the deployed stack uses.
 
-Run by the local stack (local/stack.py) as `python local/emulator`; stops on Ctrl-C or SIGTERM.
+Run by the local stack (local/stack.py) as `python -m emulator` from local/; stops on Ctrl-C or SIGTERM.
 Nothing is kept between runs. One job per module:
 
 - `patches`: what is changed in moto. Lambda calls the real functions under `cargo lambda watch`

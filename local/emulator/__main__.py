@@ -2,7 +2,7 @@
 request through the loopback guard (`guard`) and the fault switch (`faults`), the MySQL relay
 (`relay`), the server, its resources (`provision`), and the ready file once they exist.
 
-Run as `python local/emulator` (or `python -m emulator` from local/). Every setting is an
+Run as `python -m emulator` from local/ (local/ is where it finds `resources`). Every setting is an
 environment variable, read in `main` with its default there; the resources and their names come
 from template.yaml (`local/resources.py`).
 """
@@ -11,14 +11,8 @@ import json
 import logging
 import os
 import signal
-import sys
 import threading
 from pathlib import Path
-
-if not __package__:
-    # Run as `python local/emulator`: the directory itself heads sys.path; the package's parent
-    # goes there instead, so the modules are imported as the package's.
-    sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
 from resources import local_resources
 

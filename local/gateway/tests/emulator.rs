@@ -57,7 +57,8 @@ impl Emulator {
         std::fs::create_dir_all(&dir).unwrap();
         let log = std::fs::File::create(dir.join("emulator.log")).unwrap();
         let child = Command::new(&python)
-            .arg(root.join("local/emulator"))
+            .args(["-m", "emulator"])
+            .current_dir(root.join("local"))
             .env("MOTO_PORT", port.to_string())
             .env("MYSQL_RELAY_PORT", free_port().to_string())
             .env("MAILBOX_FILE", dir.join("mailbox.jsonl"))

@@ -20,6 +20,7 @@ help: ## list the verbs
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
 $(TOOLS): requirements-dev.txt
+	python3 local/prerequisites.py
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
@@ -28,7 +29,8 @@ $(NODE_TOOLS): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-tools: $(TOOLS) $(NODE_TOOLS) ## install the pinned tools from PyPI (.venv/) and npm (node_modules/); done on first use by every verb
+tools: $(TOOLS) $(NODE_TOOLS) ## check the prerequisites (local/prerequisites.py), then install the pinned tools from PyPI (.venv/) and npm (node_modules/); done on first use by every verb
+	@python3 local/prerequisites.py
 
 build: $(TOOLS) ## release arm64 bootstraps, zipped for Lambda: target/lambda/<function>/bootstrap.zip
 	@rustup target list --installed | grep -qx aarch64-unknown-linux-gnu || rustup target add aarch64-unknown-linux-gnu

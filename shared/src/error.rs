@@ -20,6 +20,63 @@ pub fn diagnostic(error: &impl NamedError) -> Diagnostic {
     }
 }
 
+/// Declares a function's failure kinds once: the enum (each kind carries its detail as text), its
+/// messages, [`NamedError`] (the kind's name is the variant's, `retryable` or `final`),
+/// `every_kind()` (one of each, for the state machine's Retry rules to be checked against) and
+/// the conversion to Lambda's `Diagnostic`. The crate using it depends on `thiserror`.
+///
+/// ```ignore
+/// cafe_shared::named_errors! {
+///     pub enum ReadError {
+///         DatabaseUnavailable retryable "the database is unavailable: {0}",
+///         DatabaseAccessDenied final "the database refused access: {0}",
+///     }
+/// }
+/// ```
+#[macro_export]
+macro_rules! named_errors {
+    (
+        $(#[$meta:meta])*
+        pub enum $name:ident { $($variant:ident $kind:ident $message:literal),+ $(,)? }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, ::thiserror::Error)]
+        pub enum $name {
+            $(#[error($message)] $variant(String),)+
+        }
+
+        impl $name {
+            /// One error of every kind, details empty: what the state machine's Retry rules are
+            /// checked against (`tests/tests/state_machine.rs`).
+            pub fn every_kind() -> Vec<Self> {
+                vec![$(Self::$variant(String::new())),+]
+            }
+        }
+
+        impl $crate::error::NamedError for $name {
+            fn name(&self) -> &'static str {
+                match self {
+                    $(Self::$variant(_) => stringify!($variant),)+
+                }
+            }
+
+            fn retryable(&self) -> bool {
+                match self {
+                    $(Self::$variant(_) => $crate::named_errors!(@$kind),)+
+                }
+            }
+        }
+
+        impl From<$name> for ::lambda_runtime::Diagnostic {
+            fn from(error: $name) -> Self {
+                $crate::error::diagnostic(&error)
+            }
+        }
+    };
+    (@retryable) => { true };
+    (@final) => { false };
+}
+
 /// An AWS SDK error as one line a person can read, for logs and the failure email: the service's
 /// own code and message when it sent them (`SlowDown: Please reduce your request rate.`), else the
 /// chain of causes (`dispatch failure: io error: connection refused`). The SDK's

@@ -12,16 +12,15 @@ pub mod database;
 use std::time::Duration;
 
 use cafe_shared::inventory::{Bean, Inventory, InventoryPayload, Supplier, within_limit};
-use cafe_shared::{NamedError, metrics};
+use cafe_shared::metrics;
 use chrono::Utc;
-use lambda_runtime::{Diagnostic, LambdaEvent};
+use lambda_runtime::LambdaEvent;
 use mysql_async::prelude::Queryable;
 use mysql_async::{Pool, Row};
 
 use crate::database::Database;
 use rust_decimal::Decimal;
 use serde::Deserialize;
-use thiserror::Error;
 use tokio::time::timeout;
 use tracing::{info, warn};
 
@@ -49,62 +48,12 @@ pub struct ReadRequest {
     pub execution: Option<String>,
 }
 
-#[derive(Debug, Error)]
-pub enum ReadError {
-    #[error("the database is unavailable: {0}")]
-    DatabaseUnavailable(String),
-    #[error("the database refused access: {0}")]
-    DatabaseAccessDenied(String),
-    #[error("the inventory query failed: {0}")]
-    InventoryQueryFailed(String),
-    #[error("the inventory could not be stored in S3: {0}")]
-    InventoryStoreFailed(String),
-}
-
-impl ReadError {
-    /// One error of every kind, details empty: what the state machine's Retry rules are checked
-    /// against (`tests/tests/state_machine.rs`).
-    pub fn every_kind() -> Vec<Self> {
-        let every = vec![
-            Self::DatabaseUnavailable(String::new()),
-            Self::DatabaseAccessDenied(String::new()),
-            Self::InventoryQueryFailed(String::new()),
-            Self::InventoryStoreFailed(String::new()),
-        ];
-        // A new kind does not compile until it is named here, next to the list above.
-        for error in &every {
-            match error {
-                Self::DatabaseUnavailable(_)
-                | Self::DatabaseAccessDenied(_)
-                | Self::InventoryQueryFailed(_)
-                | Self::InventoryStoreFailed(_) => {}
-            }
-        }
-        every
-    }
-}
-
-impl NamedError for ReadError {
-    fn name(&self) -> &'static str {
-        match self {
-            Self::DatabaseUnavailable(_) => "DatabaseUnavailable",
-            Self::DatabaseAccessDenied(_) => "DatabaseAccessDenied",
-            Self::InventoryQueryFailed(_) => "InventoryQueryFailed",
-            Self::InventoryStoreFailed(_) => "InventoryStoreFailed",
-        }
-    }
-
-    fn retryable(&self) -> bool {
-        matches!(
-            self,
-            Self::DatabaseUnavailable(_) | Self::InventoryStoreFailed(_)
-        )
-    }
-}
-
-impl From<ReadError> for Diagnostic {
-    fn from(error: ReadError) -> Self {
-        cafe_shared::error::diagnostic(&error)
+cafe_shared::named_errors! {
+    pub enum ReadError {
+        DatabaseUnavailable retryable "the database is unavailable: {0}",
+        DatabaseAccessDenied final "the database refused access: {0}",
+        InventoryQueryFailed final "the inventory query failed: {0}",
+        InventoryStoreFailed retryable "the inventory could not be stored in S3: {0}",
     }
 }
 
@@ -325,6 +274,8 @@ fn text(row: &mut Row, index: usize) -> Result<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use cafe_shared::NamedError;
+    use lambda_runtime::Diagnostic;
 
     #[test]
     fn prices_are_parsed_from_text() {

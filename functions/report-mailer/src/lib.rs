@@ -12,12 +12,10 @@ pub mod presign;
 use std::time::{Duration, SystemTime};
 
 use aws_sdk_s3::config::{ProvideCredentials, SharedCredentialsProvider};
-use cafe_shared::NamedError;
 use cafe_shared::error::aws_error_text;
 use chrono::{DateTime, Utc};
-use lambda_runtime::{Diagnostic, LambdaEvent};
+use lambda_runtime::LambdaEvent;
 use serde::{Deserialize, Serialize};
-use thiserror::Error;
 use tokio::time::{Instant, sleep};
 use tracing::info;
 
@@ -63,62 +61,12 @@ pub struct MailedReport {
     pub message_id: String,
 }
 
-#[derive(Debug, Error)]
-pub enum MailError {
-    #[error("the mail request is not valid: {0}")]
-    InvalidReportRequest(String),
-    #[error("the report {key} did not appear within {waited:?}: {last_error}")]
-    ReportMissing {
-        key: String,
-        waited: Duration,
-        last_error: String,
-    },
-    #[error("the report email could not be sent: {0}")]
-    ReportEmailFailed(String),
-}
-
-impl MailError {
-    /// One error of every kind, details empty: what the state machine's Retry rules are checked
-    /// against (`tests/tests/state_machine.rs`).
-    pub fn every_kind() -> Vec<Self> {
-        let every = vec![
-            Self::InvalidReportRequest(String::new()),
-            Self::ReportMissing {
-                key: String::new(),
-                waited: Duration::ZERO,
-                last_error: String::new(),
-            },
-            Self::ReportEmailFailed(String::new()),
-        ];
-        // A new kind does not compile until it is named here, next to the list above.
-        for error in &every {
-            match error {
-                Self::InvalidReportRequest(_)
-                | Self::ReportMissing { .. }
-                | Self::ReportEmailFailed(_) => {}
-            }
-        }
-        every
-    }
-}
-
-impl NamedError for MailError {
-    fn name(&self) -> &'static str {
-        match self {
-            Self::InvalidReportRequest(_) => "InvalidReportRequest",
-            Self::ReportMissing { .. } => "ReportMissing",
-            Self::ReportEmailFailed(_) => "ReportEmailFailed",
-        }
-    }
-
-    fn retryable(&self) -> bool {
-        matches!(self, Self::ReportEmailFailed(_))
-    }
-}
-
-impl From<MailError> for Diagnostic {
-    fn from(error: MailError) -> Self {
-        cafe_shared::error::diagnostic(&error)
+cafe_shared::named_errors! {
+    pub enum MailError {
+        InvalidReportRequest final "the mail request is not valid: {0}",
+        // The report did not appear in time: the text names it, the wait and the last error.
+        ReportMissing final "{0}",
+        ReportEmailFailed retryable "the report email could not be sent: {0}",
     }
 }
 
@@ -224,11 +172,10 @@ impl<P: Presign> ReportMailer<P> {
                 Err(e) => aws_error_text(&e),
             };
             if Instant::now() + POLL_INTERVAL > deadline {
-                return Err(MailError::ReportMissing {
-                    key: key.to_owned(),
-                    waited: self.wait,
-                    last_error,
-                });
+                return Err(MailError::ReportMissing(format!(
+                    "the report {key} did not appear within {:?}: {last_error}",
+                    self.wait
+                )));
             }
             sleep(POLL_INTERVAL).await;
         }
@@ -275,7 +222,9 @@ mod tests {
     use aws_sdk_s3::types::error::NotFound;
     use aws_sdk_sns::operation::publish::{PublishError, PublishOutput};
     use aws_smithy_mocks::{RuleMode, mock, mock_client};
+    use cafe_shared::NamedError;
     use lambda_runtime::Context;
+    use lambda_runtime::Diagnostic;
 
     fn request(key: &str) -> LambdaEvent<MailRequest> {
         let request = MailRequest {

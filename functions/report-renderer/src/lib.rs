@@ -18,14 +18,13 @@ use cafe_shared::error::aws_error_text;
 use cafe_shared::inventory::{
     Bean, Inventory, InventoryPayload, S3Location, Supplier, total_quantity,
 };
-use cafe_shared::{NamedError, metrics};
+use cafe_shared::metrics;
 use chart::Chart;
 pub use format::Currency;
 use format::{count, thousands};
-use lambda_runtime::{Diagnostic, LambdaEvent};
+use lambda_runtime::LambdaEvent;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
-use thiserror::Error;
 use tracing::info;
 
 pub struct ReportRenderer {
@@ -50,54 +49,11 @@ pub struct RenderedReport {
     pub bytes: usize,
 }
 
-#[derive(Debug, Error)]
-pub enum RenderError {
-    #[error("the render request is not valid: {0}")]
-    InvalidReportRequest(String),
-    #[error("the stored inventory could not be read: {0}")]
-    InventoryUnavailable(String),
-    #[error("the report could not be uploaded: {0}")]
-    ReportUploadFailed(String),
-}
-
-impl RenderError {
-    /// One error of every kind, details empty: what the state machine's Retry rules are checked
-    /// against (`tests/tests/state_machine.rs`).
-    pub fn every_kind() -> Vec<Self> {
-        let every = vec![
-            Self::InvalidReportRequest(String::new()),
-            Self::InventoryUnavailable(String::new()),
-            Self::ReportUploadFailed(String::new()),
-        ];
-        // A new kind does not compile until it is named here, next to the list above.
-        for error in &every {
-            match error {
-                Self::InvalidReportRequest(_)
-                | Self::InventoryUnavailable(_)
-                | Self::ReportUploadFailed(_) => {}
-            }
-        }
-        every
-    }
-}
-
-impl NamedError for RenderError {
-    fn name(&self) -> &'static str {
-        match self {
-            Self::InvalidReportRequest(_) => "InvalidReportRequest",
-            Self::InventoryUnavailable(_) => "InventoryUnavailable",
-            Self::ReportUploadFailed(_) => "ReportUploadFailed",
-        }
-    }
-
-    fn retryable(&self) -> bool {
-        !matches!(self, Self::InvalidReportRequest(_))
-    }
-}
-
-impl From<RenderError> for Diagnostic {
-    fn from(error: RenderError) -> Self {
-        cafe_shared::error::diagnostic(&error)
+cafe_shared::named_errors! {
+    pub enum RenderError {
+        InvalidReportRequest final "the render request is not valid: {0}",
+        InventoryUnavailable retryable "the stored inventory could not be read: {0}",
+        ReportUploadFailed retryable "the report could not be uploaded: {0}",
     }
 }
 
@@ -303,6 +259,7 @@ mod tests {
     use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
     use chrono::{TimeZone, Utc};
     use lambda_runtime::Context;
+    use lambda_runtime::Diagnostic;
 
     fn bean(id: i64, kind: &str, name: &str, price: Option<&str>, quantity: i64) -> Bean {
         Bean {

@@ -5,6 +5,7 @@
 #![cfg(feature = "dynamodb")]
 
 use cafe_shared::image::{Item, image_to, image_to_json, to_item};
+use cafe_shared::limits::check_number;
 use cafe_shared::order::{MAX_ORDER_BYTES, RESERVED_FIELDS};
 use cafe_shared::{Order, StoredOrder};
 use chrono::{DateTime, Utc};
@@ -21,6 +22,12 @@ fn json_value() -> impl Strategy<Value = Value> {
         any::<f64>()
             .prop_filter("numbers DynamoDB holds", |f| *f == 0.0
                 || (1e-130..1e126).contains(&f.abs()))
+            // A double halfway between two shortest forms is written one way by serde_json and
+            // the other by Rust (which the table gets), so the order is refused as inexact
+            // (limits.rs tests one); the property is about the numbers that are carried.
+            .prop_filter("written alike by serde_json and Rust", |f| {
+                check_number(&Value::from(*f).to_string()).is_ok()
+            })
             .prop_map(Value::from),
         any::<String>().prop_map(Value::String),
     ];

@@ -23,9 +23,7 @@ use aws_sdk_sqs::config::http::HttpResponse;
 use aws_sdk_sqs::error::{ProvideErrorMetadata, SdkError};
 use cafe_shared::error::aws_error_text;
 
-use crate::metrics_log::FunctionsLog;
-use crate::ops::{self, WatchedQueue};
-use crate::position::StreamPosition;
+use crate::ops::{self, Watched};
 use crate::{Aws, mailbox};
 
 pub struct Api {
@@ -33,13 +31,8 @@ pub struct Api {
     pub queue_url: String,
     pub state_machine_arn: String,
     pub mailbox_file: PathBuf,
-    /// The queues `GET /ops` shows the depth of: the orders queue, its DLQ, the stream's failure
-    /// queue.
-    pub watched_queues: Vec<WatchedQueue>,
-    /// Where the stream mapping is, as it reports it.
-    pub stream_position: StreamPosition,
-    /// The functions' log, whose metrics `GET /ops` sums.
-    pub functions_log: FunctionsLog,
+    /// What `GET /ops` shows.
+    pub watched: Watched,
 }
 
 /// Requests larger than this are refused before they are read whole.
@@ -439,7 +432,7 @@ fn wants_html(headers: &HeaderMap) -> bool {
 /// `GET /ops`: JSON for tools, a page for browsers; 200 even when a section could not be
 /// gathered, since that section says so and the rest is still worth reading.
 async fn ops_page(State(api): State<Arc<Api>>, headers: HeaderMap) -> Response {
-    let report = ops::gather(&api).await;
+    let report = ops::gather(&api.aws, &api.state_machine_arn, &api.watched).await;
     if wants_html(&headers) {
         Html(ops::html(&report)).into_response()
     } else {

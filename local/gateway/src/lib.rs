@@ -15,7 +15,6 @@ pub mod mailbox;
 pub mod mappings;
 pub mod metrics_log;
 pub mod ops;
-pub mod position;
 pub mod settings;
 
 use aws_config::SdkConfig;

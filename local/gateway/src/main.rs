@@ -5,10 +5,10 @@ use cafe_event_sources::invoke::FUNCTION_TIMEOUT;
 use cafe_event_sources::resources::Resources;
 use cafe_gateway::Aws;
 use cafe_gateway::api::{self, Api, TIMEOUTS};
+use cafe_gateway::mappings::position::StreamPosition;
 use cafe_gateway::mappings::{SqsMapping, StreamMapping};
 use cafe_gateway::metrics_log::FunctionsLog;
-use cafe_gateway::ops::WatchedQueue;
-use cafe_gateway::position::StreamPosition;
+use cafe_gateway::ops::{Watched, WatchedQueue};
 use cafe_gateway::settings::*;
 use cafe_shared::{clients, telemetry};
 use tracing::info;
@@ -53,9 +53,11 @@ async fn serve() -> Result<(), Error> {
         queue_url: resources.orders_queue.url,
         state_machine_arn: resources.state_machine.arn,
         mailbox_file: PathBuf::from(MAILBOX_FILE.value()),
-        watched_queues,
-        stream_position,
-        functions_log: FunctionsLog::new(PathBuf::from(FUNCTIONS_LOG_FILE.value())),
+        watched: Watched {
+            queues: watched_queues,
+            stream_position,
+            functions_log: FunctionsLog::new(PathBuf::from(FUNCTIONS_LOG_FILE.value())),
+        },
     };
     api::serve(listener, api, TIMEOUTS).await;
     Ok(())

@@ -10,16 +10,27 @@ use cafe_shared::error::aws_error_text;
 use chrono::{DateTime, Utc};
 use serde::{Serialize, Serializer};
 
-use crate::api::Api;
+use crate::Aws;
 use crate::mailbox::escape;
-use crate::metrics_log::MetricTotals;
-use crate::position::{LagFrom, StreamSummary, summarize};
+use crate::mappings::position::{LagFrom, StreamPosition, StreamSummary, summarize};
+use crate::metrics_log::{FunctionsLog, MetricTotals};
 
 /// A queue the page shows the depth of.
 #[derive(Debug, Clone)]
 pub struct WatchedQueue {
     pub name: String,
     pub url: String,
+}
+
+/// What the page watches, besides the AWS clients and the state machine whose executions it lists.
+#[derive(Clone)]
+pub struct Watched {
+    /// The queues it shows the depth of: the orders queue, its DLQ, the stream's failure queue.
+    pub queues: Vec<WatchedQueue>,
+    /// Where the stream mapping is, as it reports it.
+    pub stream_position: StreamPosition,
+    /// The functions' log, whose metrics it sums.
+    pub functions_log: FunctionsLog,
 }
 
 /// What a section shows, or why it could not be gathered.
@@ -76,30 +87,32 @@ pub struct OpsReport {
 const EXECUTIONS_SHOWN: i32 = 10;
 
 /// Gathers every section at once.
-pub async fn gather(api: &Api) -> OpsReport {
-    let (queues, executions, metrics) =
-        tokio::join!(queue_depths(api), executions(api), metrics(api));
+pub async fn gather(aws: &Aws, state_machine_arn: &str, watched: &Watched) -> OpsReport {
+    let (queues, executions, metrics) = tokio::join!(
+        queue_depths(aws, &watched.queues),
+        executions(aws, state_machine_arn),
+        metrics(&watched.functions_log)
+    );
     let generated_at = Utc::now();
     OpsReport {
         queues,
-        stream: summarize(&api.stream_position.shards(), generated_at),
+        stream: summarize(&watched.stream_position.shards(), generated_at),
         executions,
         metrics,
         generated_at,
     }
 }
 
-async fn queue_depths(api: &Api) -> Vec<(String, Section<QueueDepth>)> {
+async fn queue_depths(aws: &Aws, queues: &[WatchedQueue]) -> Vec<(String, Section<QueueDepth>)> {
     let mut depths = Vec::new();
-    for queue in &api.watched_queues {
-        depths.push((queue.name.clone(), queue_depth(api, &queue.url).await));
+    for queue in queues {
+        depths.push((queue.name.clone(), queue_depth(aws, &queue.url).await));
     }
     depths
 }
 
-async fn queue_depth(api: &Api, url: &str) -> Section<QueueDepth> {
-    let answer = api
-        .aws
+async fn queue_depth(aws: &Aws, url: &str) -> Section<QueueDepth> {
+    let answer = aws
         .sqs
         .get_queue_attributes()
         .queue_url(url)
@@ -133,12 +146,11 @@ async fn queue_depth(api: &Api, url: &str) -> Section<QueueDepth> {
     }
 }
 
-async fn executions(api: &Api) -> Section<Vec<Execution>> {
-    let listed = api
-        .aws
+async fn executions(aws: &Aws, state_machine_arn: &str) -> Section<Vec<Execution>> {
+    let listed = aws
         .sfn
         .list_executions()
-        .state_machine_arn(&api.state_machine_arn)
+        .state_machine_arn(state_machine_arn)
         .max_results(EXECUTIONS_SHOWN)
         .send()
         .await;
@@ -178,8 +190,8 @@ async fn executions(api: &Api) -> Section<Vec<Execution>> {
     Section::Shown(executions)
 }
 
-async fn metrics(api: &Api) -> Section<Metrics> {
-    let log = api.functions_log.clone();
+async fn metrics(log: &FunctionsLog) -> Section<Metrics> {
+    let log = log.clone();
     let file = log.path().display().to_string();
     match tokio::task::spawn_blocking(move || log.totals()).await {
         Ok(Ok(functions)) => Section::Shown(Metrics { file, functions }),

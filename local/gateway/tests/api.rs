@@ -12,8 +12,9 @@ mod common;
 
 use cafe_gateway::Aws;
 use cafe_gateway::api::{Api, Timeouts, serve};
+use cafe_gateway::mappings::position::StreamPosition;
 use cafe_gateway::metrics_log::FunctionsLog;
-use cafe_gateway::position::StreamPosition;
+use cafe_gateway::ops::Watched;
 use cafe_tests::unreachable_sdk_config;
 use common::exchange_raw;
 use serde_json::{Value, json};
@@ -31,9 +32,13 @@ async fn gateway(timeouts: Timeouts) -> SocketAddr {
             std::env::temp_dir().display(),
             std::process::id()
         )),
-        watched_queues: Vec::new(),
-        stream_position: StreamPosition::default(),
-        functions_log: FunctionsLog::new(PathBuf::from("/nonexistent/cafe-gateway-api-tests.log")),
+        watched: Watched {
+            queues: Vec::new(),
+            stream_position: StreamPosition::default(),
+            functions_log: FunctionsLog::new(PathBuf::from(
+                "/nonexistent/cafe-gateway-api-tests.log",
+            )),
+        },
     };
     let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
         .await

@@ -21,7 +21,7 @@ use axum::response::IntoResponse;
 use cafe_event_sources::invoke::FUNCTION_TIMEOUT;
 use cafe_event_sources::resources::Resources;
 use cafe_gateway::Aws;
-use cafe_gateway::mappings::{StreamMapping, sequence_order};
+use cafe_gateway::mappings::{StreamMapping, progress::sequence_order};
 use cafe_tests::stack::eventually;
 use cafe_tests::template::local_name;
 use cafe_tests::{REGION, free_port, sdk_config_for, workspace_root};

@@ -20,9 +20,9 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use cafe_gateway::Aws;
 use cafe_gateway::api::{Api, SQS_CODES_CAUSED_BY_THE_ORDER, router};
+use cafe_gateway::mappings::position::StreamPosition;
 use cafe_gateway::metrics_log::FunctionsLog;
-use cafe_gateway::ops::WatchedQueue;
-use cafe_gateway::position::StreamPosition;
+use cafe_gateway::ops::{Watched, WatchedQueue};
 use cafe_tests::unreachable_sdk_config;
 use serde_json::{Value, json};
 use tower::ServiceExt;
@@ -52,20 +52,22 @@ fn api_on(aws: Aws) -> Api {
         queue_url: QUEUE_URL.into(),
         state_machine_arn: MACHINE_ARN.into(),
         mailbox_file: PathBuf::from("/nonexistent/cafe-gateway-router-tests/mailbox.jsonl"),
-        watched_queues: [
-            ("orders-queue", QUEUE_URL),
-            ("orders-dlq", DLQ_URL),
-            ("notifier-failures", FAILURES_URL),
-        ]
-        .map(|(name, url)| WatchedQueue {
-            name: name.into(),
-            url: url.into(),
-        })
-        .into(),
-        stream_position: StreamPosition::default(),
-        functions_log: FunctionsLog::new(PathBuf::from(
-            "/nonexistent/cafe-gateway-router-tests/functions.log",
-        )),
+        watched: Watched {
+            queues: [
+                ("orders-queue", QUEUE_URL),
+                ("orders-dlq", DLQ_URL),
+                ("notifier-failures", FAILURES_URL),
+            ]
+            .map(|(name, url)| WatchedQueue {
+                name: name.into(),
+                url: url.into(),
+            })
+            .into(),
+            stream_position: StreamPosition::default(),
+            functions_log: FunctionsLog::new(PathBuf::from(
+                "/nonexistent/cafe-gateway-router-tests/functions.log",
+            )),
+        },
     }
 }
 
@@ -466,13 +468,14 @@ async fn ops_shows_queue_depths_the_stream_the_executions_and_the_metric_sums() 
         &emf("order-notifier", "NotificationsPublished", 5),
     ];
     let log = functions_log("json", &log);
-    api.functions_log = log.clone();
+    api.watched.functions_log = log.clone();
     let batch = [
         stream_record("101", STARTED),
         stream_record("102", STARTED + 1),
     ];
-    api.stream_position.handed_over("shard-1", &batch);
-    api.stream_position
+    api.watched.stream_position.handed_over("shard-1", &batch);
+    api.watched
+        .stream_position
         .settled("shard-1", Some("102"), None, &batch);
 
     let (status, body) = ops(api, "application/json").await;
@@ -531,7 +534,7 @@ async fn the_ops_page_refreshes_itself_and_escapes_what_comes_from_data() {
     let mut api = api(&[&orders, &dlq, &failures], &[&listed]);
     let hostile = emf("<img src=x onerror=alert(2)>", "OrdersStored", 1);
     let log = functions_log("html", &[&hostile]);
-    api.functions_log = log.clone();
+    api.watched.functions_log = log.clone();
 
     let (status, page) = ops(api, "text/html,application/xhtml+xml,*/*;q=0.8").await;
     assert_eq!(status, StatusCode::OK);
@@ -575,7 +578,7 @@ async fn a_section_that_fails_says_why_and_the_rest_is_still_shown() {
     let log = functions_log("failing", &[&emf("order-writer", "OrdersStored", 2)]);
     let failing_api = || {
         let mut api = api(&[&orders, &dlq, &failures], &[&listing_fails]);
-        api.functions_log = FunctionsLog::new(log.path().to_owned());
+        api.watched.functions_log = FunctionsLog::new(log.path().to_owned());
         api
     };
 

@@ -1,6 +1,6 @@
 //! Where the stream mapping is in each shard, for the ops page to read: the mapping records what
 //! it hands over and how each batch settles; `GET /ops` reads a copy and summarizes it. The
-//! mapping's own decisions stay in `mappings` (plain functions of its `Progress`); this only
+//! mapping's own decisions stay in `progress` (plain functions of its `Progress`); this only
 //! watches them.
 
 use std::collections::BTreeMap;
@@ -10,7 +10,7 @@ use aws_sdk_dynamodbstreams::types::Record;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::mappings::{Parked, sequence_number, sequence_order};
+use super::progress::{Parked, sequence_number, sequence_order};
 
 /// What the ops page knows of one shard.
 #[derive(Debug, Clone, Default, PartialEq)]

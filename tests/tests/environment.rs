@@ -39,15 +39,15 @@ fn is_identifier(c: char) -> bool {
 fn settings_read_by(function: &str) -> BTreeSet<&'static str> {
     let root = workspace_root();
     let mut text = String::new();
-    for file in ["src/main.rs", "src/lib.rs"] {
-        text += &std::fs::read_to_string(root.join("functions").join(function).join(file)).unwrap();
+    let src = root.join("functions").join(function).join("src");
+    for file in std::fs::read_dir(&src).unwrap() {
+        let path = file.unwrap().path();
+        if path.extension().is_some_and(|e| e == "rs") {
+            text += &std::fs::read_to_string(path).unwrap();
+        }
     }
-    // Every function logs (telemetry reads the log settings), and the reader's pool is built
-    // by the shared crate from the database settings.
+    // Every function logs: telemetry reads the log settings.
     text += &std::fs::read_to_string(root.join("shared/src/telemetry.rs")).unwrap();
-    if text.contains("mysql_database") {
-        text += &std::fs::read_to_string(root.join("shared/src/clients.rs")).unwrap();
-    }
     let words: BTreeSet<&str> = text.split(|c: char| !is_identifier(c)).collect();
     ALL.iter()
         .map(|s| s.name)

@@ -17,7 +17,7 @@
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use cafe_shared::clients::{DatabaseSecret, DatabaseSettings, DeployedDatabase, SecretStage};
+use crate::connection::{DatabaseSecret, DatabaseSettings, DeployedDatabase, SecretStage};
 use mysql_async::Pool;
 use tracing::{info, warn};
 
@@ -124,12 +124,12 @@ impl Database {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::connection::DatabaseTls;
     use aws_sdk_secretsmanager::operation::get_secret_value::{
         GetSecretValueError, GetSecretValueOutput,
     };
     use aws_sdk_secretsmanager::types::error::ResourceNotFoundException;
     use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
-    use cafe_shared::clients::DatabaseTls;
 
     fn stage_is(
         stage: &'static str,

@@ -7,6 +7,7 @@
 //! `InventoryStoreFailed` (S3 refused the claim check; retry later).
 
 pub mod claim_check;
+pub mod connection;
 pub mod database;
 
 use std::time::Duration;

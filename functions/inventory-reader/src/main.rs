@@ -2,6 +2,7 @@ use cafe_shared::config::{
     DB_CONNECT_TIMEOUT_SECONDS, DB_QUERY_TIMEOUT_SECONDS, DB_SECRET_TTL_SECONDS, REPORTS_BUCKET,
 };
 use cafe_shared::{clients, metrics, telemetry};
+use inventory_reader::connection;
 use inventory_reader::database::Database;
 use inventory_reader::{InventoryReader, handle};
 use lambda_runtime::{Error, service_fn};
@@ -13,7 +14,7 @@ async fn main() -> Result<(), Error> {
     let telemetry = telemetry::init();
     let aws = clients::aws_config().await;
     let database = Database::new(
-        clients::mysql_database(&aws).await?,
+        connection::from_environment(&aws).await?,
         Duration::from_secs(DB_SECRET_TTL_SECONDS.parse()?),
     );
     let reader = InventoryReader::new(

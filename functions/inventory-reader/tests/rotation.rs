@@ -5,8 +5,10 @@
 
 use std::time::Duration;
 
-use cafe_shared::clients::{DatabaseSecret, DatabaseSettings, DatabaseTls, DeployedDatabase};
 use cafe_tests::{Emulator, TestDatabase, unreachable_sdk_config};
+use inventory_reader::connection::{
+    DatabaseSecret, DatabaseSettings, DatabaseTls, DeployedDatabase,
+};
 use inventory_reader::database::Database;
 use inventory_reader::{InventoryReader, ReadError};
 use mysql_async::prelude::Queryable;

@@ -13,8 +13,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use cafe_shared::NamedError;
-use cafe_shared::clients::{DatabaseTls, DeployedDatabase};
 use cafe_tests::{TestDatabase, free_port, unreachable_sdk_config, wait_until};
+use inventory_reader::connection::{DatabaseTls, DeployedDatabase};
 use inventory_reader::{InventoryReader, ReadError};
 use mysql_async::prelude::Queryable;
 use mysql_async::{OptsBuilder, Pool};

@@ -14,7 +14,7 @@ WATCH_PORT := 9000
 export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
 
 
-.PHONY: help chromium tools build test unit test-api e2e test-faults demo local local-up local-down redrive-orders replay-notifications parked db-reader-user bench docs fmt lint validate invoke deploy destroy deploy-fn clean
+.PHONY: help chromium tools build test unit test-api e2e test-faults demo local local-up local-down redrive-orders replay-notifications parked db-reader-user new-function test-scaffold bench docs fmt lint validate invoke deploy destroy deploy-fn clean
 
 help: ## list the verbs
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -103,19 +103,24 @@ bench: $(TOOLS) $(BENCH_VENV)/.installed build ## benchmarks: Rust functions vs 
 	cargo build --release --package cafe-bench $(addprefix --package ,$(FUNCTIONS))
 	$(TARGET_DIR)/release/cafe-bench
 
+new-function: ## a new function, whole: its crate with tests, sample event, and in template.yaml its role, log group, function, alarms and dashboard rows: make new-function NAME=stock-alert [DESCRIPTION="what it does"]
+	@test -n "$(NAME)" || { echo 'usage: make new-function NAME=<name> [DESCRIPTION="what it does"]' >&2; exit 2; }
+	python3 scaffold/new_function.py $(NAME) $(if $(DESCRIPTION),--description "$(DESCRIPTION)")
+
 docs: ## write the generated parts of docs/ (the crate graph in docs/architecture.md, from cargo metadata)
 	python3 tests/docs.py --write
 
 fmt: ## format the code
 	cargo fmt --all
 
-lint: $(TOOLS) ## formatting check, clippy with warnings as errors, ruff on the Python, and the docs check (tests/docs.py) with its tests
+lint: $(TOOLS) ## formatting check, clippy with warnings as errors, ruff on the Python, the docs check (tests/docs.py) and the import-loop check (tests/import_loops.py) with their tests
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets --all-features -- -D warnings
 	$(VENV)/bin/ruff check
 	$(VENV)/bin/ruff format --check
 	python3 tests/docs.py
-	python3 -m unittest tests/test_docs.py
+	python3 tests/import_loops.py
+	python3 -m unittest tests/test_docs.py tests/test_import_loops.py
 
 # sam validate needs credentials and a region to start, though it calls nothing.
 DUMMY_AWS := AWS_ACCESS_KEY_ID=dummy AWS_SECRET_ACCESS_KEY=dummy AWS_DEFAULT_REGION=us-east-1 SAM_CLI_TELEMETRY=0
@@ -137,7 +142,11 @@ validate: $(TOOLS) $(NODE_TOOLS) $(CHECKOV) ## check the state machine and the t
 	cfn-lint target/sam/*.json
 	python deploy/check.py target/sam
 	$(CHECKOV_VENV)/bin/checkov --quiet --compact --skip-download --framework cloudformation --skip-check $(CHECKOV_SKIPS) --directory target/sam
-	python -m unittest deploy/test_defects.py deploy/test_outputs.py
+	python -m unittest deploy/test_defects.py deploy/test_outputs.py scaffold/test_new_function.py
+
+# After CHECKOV is defined: a rule's prerequisites are expanded where it is read.
+test-scaffold: $(TOOLS) $(NODE_TOOLS) $(CHECKOV) ## make new-function in a throwaway copy of the tree, then make validate, make unit and the lint of the new crate there (scaffold/prove.sh)
+	scaffold/prove.sh
 
 STACK_NAME := $(or $(shell sed -n 's/^stack_name = "\(.*\)"/\1/p' samconfig.toml),cafe)
 export SAM_CLI_TELEMETRY ?= 0

@@ -63,12 +63,14 @@ def make_targets(root: Path) -> tuple[set[str], set[str]]:
 def packages(root: Path) -> set[str]:
     names = set()
     for manifest in root.glob("**/Cargo.toml"):
-        if any(part in ("target", "node_modules") or part.startswith(".") for part in manifest.relative_to(root).parts):
+        parts = manifest.relative_to(root).parts
+        # scaffold/function/ is what `make new-function` fills in, not a crate yet.
+        if any(part in ("target", "node_modules") or part.startswith(".") for part in parts) or parts[0] == "scaffold":
             continue
-        package = tomllib.loads(manifest.read_text()).get("package", {})
-        if "name" in package:
-            names.add(package["name"])
-            names.update(b["name"] for b in tomllib.loads(manifest.read_text()).get("bin", []))
+        parsed = tomllib.loads(manifest.read_text())
+        if "name" in parsed.get("package", {}):
+            names.add(parsed["package"]["name"])
+            names.update(b["name"] for b in parsed.get("bin", []))
     return names
 
 

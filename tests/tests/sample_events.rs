@@ -71,7 +71,12 @@ fn every_sample_event_is_its_functions_request() {
                     "the mailer's sample mails the report the renderer's sample writes"
                 );
             }
-            other => panic!("events/{other}/ is no function's"),
+            // A function added by `make new-function`: its own crate's test reads its events as
+            // its request; here, each must at least be a JSON object.
+            _ => {
+                let request: serde_json::Value = sample_event(&event);
+                assert!(request.is_object(), "{event} is not a JSON object");
+            }
         }
     }
 }

@@ -113,19 +113,21 @@ CLOUDWATCH_KEY_CONDITIONS = {("ArnLike", "aws:sourcearn"), ("StringEquals", "kms
 # This stack's alarms, as the ops topic's policy and the key's statement name them.
 STACK_ALARMS = "arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:${AWS::StackName}-*"
 
-# The metrics the functions emit in the Cafe namespace (cafe_shared::metrics).
-CAFE_METRICS = {
-    "ColdStart",
-    "OrdersStored",
-    "OrdersAlreadyStored",
-    "OrdersRefused",
-    "OrdersFailed",
-    "NotificationsPublished",
-    "NotificationsFailed",
-    "ReportSuppliers",
-    "ReportBeans",
-    "ReportBytes",
-}
+METRICS_SOURCE = pathlib.Path(__file__).resolve().parent.parent / "shared/src/metrics.rs"
+
+
+def emitted_metrics(source=METRICS_SOURCE):
+    """The functions' namespace and the metrics they emit in it, read from where the functions take
+    them: `NAMESPACE` and the `ALL` list of shared/src/metrics.rs (each entry a constant of it)."""
+    text = source.read_text(encoding="utf-8")
+    constants = dict(re.findall(r'pub const (\w+): &str = "([^"]+)";', text))
+    listed = re.search(r"pub const ALL: \[\(&str, Unit\); \d+\] = \[(.*?)\];", text, re.S)
+    if "NAMESPACE" not in constants or not listed:
+        raise SystemExit(f"check.py: {source} no longer has NAMESPACE and ALL as check.py reads them")
+    return constants["NAMESPACE"], {constants[name] for name in re.findall(r"\((\w+), Unit::", listed.group(1))}
+
+
+CAFE_NAMESPACE, CAFE_METRICS = emitted_metrics()
 
 
 class Variant:
@@ -646,7 +648,7 @@ def check_dashboards(variant, problems):
             continue
         for widget in parsed.get("widgets", []):
             for metric in widget.get("properties", {}).get("metrics", []):
-                if metric and metric[0] == "Cafe" and metric[1] not in CAFE_METRICS:
+                if metric and metric[0] == CAFE_NAMESPACE and metric[1] not in CAFE_METRICS:
                     problems.append(f"{name}: the functions emit no metric Cafe/{metric[1]}")
         shown = set(re.findall(r"\$\{(\w+)\.Arn\}", text))
         missing = {alarm for alarm, _ in variant.resources("AWS::CloudWatch::Alarm")} - shown

@@ -7,14 +7,17 @@ template.yaml and expects the transform or deploy/check.py to refuse it.
 import copy
 import json
 import pathlib
+import shutil
 import sys
 import tempfile
 import unittest
 from unittest import mock
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "scaffold"))
 
 import check
+import new_function
 import transform
 from samcli.yamlhelper import parse_yaml_file
 
@@ -38,6 +41,22 @@ def api_body(template):
 class TheTemplateAsItIs(unittest.TestCase):
     def test_passes_every_check_in_every_variant(self):
         self.assertEqual(problems(TEMPLATE), [])
+
+    def test_a_function_made_by_make_new_function_passes_every_check(self):
+        with tempfile.TemporaryDirectory() as root:
+            shutil.copy(transform.TEMPLATE, root)
+            new_function.scaffold(pathlib.Path(root), "stock-alert", "Tells the manager which beans run low")
+            template = transform.packaged(parse_yaml_file(f"{root}/template.yaml"))
+        self.assertIn("StockAlert", template["Resources"])
+        self.assertEqual(problems(template), [])
+
+    def test_a_new_function_without_its_throttles_alarm_is_refused(self):
+        with tempfile.TemporaryDirectory() as root:
+            shutil.copy(transform.TEMPLATE, root)
+            new_function.scaffold(pathlib.Path(root), "stock-alert", "x")
+            template = transform.packaged(parse_yaml_file(f"{root}/template.yaml"))
+        del template["Resources"]["StockAlertThrottles"]
+        self.assertIn("no Throttles alarm", "\n".join(problems(template)))
 
 
 class EachDefectIsCaught(unittest.TestCase):
@@ -293,6 +312,18 @@ class EachDefectIsCaught(unittest.TestCase):
         body = dashboard["DashboardBody"]["Fn::Sub"]
         dashboard["DashboardBody"]["Fn::Sub"] = body.replace('"OrdersStored"', '"OrderStored"')
         self.assertCaught("CafeDashboard: the functions emit no metric Cafe/OrderStored")
+
+    def test_a_dashboard_metric_no_longer_in_the_functions_list(self):
+        # The list is read from shared/src/metrics.rs: a metric dropped there is refused here.
+        source = pathlib.Path(check.METRICS_SOURCE).read_text()
+        with tempfile.TemporaryDirectory() as folder:
+            edited = pathlib.Path(folder) / "metrics.rs"
+            edited.write_text(source.replace("    (ORDERS_STORED, Unit::Count),\n", ""))
+            namespace, metrics = check.emitted_metrics(edited)
+        self.assertEqual(namespace, "Cafe")
+        self.assertEqual(metrics, check.CAFE_METRICS - {"OrdersStored"})
+        with mock.patch.object(check, "CAFE_METRICS", metrics):
+            self.assertCaught("CafeDashboard: the functions emit no metric Cafe/OrdersStored")
 
     def test_an_alarm_missing_from_the_dashboard(self):
         dashboard = self.resources["CafeDashboard"]["Properties"]

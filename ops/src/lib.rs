@@ -27,7 +27,7 @@ impl Targets {
     /// The local stack's, from the emulator's ready file, with the SDK configuration that reaches
     /// its emulator.
     pub fn local(ready_file: &std::path::Path) -> Result<(Self, aws_config::SdkConfig), String> {
-        let resources = cafe_event_sources::resources::Resources::read(ready_file)?;
+        let resources = cafe_event_sources::ready_file::Resources::read(ready_file)?;
         let config = emulator_config(&resources.orders_queue.url, &resources.region)?;
         let targets = Self {
             orders_queue_url: resources.orders_queue.url,

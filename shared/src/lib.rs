@@ -5,9 +5,9 @@
 
 pub mod clients;
 pub mod config;
-pub mod error;
 #[cfg(feature = "dynamodb")]
-pub mod image;
+pub mod dynamodb_json;
+pub mod error;
 pub mod inventory;
 pub mod limits;
 pub mod metrics;

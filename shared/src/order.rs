@@ -11,6 +11,11 @@ use crate::limits::{self, LimitError};
 /// inside the SQS (256 KiB), DynamoDB (400 KB) and SNS (256 KiB) limits.
 pub const MAX_ORDER_BYTES: usize = 64 * 1024;
 
+/// The request header, and the SQS message attribute the API turns it into, with which a client
+/// names its order (or its report): a resend with the same key is the same order, whichever SQS
+/// message carries it. The template's API mapping writes the same name.
+pub const IDEMPOTENCY_KEY: &str = "Idempotency-Key";
+
 /// Fields the café sets on a stored order; a customer may not send them.
 pub const RESERVED_FIELDS: [&str; 3] = ["orderID", "receivedAt", "messageId"];
 

@@ -4,7 +4,7 @@
 
 #![cfg(feature = "dynamodb")]
 
-use cafe_shared::image::{Item, image_to, image_to_json, to_item};
+use cafe_shared::dynamodb_json::{Item, image_to, image_to_json, to_item};
 use cafe_shared::limits::check_number;
 use cafe_shared::order::{MAX_ORDER_BYTES, RESERVED_FIELDS};
 use cafe_shared::{Order, StoredOrder};

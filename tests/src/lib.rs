@@ -11,7 +11,7 @@
 //! - `mariadb.rs`: [`TestDatabase`], a throwaway COFFEE database on a MariaDB/MySQL server;
 //! - `emulator.rs`: [`Emulator`], a moto server of a test's own, its SDK clients,
 //!   [`sdk_config_for`] any other endpoint, and [`REGION`];
-//! - `resources.rs`: the café's resources in an emulator ([`create_orders_table`],
+//! - `fixtures.rs`: the café's resources in an emulator ([`create_orders_table`],
 //!   [`create_queue`], [`topic_with_queue`], [`queue_arn`]) and what they hold ([`scan_json`],
 //!   [`drain`]);
 //! - `events.rs`: [`sample_event`] from `events/`, [`sqs_event`] and [`stream_event`] as Lambda's
@@ -25,10 +25,10 @@
 
 mod emulator;
 mod events;
+mod fixtures;
 mod http;
 mod mariadb;
 pub mod metrics;
-mod resources;
 pub mod stack;
 pub mod template;
 mod wait;
@@ -36,10 +36,10 @@ mod workspace;
 
 pub use emulator::{Emulator, REGION, free_port, sdk_config_for, unreachable_sdk_config};
 pub use events::{failed_ids, sample_event, sqs_event, stream_event};
-pub use http::{http_get, http_post};
-pub use mariadb::TestDatabase;
-pub use resources::{
+pub use fixtures::{
     create_orders_table, create_queue, drain, queue_arn, scan_json, topic_with_queue,
 };
+pub use http::{http_get, http_post};
+pub use mariadb::TestDatabase;
 pub use wait::wait_until;
 pub use workspace::workspace_root;

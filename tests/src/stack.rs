@@ -4,7 +4,7 @@
 use std::sync::OnceLock;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use cafe_event_sources::resources::Resources;
+use cafe_event_sources::ready_file::Resources;
 
 use serde_json::{Value, json};
 

@@ -36,6 +36,21 @@ pub fn local_name(logical_id: &str) -> String {
         .to_owned()
 }
 
+/// The orders table's key attribute, as the template declares it (a string, the only key).
+pub fn orders_table_key() -> String {
+    let properties = &template()["Resources"]["OrdersTable"]["Properties"];
+    let key = properties["KeySchema"][0]["AttributeName"]
+        .as_str()
+        .expect("OrdersTable has a KeySchema");
+    assert_eq!(
+        properties["AttributeDefinitions"][0],
+        serde_yaml::from_str::<Value>(&format!("{{AttributeName: {key}, AttributeType: S}}"))
+            .unwrap(),
+        "the orders table's key is one string attribute"
+    );
+    key.to_owned()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -50,6 +65,18 @@ mod tests {
         let mut deployed = functions();
         deployed.sort();
         assert_eq!(deployed, crates);
+    }
+
+    #[test]
+    fn the_orders_table_is_keyed_by_the_stored_orders_id() {
+        let stored = cafe_shared::order::StoredOrder {
+            order_id: "o-1".into(),
+            received_at: chrono::Utc::now(),
+            message_id: "m-1".into(),
+            order: serde_json::from_str(r#"{"item": "x", "customerID": "1"}"#).unwrap(),
+        };
+        let item = serde_json::to_value(stored).unwrap();
+        assert_eq!(item[orders_table_key()], "o-1");
     }
 
     #[test]

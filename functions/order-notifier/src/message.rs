@@ -14,7 +14,7 @@
 
 use aws_lambda_events::event::dynamodb::EventRecord;
 use cafe_shared::StoredOrder;
-use cafe_shared::image::image_to_json;
+use cafe_shared::dynamodb_json::image_to_json;
 use serde_json::{Value, json};
 
 use crate::NotifyError;

@@ -19,7 +19,7 @@
 //!   rather than send SNS what it would refuse. See `numbers_that_grow_in_the_table_are_measured_grown`.
 
 use aws_lambda_events::event::dynamodb::EventRecord;
-use cafe_shared::image::{Item, image_to_json, to_item};
+use cafe_shared::dynamodb_json::{Item, image_to_json, to_item};
 use cafe_shared::order::MAX_ORDER_BYTES;
 use cafe_shared::{Order, OrderError, StoredOrder};
 use order_notifier::message::SIZE_MARGIN;

@@ -14,8 +14,8 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
+use cafe_shared::dynamodb_json::{MAX_ITEM_BYTES, item_size, same_value, to_item};
 use cafe_shared::error::aws_error_text;
-use cafe_shared::image::{MAX_ITEM_BYTES, item_size, same_value, to_item};
 use cafe_shared::metrics;
 use cafe_shared::{Order, OrderError, StoredOrder};
 use chrono::{DateTime, Utc};
@@ -28,9 +28,7 @@ use uuid::{Uuid, uuid};
 /// How many records of one batch are written to DynamoDB at the same time.
 pub const MAX_CONCURRENT_WRITES: usize = 10;
 
-/// Message attribute a client may set to name its order; a resend with the same key is the same
-/// order, whichever SQS message carries it.
-pub const IDEMPOTENCY_KEY: &str = "Idempotency-Key";
+pub use cafe_shared::order::IDEMPOTENCY_KEY;
 
 /// Namespace of the UUIDv5 order ids. Changing it would give redelivered messages new ids.
 const ORDER_ID_NAMESPACE: Uuid = uuid!("995a0802-7af6-424c-85d0-72b5ceaaa296");
@@ -57,7 +55,7 @@ pub enum WriteError {
     #[error("not a valid order: {0}")]
     Invalid(#[from] OrderError),
     #[error("the order could not be encoded for DynamoDB: {0}")]
-    Encoding(#[from] cafe_shared::image::Error),
+    Encoding(#[from] cafe_shared::dynamodb_json::Error),
     #[error(
         "the order would take {size} bytes in DynamoDB; an item holds at most {MAX_ITEM_BYTES}"
     )]

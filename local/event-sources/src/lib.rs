@@ -13,4 +13,4 @@
 pub mod events;
 #[cfg(feature = "invoke")]
 pub mod invoke;
-pub mod resources;
+pub mod ready_file;

@@ -15,7 +15,7 @@ use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use cafe_shared::order::{MAX_ORDER_BYTES, Order, OrderError};
+use cafe_shared::order::{IDEMPOTENCY_KEY, MAX_ORDER_BYTES, Order, OrderError};
 use serde_json::json;
 use tracing::{debug, info, warn};
 
@@ -23,7 +23,7 @@ use aws_sdk_sqs::config::http::HttpResponse;
 use aws_sdk_sqs::error::{ProvideErrorMetadata, SdkError};
 use cafe_shared::error::aws_error_text;
 
-use crate::ops::{self, Watched};
+use crate::ops_page::{self, Watched};
 use crate::{Aws, mailbox};
 
 pub struct Api {
@@ -316,14 +316,14 @@ async fn post_order(State(api): State<Arc<Api>>, headers: HeaderMap, body: Bytes
         .send_message()
         .queue_url(&api.queue_url)
         .message_body(text);
-    if let Some(key) = headers.get("idempotency-key").and_then(|v| v.to_str().ok()) {
+    if let Some(key) = headers.get(IDEMPOTENCY_KEY).and_then(|v| v.to_str().ok()) {
         let attribute = MessageAttributeValue::builder()
             .data_type("String")
             .string_value(key)
             .build();
         match attribute {
-            Ok(attribute) => send = send.message_attributes("Idempotency-Key", attribute),
-            Err(e) => return error(StatusCode::BAD_REQUEST, format!("Idempotency-Key: {e}")),
+            Ok(attribute) => send = send.message_attributes(IDEMPOTENCY_KEY, attribute),
+            Err(e) => return error(StatusCode::BAD_REQUEST, format!("{IDEMPOTENCY_KEY}: {e}")),
         }
     }
     match send.send().await {
@@ -359,7 +359,7 @@ async fn create_report(State(api): State<Arc<Api>>, headers: HeaderMap) -> Respo
     }
     // UTF-8, as API Gateway passes a header on: a name may be any Unicode text.
     let key = match headers
-        .get("idempotency-key")
+        .get(IDEMPOTENCY_KEY)
         .map(|v| std::str::from_utf8(v.as_bytes()))
     {
         None => None,
@@ -432,9 +432,9 @@ fn wants_html(headers: &HeaderMap) -> bool {
 /// `GET /ops`: JSON for tools, a page for browsers; 200 even when a section could not be
 /// gathered, since that section says so and the rest is still worth reading.
 async fn ops_page(State(api): State<Arc<Api>>, headers: HeaderMap) -> Response {
-    let report = ops::gather(&api.aws, &api.state_machine_arn, &api.watched).await;
+    let report = ops_page::gather(&api.aws, &api.state_machine_arn, &api.watched).await;
     if wants_html(&headers) {
-        Html(ops::html(&report)).into_response()
+        Html(ops_page::html(&report)).into_response()
     } else {
         Json(report).into_response()
     }

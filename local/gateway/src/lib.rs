@@ -14,7 +14,7 @@ pub mod api;
 pub mod mailbox;
 pub mod mappings;
 pub mod metrics_log;
-pub mod ops;
+pub mod ops_page;
 pub mod settings;
 
 use aws_config::SdkConfig;

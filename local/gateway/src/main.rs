@@ -2,13 +2,13 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use cafe_event_sources::invoke::FUNCTION_TIMEOUT;
-use cafe_event_sources::resources::Resources;
+use cafe_event_sources::ready_file::Resources;
 use cafe_gateway::Aws;
 use cafe_gateway::api::{self, Api, TIMEOUTS};
 use cafe_gateway::mappings::position::StreamPosition;
 use cafe_gateway::mappings::{SqsMapping, StreamMapping};
 use cafe_gateway::metrics_log::FunctionsLog;
-use cafe_gateway::ops::{Watched, WatchedQueue};
+use cafe_gateway::ops_page::{Watched, WatchedQueue};
 use cafe_gateway::settings::*;
 use cafe_shared::{clients, telemetry};
 use tracing::info;

@@ -14,7 +14,7 @@ use cafe_gateway::Aws;
 use cafe_gateway::api::{Api, Timeouts, serve};
 use cafe_gateway::mappings::position::StreamPosition;
 use cafe_gateway::metrics_log::FunctionsLog;
-use cafe_gateway::ops::Watched;
+use cafe_gateway::ops_page::Watched;
 use cafe_tests::unreachable_sdk_config;
 use common::exchange_raw;
 use serde_json::{Value, json};

@@ -19,7 +19,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use cafe_event_sources::invoke::FUNCTION_TIMEOUT;
-use cafe_event_sources::resources::Resources;
+use cafe_event_sources::ready_file::Resources;
 use cafe_gateway::Aws;
 use cafe_gateway::mappings::{StreamMapping, progress::sequence_order};
 use cafe_tests::stack::eventually;

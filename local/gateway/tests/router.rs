@@ -22,7 +22,7 @@ use cafe_gateway::Aws;
 use cafe_gateway::api::{Api, SQS_CODES_CAUSED_BY_THE_ORDER, router};
 use cafe_gateway::mappings::position::StreamPosition;
 use cafe_gateway::metrics_log::FunctionsLog;
-use cafe_gateway::ops::{Watched, WatchedQueue};
+use cafe_gateway::ops_page::{Watched, WatchedQueue};
 use cafe_tests::unreachable_sdk_config;
 use serde_json::{Value, json};
 use tower::ServiceExt;

@@ -8,23 +8,26 @@ use aws_sdk_dynamodb::types::{
 };
 use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
 
-/// The `orders` table as deployed: `orderID` key, on demand, NEW_IMAGE stream. Returns the
+use crate::template::orders_table_key;
+
+/// The `orders` table as deployed: the template's key, on demand, NEW_IMAGE stream. Returns the
 /// stream's ARN.
 pub async fn create_orders_table(dynamodb: &aws_sdk_dynamodb::Client, table: &str) -> String {
+    let key = orders_table_key();
     let output = dynamodb
         .create_table()
         .table_name(table)
         .billing_mode(BillingMode::PayPerRequest)
         .attribute_definitions(
             AttributeDefinition::builder()
-                .attribute_name("orderID")
+                .attribute_name(&key)
                 .attribute_type(ScalarAttributeType::S)
                 .build()
                 .unwrap(),
         )
         .key_schema(
             KeySchemaElement::builder()
-                .attribute_name("orderID")
+                .attribute_name(&key)
                 .key_type(KeyType::Hash)
                 .build()
                 .unwrap(),

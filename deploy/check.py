@@ -268,12 +268,49 @@ def check_s3_endpoints(variant, problems):
                     )
 
 
+ORDER_SOURCE = pathlib.Path(__file__).resolve().parent.parent / "shared/src/order.rs"
+
+
+def idempotency_key(source=ORDER_SOURCE):
+    """The header the API reads an order's or report's key from, as the functions name it."""
+    found = re.search(r'pub const IDEMPOTENCY_KEY: &str = "([^"]+)";', source.read_text(encoding="utf-8"))
+    if not found:
+        raise SystemExit(f"check.py: {source} no longer has IDEMPOTENCY_KEY as check.py reads it")
+    return found.group(1)
+
+
+IDEMPOTENCY_KEY = idempotency_key()
+
+
+def check_order_validation(api, where, method, problems):
+    """POST /orders: the body is checked against the Order model before anything reaches SQS."""
+    schema = method.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema", {})
+    if schema.get("$ref") != "#/components/schemas/Order":
+        problems.append(f"{where}: the application/json body is not bound to the Order model")
+    if method.get("requestBody", {}).get("required") is not True:
+        problems.append(f"{where}: the request body is not required")
+    validators = api["Properties"]["Body"].get("x-amazon-apigateway-request-validators", {})
+    validator = validators.get(method.get("x-amazon-apigateway-request-validator"), {})
+    if validator.get("validateRequestBody") is not True:
+        problems.append(f"{where}: no request validator checks the body against its model")
+
+
 def check_integrations(variant, problems):
     for _, api in variant.resources("AWS::ApiGateway::RestApi"):
         for path, methods in api["Properties"]["Body"]["paths"].items():
             for verb, method in methods.items():
                 where = f"{verb.upper()} {path}"
                 integration = method["x-amazon-apigateway-integration"]
+                # Without `never`, a content type with no template passes through untransformed.
+                if integration.get("type") == "aws" and integration.get("passthroughBehavior") != "never":
+                    problems.append(
+                        f"{where}: passthroughBehavior {integration.get('passthroughBehavior')!r}, not 'never': "
+                        "a body of another content type reaches the service as it is"
+                    )
+                if path == "/orders":
+                    check_order_validation(api, where, method, problems)
+                if f"$input.params('{IDEMPOTENCY_KEY}')" not in json.dumps(integration.get("requestTemplates", {})):
+                    problems.append(f"{where}: the request template does not read the {IDEMPOTENCY_KEY} header")
                 responses = integration.get("responses", {})
                 for pattern, response in responses.items():
                     status = str(response["statusCode"])

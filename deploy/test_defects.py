@@ -149,6 +149,39 @@ class EachDefectIsCaught(unittest.TestCase):
         content["text/plain"] = content.pop("application/json")
         self.assertCaught("POST /orders: models for ['text/plain'] but templates for ['application/json']")
 
+    def test_a_body_of_another_type_passed_through(self):
+        for path in ("/orders", "/create_report"):
+            with self.subTest(path=path):
+                integration = api_body(self.template)["paths"][path]["post"]["x-amazon-apigateway-integration"]
+                integration["passthroughBehavior"] = "when_no_templates"
+                self.assertCaught(f"POST {path}: passthroughBehavior 'when_no_templates', not 'never'")
+                integration["passthroughBehavior"] = "never"
+
+    def test_an_order_body_not_bound_to_the_order_model(self):
+        schema = api_body(self.template)["paths"]["/orders"]["post"]["requestBody"]["content"]["application/json"]
+        schema["schema"] = {"type": "object"}
+        self.assertCaught("POST /orders: the application/json body is not bound to the Order model")
+
+    def test_an_order_body_that_is_not_required(self):
+        api_body(self.template)["paths"]["/orders"]["post"]["requestBody"]["required"] = False
+        self.assertCaught("POST /orders: the request body is not required")
+
+    def test_a_validator_that_does_not_check_the_body(self):
+        api_body(self.template)["x-amazon-apigateway-request-validators"]["body"]["validateRequestBody"] = False
+        self.assertCaught("POST /orders: no request validator checks the body against its model")
+
+    def test_orders_without_a_request_validator(self):
+        del api_body(self.template)["paths"]["/orders"]["post"]["x-amazon-apigateway-request-validator"]
+        self.assertCaught("POST /orders: no request validator checks the body against its model")
+
+    def test_a_request_template_reading_another_idempotency_header(self):
+        integration = api_body(self.template)["paths"]["/orders"]["post"]["x-amazon-apigateway-integration"]
+        templates = integration["requestTemplates"]
+        templates["application/json"] = templates["application/json"].replace(
+            "$input.params('Idempotency-Key')", "$input.params('X-Idempotency-Key')"
+        )
+        self.assertCaught("POST /orders: the request template does not read the Idempotency-Key header")
+
     def test_the_request_body_passed_to_the_state_machine(self):
         integration = api_body(self.template)["paths"]["/create_report"]["post"]["x-amazon-apigateway-integration"]
         integration["requestTemplates"]["application/json"] = (

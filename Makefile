@@ -113,11 +113,12 @@ docs: ## write the generated parts of docs/ (the crate graph in docs/architectur
 fmt: ## format the code
 	cargo fmt --all
 
-lint: $(TOOLS) ## formatting check, clippy with warnings as errors, ruff on the Python, the docs check (tests/docs.py) and the import-loop check (tests/import_loops.py) with their tests
+lint: $(TOOLS) ## formatting check, clippy with warnings as errors, ruff on the Python, mypy on the Python in local/, the docs check (tests/docs.py) and the import-loop check (tests/import_loops.py) with their tests
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets --all-features -- -D warnings
 	$(VENV)/bin/ruff check
 	$(VENV)/bin/ruff format --check
+	$(VENV)/bin/mypy
 	python3 tests/docs.py
 	python3 tests/import_loops.py
 	python3 -m unittest tests/test_docs.py tests/test_import_loops.py

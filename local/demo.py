@@ -11,11 +11,16 @@ import json
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, TypeVar
 
 from stack import EMULATOR, GATEWAY, LOCAL, LOGS, RESOURCES, down, fail, say, up
 
 
-def request(method, path, body=None, accept="application/json"):
+def request(
+    method: str, path: str, body: dict[str, Any] | None = None, accept: str = "application/json"
+) -> tuple[int, Any]:
     data = None if body is None else json.dumps(body).encode()
     req = urllib.request.Request(
         f"{GATEWAY}{path}", data=data, method=method, headers={"Content-Type": "application/json", "Accept": accept}
@@ -27,7 +32,10 @@ def request(method, path, body=None, accept="application/json"):
         return error.code, json.loads(error.read() or b"null")
 
 
-def wait_until(what, probe, timeout=90):
+T = TypeVar("T")
+
+
+def wait_until(what: str, probe: Callable[[], T | None], timeout: float = 90) -> T:
     deadline = time.time() + timeout
     while time.time() < deadline:
         found = probe()
@@ -37,7 +45,7 @@ def wait_until(what, probe, timeout=90):
     fail(f"timed out after {timeout} s waiting for {what}; see {LOGS}/")
 
 
-def demo():
+def demo() -> None:
     import boto3
 
     started = up()
@@ -50,7 +58,7 @@ def demo():
         table = RESOURCES["ordersTable"]["name"]
         clock = [time.time()]
 
-        def step(text):
+        def step(text: str) -> None:
             now = time.time()
             say(f"[{now - clock[0]:5.2f} s] {text}")
             clock[0] = now
@@ -68,7 +76,7 @@ def demo():
         message_id = answer["messageId"]
         step(f"order accepted: POST /orders → 202, SQS messageId {message_id}")
 
-        def stored():
+        def stored() -> dict[str, Any] | None:
             items = dynamodb.scan(TableName=table)["Items"]
             return next((i for i in items if i["messageId"]["S"] == message_id), None)
 
@@ -76,7 +84,7 @@ def demo():
         order_id = item["orderID"]["S"]
         step(f"order stored by order-writer: table {table}, orderID {order_id}")
 
-        def letter(topic, test):
+        def letter(topic: str, test: Callable[[dict[str, Any]], bool]) -> dict[str, Any] | None:
             _, letters = request("GET", "/mailbox")
             return next((m for m in letters if m["topic"] == topic and test(m)), None)
 
@@ -95,7 +103,7 @@ def demo():
         execution = answer["executionArn"]
         step(f"report requested: POST /create_report → 200, execution {execution.rsplit(':', 1)[-1]}")
 
-        def finished():
+        def finished() -> Mapping[str, Any] | None:
             described = sfn.describe_execution(executionArn=execution)
             return described if described["status"] != "RUNNING" else None
 
@@ -137,7 +145,7 @@ def demo():
             down()
 
 
-def save_mailbox(report_link, saved_report):
+def save_mailbox(report_link: str, saved_report: Path) -> Path:
     """The mailbox page as the gateway shows it, kept beside the saved report, with the report's
     link (to the emulator, which stops with the demo) pointing at the saved copy instead."""
     req = urllib.request.Request(f"{GATEWAY}/mailbox", headers={"Accept": "text/html"})

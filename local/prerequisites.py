@@ -5,6 +5,8 @@ since saying that Python is too old is one of its jobs.
     python3 local/prerequisites.py     # exits 1 if something `make demo` and `make test` need is missing
 """
 
+from __future__ import annotations
+
 import os
 import re
 import shutil
@@ -19,7 +21,7 @@ LOCALSTACK_PYTHON = (3, 13)
 NODE = (18, 0)
 
 
-def version_of(command):
+def version_of(command: list[str]) -> tuple[int, int] | None:
     """The first dotted version a command prints for `--version`, as a tuple, or None."""
     try:
         out = subprocess.run([*command, "--version"], capture_output=True, text=True, timeout=20)
@@ -29,11 +31,11 @@ def version_of(command):
     return (int(match.group(1)), int(match.group(2))) if match else None
 
 
-def dotted(version):
+def dotted(version: tuple[int, ...]) -> str:
     return ".".join(str(part) for part in version)
 
 
-def localstack_python():
+def localstack_python() -> str | None:
     """A Python 3.13+ as tests/api-gateway/run.py finds one: LOCALSTACK_PYTHON, pyenv, PATH."""
     candidates = [os.environ.get("LOCALSTACK_PYTHON", "")]
     root = os.environ.get("PYENV_ROOT", os.path.expanduser("~/.pyenv"))
@@ -47,7 +49,7 @@ def localstack_python():
     return None
 
 
-def database_answers():
+def database_answers() -> bool:
     url = urllib.parse.urlparse(os.environ.get("DATABASE_URL") or "mysql://root@127.0.0.1:3306/coffee")
     try:
         with socket.create_connection((url.hostname or "127.0.0.1", url.port or 3306), timeout=2):
@@ -56,7 +58,7 @@ def database_answers():
         return False
 
 
-def problems():
+def problems() -> tuple[list[str], list[str]]:
     """(missing: what `make demo` / `make test` cannot do without, later: what only some verbs need)."""
     missing, later = [], []
     rust = version_of(["cargo"])
@@ -97,7 +99,7 @@ def problems():
     return missing, later
 
 
-def main():
+def main() -> int:
     missing, later = problems()
     for item in later:
         print(f"prerequisites: not found, needed later: {item}")

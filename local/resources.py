@@ -7,8 +7,8 @@ crate, its `CodeUri`). From the template this module reads:
 - the functions, in the template's order;
 - the orders queue (the queue the SQS-triggered function reads), its dead-letter queue and
   `maxReceiveCount`, and that event source's batch size;
-- the table whose stream triggers a function, that event source's batch size, retries and its
-  on-failure queue;
+- the table whose stream triggers a function (its key and stream view), that event source's batch
+  size, retries and its on-failure queue;
 - the topics with their email subscribers (`Metadata.LocalEndpoint`), the reports bucket, the
   state machine with its definition file and `DefinitionSubstitutions`;
 - each function's environment variables that name a resource, with the local resource's name
@@ -22,6 +22,7 @@ gateway and the stack's tests read what the emulator created from its ready file
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -41,7 +42,10 @@ class _CloudFormationLoader(yaml.SafeLoader):
     {"Fn::GetAtt": "A.B"}, any other `!Name v` as {"Fn::Name": v}."""
 
 
-def _short_form(loader, suffix, node):
+def _short_form(
+    loader: yaml.SafeLoader, suffix: str, node: yaml.ScalarNode | yaml.SequenceNode | yaml.MappingNode
+) -> dict[str, Any]:
+    value: object
     if isinstance(node, yaml.ScalarNode):
         value = loader.construct_scalar(node)
     elif isinstance(node, yaml.SequenceNode):
@@ -54,11 +58,11 @@ def _short_form(loader, suffix, node):
 _CloudFormationLoader.add_multi_constructor("!", _short_form)
 
 
-def read_template(path=TEMPLATE):
+def read_template(path: Path = TEMPLATE) -> dict[str, Any]:
     return yaml.load(path.read_text(encoding="utf-8"), Loader=_CloudFormationLoader)
 
 
-def referenced(value):
+def referenced(value: Any) -> Any:
     """The logical id a `!Ref X` or `!GetAtt X.Attribute` names, else None."""
     if isinstance(value, dict) and "Ref" in value:
         return value["Ref"]
@@ -69,20 +73,20 @@ def referenced(value):
 
 
 class _Template:
-    def __init__(self, template, region):
+    def __init__(self, template: dict[str, Any], region: str) -> None:
         self.resources = template["Resources"]
         self.region = region
 
-    def of_type(self, kind):
+    def of_type(self, kind: str) -> dict[str, Any]:
         return {k: r for k, r in self.resources.items() if r["Type"] == kind}
 
-    def only(self, kind):
+    def only(self, kind: str) -> tuple[str, Any]:
         found = self.of_type(kind)
         if len(found) != 1:
             raise TemplateError(f"template.yaml has {len(found)} resources of type {kind}; the local stack expects one")
         return next(iter(found.items()))
 
-    def name(self, logical):
+    def name(self, logical: str) -> str:
         resource = self.resources.get(logical)
         if resource is None:
             raise TemplateError(f"template.yaml names {logical}, which it does not define")
@@ -95,7 +99,7 @@ class _Template:
                 f"template.yaml: {logical} has no Metadata.LocalName, so the local stack cannot name it"
             ) from None
 
-    def arn(self, logical):
+    def arn(self, logical: str) -> str:
         """The ARN the emulator gives the resource (topics and functions are what refer to)."""
         kind, name = self.resources[logical]["Type"], self.name(logical)
         if kind == "AWS::SNS::Topic":
@@ -104,7 +108,7 @@ class _Template:
             return f"arn:aws:lambda:{self.region}:{ACCOUNT}:function:{name}"
         raise TemplateError(f"template.yaml: the local stack knows no ARN for {logical} ({kind})")
 
-    def value(self, value):
+    def value(self, value: Any) -> str | None:
         """What a `!Ref`/`!GetAtt` of a resource is locally; None for anything else (a parameter,
         a literal), which the local stack sets itself."""
         logical = referenced(value)
@@ -114,7 +118,7 @@ class _Template:
             return self.arn(logical)
         return self.name(logical)
 
-    def event(self, kind):
+    def event(self, kind: str) -> tuple[str, Any]:
         """The one function with an event source of `kind`, and that event's properties."""
         found = [
             (logical, event["Properties"])
@@ -127,7 +131,7 @@ class _Template:
         return found[0]
 
 
-def local_resources(template=None, region=REGION):
+def local_resources(template: dict[str, Any] | None = None, region: str = REGION) -> dict[str, Any]:
     """Everything the local stack creates, named as template.yaml says (see the module's doc)."""
     t = _Template(template or read_template(), region)
     functions = t.of_type("AWS::Serverless::Function")
@@ -137,12 +141,13 @@ def local_resources(template=None, region=REGION):
     redrive = t.resources[queue]["Properties"]["RedrivePolicy"]
     notifier, stream_event = t.event("DynamoDB")
     table = referenced(stream_event["Stream"])
+    table_properties = t.resources[table]["Properties"]
     on_failure = referenced(stream_event["DestinationConfig"]["OnFailure"]["Destination"])
 
     # A topic without a LocalName is deployed only (the ops topic the alarms notify), and so are
     # its subscriptions.
     local_topics = [k for k, r in t.of_type("AWS::SNS::Topic").items() if "LocalName" in (r.get("Metadata") or {})]
-    topics = {t.name(logical): [] for logical in local_topics}
+    topics: dict[str, list[dict[str, str]]] = {t.name(logical): [] for logical in local_topics}
     for logical, subscription in t.of_type("AWS::SNS::Subscription").items():
         properties = subscription["Properties"]
         if referenced(properties["TopicArn"]) not in local_topics:
@@ -158,7 +163,7 @@ def local_resources(template=None, region=REGION):
     machine, machine_resource = t.only("AWS::Serverless::StateMachine")
     machine_properties = machine_resource["Properties"]
 
-    environment = {}
+    environment: dict[str, str] = {}
     for function in functions.values():
         for variable, value in function["Properties"].get("Environment", {}).get("Variables", {}).items():
             # A literal is the same setting locally (REPORT_WAIT_SECONDS: one time budget).
@@ -173,7 +178,12 @@ def local_resources(template=None, region=REGION):
         "ordersQueue": {"name": t.name(queue), "maxReceiveCount": int(redrive["maxReceiveCount"])},
         "ordersDeadLetterQueue": {"name": t.name(referenced(redrive["deadLetterTargetArn"]))},
         "notifierFailuresQueue": {"name": t.name(on_failure)},
-        "ordersTable": {"name": t.name(table)},
+        "ordersTable": {
+            "name": t.name(table),
+            "keySchema": table_properties["KeySchema"],
+            "attributeDefinitions": table_properties["AttributeDefinitions"],
+            "streamViewType": table_properties["StreamSpecification"]["StreamViewType"],
+        },
         "topics": {name: {"subscribers": subscribers} for name, subscribers in topics.items()},
         "reportsBucket": t.name(bucket),
         "stateMachine": {

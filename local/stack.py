@@ -28,7 +28,9 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import NoReturn
 
 from resources import local_resources
 
@@ -71,7 +73,7 @@ READER_USER = "cafe_reader"
 READER_SECRET = "cafe-db-reader"
 
 
-def reader_env(database):
+def reader_env(database: str) -> dict[str, str]:
     return {
         "DB_HOST": "127.0.0.1",
         "DB_PORT": str(MYSQL_RELAY_PORT),
@@ -82,7 +84,7 @@ def reader_env(database):
     }
 
 
-def create_reader_secret(database_url):
+def create_reader_secret(database_url: str) -> None:
     """Creates (or resets) the reader user with a new password, and puts that in the emulator's
     secret, as make db-reader-user and the deploy steps do with RDS."""
     import boto3
@@ -110,11 +112,11 @@ def create_reader_secret(database_url):
     secrets.create_secret(Name=READER_SECRET, SecretString=done.stdout.strip())
 
 
-def say(message):
+def say(message: str) -> None:
     print(message, flush=True)
 
 
-def fail(message):
+def fail(message: str) -> NoReturn:
     print(f"error: {message}", file=sys.stderr, flush=True)
     sys.exit(1)
 
@@ -122,7 +124,7 @@ def fail(message):
 # ---------------------------------------------------------------- processes
 
 
-def start(name, command, env, cwd=ROOT):
+def start(name: str, command: list[str], env: dict[str, str], cwd: Path = ROOT) -> subprocess.Popen[bytes]:
     LOGS.mkdir(parents=True, exist_ok=True)
     PIDS.mkdir(parents=True, exist_ok=True)
     log = open(LOGS / f"{name}.log", "ab")  # noqa: SIM115 (the child process writes to it)
@@ -140,7 +142,7 @@ def start(name, command, env, cwd=ROOT):
     return process
 
 
-def alive(pid):
+def alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
         return True
@@ -148,7 +150,7 @@ def alive(pid):
         return False
 
 
-def stop(name):
+def stop(name: str) -> bool:
     pid_file = PIDS / f"{name}.pid"
     if not pid_file.exists():
         return False
@@ -167,7 +169,9 @@ def stop(name):
     return True
 
 
-def wait_for(what, ready, process=None, timeout=120):
+def wait_for(
+    what: str, ready: Callable[[], bool], process: subprocess.Popen[bytes] | None = None, timeout: float = 120
+) -> None:
     deadline = time.time() + timeout
     while time.time() < deadline:
         if ready():
@@ -178,13 +182,13 @@ def wait_for(what, ready, process=None, timeout=120):
     fail(f"{what} did not answer within {timeout} s; see {LOGS}/")
 
 
-def port_open(host, port):
+def port_open(host: str, port: int) -> bool:
     with socket.socket() as s:
         s.settimeout(0.5)
         return s.connect_ex((host, port)) == 0
 
 
-def http_ok(url):
+def http_ok(url: str) -> bool:
     try:
         with urllib.request.urlopen(url, timeout=2) as response:
             return response.status == 200
@@ -192,7 +196,7 @@ def http_ok(url):
         return False
 
 
-def free_port():
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
@@ -201,7 +205,7 @@ def free_port():
 # ---------------------------------------------------------------- MySQL
 
 
-def mysql_command(url, database=None):
+def mysql_command(url: str, database: str | None = None) -> list[str]:
     client = shutil.which("mariadb") or shutil.which("mysql")
     if client is None:
         fail("the mysql (or mariadb) command-line client is needed to load db/*.sql; install MariaDB's client")
@@ -222,7 +226,7 @@ def mysql_command(url, database=None):
     return command
 
 
-def start_private_mariadb():
+def start_private_mariadb() -> str:
     server = (
         shutil.which("mariadbd")
         or shutil.which("mysqld")
@@ -271,7 +275,7 @@ def start_private_mariadb():
     return f"mysql://root@127.0.0.1:{port}/coffee"
 
 
-def ensure_database():
+def ensure_database() -> str:
     """DATABASE_URL (or the default) answering, with the COFFEE tables loaded."""
     url = os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
     parts = urllib.parse.urlparse(url)
@@ -298,11 +302,11 @@ def ensure_database():
 # ---------------------------------------------------------------- up / down
 
 
-def running():
+def running() -> bool:
     return http_ok(f"{GATEWAY}/health")
 
 
-def up(reload_on_change=False):
+def up(reload_on_change: bool = False) -> bool:
     """Starts the stack unless it is running; returns whether it started it. With
     reload_on_change the functions are rebuilt and restarted when their sources change (for
     `make local`); otherwise not, since a restart drops the invocations in flight."""
@@ -318,7 +322,7 @@ def up(reload_on_change=False):
     return True
 
 
-def stack_env(database_url):
+def stack_env(database_url: str) -> dict[str, str]:
     """What the emulator, the functions and the gateway get: the emulator's endpoint, the functions'
     settings, and the database through the emulator's relay, so the fault tests can cut it off."""
     database = urllib.parse.urlparse(database_url)
@@ -333,7 +337,7 @@ def stack_env(database_url):
     }
 
 
-def start_gateway(env):
+def start_gateway(env: dict[str, str]) -> None:
     gateway = start(
         "gateway",
         [str(TARGET / "debug" / "cafe-gateway")],
@@ -347,14 +351,14 @@ def start_gateway(env):
 GATEWAY_SOURCES = (ROOT / "local" / "gateway", ROOT / "local" / "event-sources", ROOT / "shared")
 
 
-def last_change(folders):
+def last_change(folders: Iterable[Path]) -> float:
     return max(
         (f.stat().st_mtime for folder in folders for f in folder.rglob("*") if f.is_file() and "target" not in f.parts),
         default=0.0,
     )
 
 
-def reload_gateway_on_change():
+def reload_gateway_on_change() -> None:
     """Polls the gateway's sources; on a change, rebuilds it and restarts it (a build that fails
     leaves the running gateway as it is). Returns on SIGINT or SIGTERM."""
     signal.signal(signal.SIGTERM, signal.default_int_handler)
@@ -379,7 +383,7 @@ def reload_gateway_on_change():
         pass
 
 
-def start_all(reload_on_change):
+def start_all(reload_on_change: bool) -> None:
     t0 = time.time()
     database_url = ensure_database()
     say("building the functions and the gateway (the first time takes a few minutes) …")
@@ -428,12 +432,12 @@ def start_all(reload_on_change):
     )
 
 
-def down():
+def down() -> None:
     stopped = [name for name in ("gateway", "functions", "emulator", "mariadb") if stop(name)]
     say(f"stopped {', '.join(stopped)}" if stopped else "nothing of the local stack was running")
 
 
-def run():
+def run() -> None:
     started = up(reload_on_change=True)
     say(
         "a change to a function's sources rebuilds and restarts that function, and to the "
@@ -446,7 +450,7 @@ def run():
             down()
 
 
-def run_against_stack(test, *arguments, then=None):
+def run_against_stack(test: str, *arguments: str, then: list[str] | None = None) -> NoReturn:
     """Runs one of the stack's test files against the stack, started (and then stopped) if needed;
     then, if they passed, the command `then`."""
     started = up()
@@ -463,17 +467,17 @@ def run_against_stack(test, *arguments, then=None):
     sys.exit(result.returncode)
 
 
-def e2e():
+def e2e() -> None:
     # The ops page in a real browser, after the tests gave it orders, reports and metrics to show.
     run_against_stack("end_to_end", then=[sys.executable, str(ROOT / "tests" / "ops_page.py")])
 
 
-def faults():
+def faults() -> None:
     # One at a time: a fault is injected into the whole stack.
     run_against_stack("faults", "--test-threads=1", "--nocapture")
 
 
-def env():
+def env() -> None:
     print(
         json.dumps(
             {**LOCAL_AWS, **FUNCTION_ENV, **reader_env("coffee"), "DATABASE_URL": DEFAULT_DATABASE_URL}, indent=2
@@ -482,7 +486,14 @@ def env():
 
 
 if __name__ == "__main__":
-    verbs = {"up": up, "down": down, "run": run, "e2e": e2e, "faults": faults, "env": env}
+    verbs: dict[str, Callable[[], object]] = {
+        "up": up,
+        "down": down,
+        "run": run,
+        "e2e": e2e,
+        "faults": faults,
+        "env": env,
+    }
     if len(sys.argv) != 2 or sys.argv[1] not in verbs:
         fail(f"usage: {sys.argv[0]} {{{'|'.join(verbs)}}}")
     verbs[sys.argv[1]]()

@@ -21,11 +21,11 @@ from emulator import ROOT, faults, guard, patches, provision, relay
 HOST = "127.0.0.1"
 
 
-def setting(name, default):
+def setting(name: str, default: str) -> str:
     return os.environ.get(name) or default
 
 
-def main():
+def main() -> None:
     port = int(setting("MOTO_PORT", "4566"))
     # The state machine interpreter calls Lambda at http://localhost:$MOTO_PORT.
     os.environ["MOTO_PORT"] = str(port)

@@ -22,6 +22,9 @@ import re
 import threading
 import time
 import urllib.parse
+from collections.abc import Callable, Iterable
+from typing import Any, NoReturn, TypeGuard
+from wsgiref.types import StartResponse, WSGIEnvironment
 
 # What a fault rule may say (see the module's docstring).
 FAULT_KEYS = ("target", "mode", "seconds", "delay", "count")
@@ -33,11 +36,11 @@ FAULT_TARGET = re.compile(r"[a-z][a-z0-9-]*(?::(?:\*|[A-Z][A-Za-z0-9]*))?")
 MAX_FAULT_DELAY_SECONDS = 900
 
 
-def is_number(value):
+def is_number(value: object) -> TypeGuard[float]:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def fault_rule(rule):
+def fault_rule(rule: object) -> dict[str, Any]:
     """The fault `rule` (a decoded JSON body) asks for, checked whole, as the fields `Faults.add`
     keeps; or ValueError naming everything that is wrong with it."""
     if not isinstance(rule, dict):
@@ -77,7 +80,7 @@ def fault_rule(rule):
     }
 
 
-def refuse_constant(name):
+def refuse_constant(name: str) -> NoReturn:
     raise ValueError(f"{name} is not a number JSON allows")
 
 
@@ -86,12 +89,12 @@ class Faults:
 
     PATH = "/_cafe/faults"
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.rules = {}
-        self.on_mysql_fault = lambda: None
+        self.rules: dict[str, dict[str, Any]] = {}
+        self.on_mysql_fault: Callable[[], None] = lambda: None
 
-    def add(self, rule):
+    def add(self, rule: object) -> None:
         rule = fault_rule(rule)
         target, seconds = rule["target"], rule.pop("seconds")
         until = time.monotonic() + seconds if seconds is not None else None
@@ -100,11 +103,11 @@ class Faults:
         if target == "mysql":
             self.on_mysql_fault()
 
-    def clear(self):
+    def clear(self) -> None:
         with self.lock:
             self.rules.clear()
 
-    def listing(self):
+    def listing(self) -> list[dict[str, Any]]:
         now = time.monotonic()
         with self.lock:
             return [
@@ -112,7 +115,7 @@ class Faults:
                 for rule in self.rules.values()
             ]
 
-    def strike(self, service, operation):
+    def strike(self, service: str, operation: str | None) -> dict[str, Any] | None:
         """The rule that applies to this call, counted, or None."""
         now = time.monotonic()
         with self.lock:
@@ -127,7 +130,9 @@ class Faults:
                     return dict(rule)
         return None
 
-    def handle(self, environ, start_response, forward):
+    def handle(
+        self, environ: WSGIEnvironment, start_response: StartResponse, forward: Callable[[], Iterable[bytes]]
+    ) -> Iterable[bytes]:
         """A WSGI request: the control API, an injected fault, or `forward()` to moto."""
         if environ.get("PATH_INFO") == self.PATH:
             return self.control(environ, start_response)
@@ -162,7 +167,7 @@ class Faults:
         return forward()
 
     @staticmethod
-    def identify(environ):
+    def identify(environ: WSGIEnvironment) -> tuple[str | None, str | None]:
         """(service, operation) of an AWS request, from its signature and target or action."""
         authorization = environ.get("HTTP_AUTHORIZATION", "")
         scope = authorization.split("Credential=", 1)[-1].split(",", 1)[0].split("/")
@@ -185,7 +190,7 @@ class Faults:
                 return service, action[0]
         return service, environ.get("REQUEST_METHOD")
 
-    def control(self, environ, start_response):
+    def control(self, environ: WSGIEnvironment, start_response: StartResponse) -> list[bytes]:
         method = environ.get("REQUEST_METHOD")
         status = "200 OK"
         try:
@@ -195,7 +200,7 @@ class Faults:
                 self.add(json.loads(body, parse_constant=refuse_constant))
             elif method == "DELETE":
                 self.clear()
-            answer = {"faults": self.listing()}
+            answer: dict[str, object] = {"faults": self.listing()}
         except (ValueError, TypeError) as e:
             status, answer = "400 Bad Request", {"error": str(e)}
         body = json.dumps(answer).encode()

@@ -4,6 +4,8 @@ request a browser sends for a page elsewhere. With moto's permissive CORS off (s
 
 import json
 import re
+from collections.abc import Callable, Iterable
+from wsgiref.types import StartResponse, WSGIEnvironment
 
 # Host names a request may carry: this machine's loopback names, with any port. A web page can make
 # a browser send requests here by giving its own name a loopback address (DNS rebinding); the
@@ -14,7 +16,7 @@ import re
 _HOST = re.compile(r"(?:\[(?P<address>[0-9A-Fa-f:.]+)\]|(?P<name>[A-Za-z0-9.-]+))(?::[0-9]*)?")
 
 
-def is_loopback_host(host):
+def is_loopback_host(host: str | None) -> bool:
     """Whether `host`, a Host header, names this machine by a loopback name: localhost (or a name
     under it), 127.0.0.1 or [::1], with any port or none."""
     match = _HOST.fullmatch(host or "")
@@ -26,13 +28,15 @@ def is_loopback_host(host):
     return name in ("localhost", "127.0.0.1") or name.endswith(".localhost")
 
 
-def is_loopback_origin(origin):
+def is_loopback_origin(origin: str | None) -> bool:
     """Whether an Origin header names a page served from this machine."""
     _, separator, host = (origin or "").partition("://")
     return bool(separator) and is_loopback_host(host)
 
 
-def loopback_only(environ, start_response, forward):
+def loopback_only(
+    environ: WSGIEnvironment, start_response: StartResponse, forward: Callable[[], Iterable[bytes]]
+) -> Iterable[bytes]:
     """A WSGI request: refused with 421 unless its Host is a loopback name, and with 403 when a
     page elsewhere made the browser send it (its Origin names that page: moto takes unsigned
     form-encoded calls, which a page can send without a preflight); else `forward()`."""

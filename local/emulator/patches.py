@@ -17,11 +17,25 @@ can read what the emulator answers, and a client that stops sending is cut off
 `faults`) before moto's on every request.
 """
 
+from __future__ import annotations
+
 import json
 import threading
 import urllib.error
 import urllib.request
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from wsgiref.types import StartResponse, WSGIEnvironment
+
+if TYPE_CHECKING:  # moto is imported when the patches are installed, not with this module
+    from moto.awslambda.models import LambdaBackend
+    from moto.dynamodb.models.dynamo_type import Item
+    from moto.dynamodb.models.table import StreamShard, Table
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+    from moto.sns.models import Subscription
+
 
 # How long the server waits on any one read from a client (the request line, a header, a piece of
 # the body) before it drops the connection. The SDKs send a request at once; without a bound, a
@@ -30,7 +44,7 @@ from datetime import UTC, datetime
 READ_TIMEOUT_SECONDS = 10
 
 
-def install(lambda_endpoint, mailbox_file):
+def install(lambda_endpoint: str, mailbox_file: Path) -> None:
     """Applies every patch: Lambda calls go to `lambda_endpoint`, letters to `mailbox_file`."""
     from moto.awslambda.models import LambdaBackend
     from moto.awslambda_simple.models import LambdaSimpleBackend
@@ -43,10 +57,11 @@ def install(lambda_endpoint, mailbox_file):
     default_user_config["lambda"] = {"use_docker": False}
     default_user_config["stepfunctions"] = {"execute_state_machine": True}
     # Without Docker moto uses LambdaSimpleBackend, which echoes its input; replace both.
-    LambdaBackend.invoke = LambdaSimpleBackend.invoke = real_function_invoke(lambda_endpoint)
+    # (Ignored for mypy: patching moto's method is the point, and mypy reads it as taking `self` twice.)
+    LambdaBackend.invoke = LambdaSimpleBackend.invoke = real_function_invoke(lambda_endpoint)  # type: ignore[method-assign, assignment]
     patch_email_delivery(Subscription, mailbox_file)
     patch_stream_sequence_numbers(StreamShard)
-    patch_put_item(Table)
+    patch_put_item(Table)  # type: ignore[type-abstract]  # moto's Table is abstract to mypy; only patched here
     patch_fail_state_error_names()
     # moto wraps each service's app in flask_cors's CORS(), which answers any Origin with
     # `Access-Control-Allow-Origin` (and every preflight with yes), so any web page could read
@@ -57,17 +72,21 @@ def install(lambda_endpoint, mailbox_file):
     MotoRequestHandler.timeout = READ_TIMEOUT_SECONDS  # socketserver sets it on each connection
 
 
-def put_in_front(handle):
+def put_in_front(
+    handle: Callable[[WSGIEnvironment, StartResponse, Callable[[], Iterable[bytes]]], Iterable[bytes]],
+) -> None:
     """Makes every request to moto's server a call `handle(environ, start_response, forward)`,
     where `forward()` hands the request on to moto."""
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 
     dispatch = DomainDispatcherApplication.__call__
 
-    def handle_first(self, environ, start_response):
+    def handle_first(
+        self: DomainDispatcherApplication, environ: WSGIEnvironment, start_response: StartResponse
+    ) -> Iterable[bytes]:
         return handle(environ, start_response, lambda: dispatch(self, environ, start_response))
 
-    DomainDispatcherApplication.__call__ = handle_first
+    DomainDispatcherApplication.__call__ = handle_first  # type: ignore[method-assign]  # patching moto's method is the point
 
 
 # What moto 5 lacks and answers with a 500 its clients retry: answered as AWS answers an
@@ -80,7 +99,9 @@ UNSUPPORTED_TARGETS = {
 }
 
 
-def refuse_unsupported(environ, start_response, forward):
+def refuse_unsupported(
+    environ: WSGIEnvironment, start_response: StartResponse, forward: Callable[[], Iterable[bytes]]
+) -> Iterable[bytes]:
     """A request for one of `UNSUPPORTED_TARGETS` gets SQS's `UnsupportedOperation` (400); any
     other goes on to `forward()`."""
     target = environ.get("HTTP_X_AMZ_TARGET")
@@ -103,11 +124,13 @@ def refuse_unsupported(environ, start_response, forward):
     return [body]
 
 
-def real_function_invoke(lambda_endpoint):
+def real_function_invoke(lambda_endpoint: str) -> Callable[[LambdaBackend, str, str | None, Any, Any, Any], bytes]:
     """A LambdaBackend.invoke that runs the real function under `cargo lambda watch` at
     `lambda_endpoint`."""
 
-    def invoke_real_function(self, function_name, qualifier, body, headers, response_headers):
+    def invoke_real_function(
+        self: LambdaBackend, function_name: str, qualifier: str | None, body: Any, headers: Any, response_headers: Any
+    ) -> bytes:
         function = self.get_function(function_name, qualifier)  # unknown names fail as Lambda does
         url = f"{lambda_endpoint}/2015-03-31/functions/{function.function_name}/invocations"
         data = body if isinstance(body, bytes) else (body or "{}").encode()
@@ -129,21 +152,21 @@ def real_function_invoke(lambda_endpoint):
 _mailbox_lock = threading.Lock()
 
 
-def patch_email_delivery(subscription_class, mailbox_file):
+def patch_email_delivery(subscription_class: type[Subscription], mailbox_file: Path) -> None:
     """Subscription.publish as moto does it, and what an `email` subscriber receives appended to
     `mailbox_file`, as the gateway's GET /mailbox reads it."""
     deliver = subscription_class.publish
 
     def publish(
-        self,
-        message,
-        message_id,
-        subject=None,
-        message_attributes=None,
-        group_id=None,
-        deduplication_id=None,
-        message_structure=None,
-    ):
+        self: Subscription,
+        message: str,
+        message_id: str,
+        subject: str | None = None,
+        message_attributes: dict[str, Any] | None = None,
+        group_id: str | None = None,
+        deduplication_id: str | None = None,
+        message_structure: str | None = None,
+    ) -> None:
         deliver(
             self,
             message,
@@ -172,10 +195,10 @@ def patch_email_delivery(subscription_class, mailbox_file):
         with _mailbox_lock, mailbox_file.open("a", encoding="utf-8") as mailbox:
             mailbox.write(json.dumps(letter, ensure_ascii=False) + "\n")
 
-    subscription_class.publish = publish
+    subscription_class.publish = publish  # type: ignore[method-assign]  # patching moto's method is the point
 
 
-def patch_stream_sequence_numbers(shard_class):
+def patch_stream_sequence_numbers(shard_class: type[StreamShard]) -> None:
     """moto 5.2.5's StreamShard.add numbers a record `len(items) + start` and appends it without a
     lock, and building the record between the two takes long enough for another write's thread
     to read the same length: two records share a number and the next number is skipped. `get` finds
@@ -186,14 +209,14 @@ def patch_stream_sequence_numbers(shard_class):
     add = shard_class.add
     lock = threading.Lock()
 
-    def add_in_turn(self, old, new):
+    def add_in_turn(self: StreamShard, old: Item | None, new: Item | None) -> None:
         with lock:
             add(self, old, new)
 
-    shard_class.add = add_in_turn
+    shard_class.add = add_in_turn  # type: ignore[method-assign]  # patching moto's method is the point
 
 
-def patch_fail_state_error_names():
+def patch_fail_state_error_names() -> None:
     """A Fail state ends the execution with the error it is given, a `States.*` one included: the
     report's `ReportFailed` passes on what its Catch caught, such as a Task's `States.Timeout`.
     moto 5 builds that name as a custom error name, which must not begin with `States.`, and so
@@ -202,13 +225,13 @@ def patch_fail_state_error_names():
     from moto.stepfunctions.parser.asl.component.state.fail import state_fail
 
     class FailStateErrorName(ErrorName):
-        def __init__(self, error_name):
+        def __init__(self, error_name: str | None) -> None:
             super().__init__(error_name=error_name)
 
-    state_fail.CustomErrorName = FailStateErrorName
+    state_fail.CustomErrorName = FailStateErrorName  # type: ignore[misc, assignment]  # replacing moto's class is the point
 
 
-def patch_put_item(table_class):
+def patch_put_item(table_class: type[Table]) -> None:
     """moto 5.2.5's Table.put_item reads the key's current item, evaluates the condition on it and
     then stores the new item, with no lock: two PutItems of one key with
     `attribute_not_exists(orderID)` served at once can both find no item and both succeed (200
@@ -218,8 +241,8 @@ def patch_put_item(table_class):
     put = table_class.put_item
     lock = threading.Lock()
 
-    def put_in_turn(self, *args, **kwargs):
+    def put_in_turn(self: Table, *args: Any, **kwargs: Any) -> Item:
         with lock:
             return put(self, *args, **kwargs)
 
-    table_class.put_item = put_in_turn
+    table_class.put_item = put_in_turn  # type: ignore[method-assign]  # patching moto's method is the point

@@ -7,6 +7,7 @@ the report state machine, its definition with the placeholders filled in.
 
 import copy
 import json
+from typing import Any
 
 from . import ROOT
 
@@ -15,7 +16,7 @@ from . import ROOT
 LOCAL_VISIBILITY_TIMEOUT_SECONDS = 30
 
 
-def provision(endpoint, plan):
+def provision(endpoint: str, plan: dict[str, Any]) -> dict[str, Any]:
     """Creates every resource `plan` (`resources.local_resources()`) names in the emulator at
     `endpoint`; returns the plan with what was created filled in (each queue's `url` and `arn`,
     the table's `streamArn`, each topic's `arn`, the state machine's `arn`), as the ready file
@@ -28,7 +29,7 @@ def provision(endpoint, plan):
     sqs, dynamodb, sns, s3 = (client(s) for s in ("sqs", "dynamodb", "sns", "s3"))
     iam, lam, sfn = (client(s) for s in ("iam", "lambda", "stepfunctions"))
 
-    def create_queue(queue, **attributes):
+    def create_queue(queue: dict[str, Any], **attributes: str) -> None:
         queue["url"] = sqs.create_queue(QueueName=queue["name"], Attributes=attributes)["QueueUrl"]
         queue["arn"] = sqs.get_queue_attributes(QueueUrl=queue["url"], AttributeNames=["QueueArn"])["Attributes"][
             "QueueArn"
@@ -43,10 +44,10 @@ def provision(endpoint, plan):
     table = created["ordersTable"]
     table["streamArn"] = dynamodb.create_table(
         TableName=table["name"],
-        AttributeDefinitions=[{"AttributeName": "orderID", "AttributeType": "S"}],
-        KeySchema=[{"AttributeName": "orderID", "KeyType": "HASH"}],
+        AttributeDefinitions=table["attributeDefinitions"],
+        KeySchema=table["keySchema"],
         BillingMode="PAY_PER_REQUEST",
-        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": table["streamViewType"]},
     )["TableDescription"]["LatestStreamArn"]
 
     for name, topic in created["topics"].items():

@@ -9,18 +9,20 @@ import select
 import socket
 import threading
 
+from .faults import Faults
+
 
 class MysqlRelay:
     """Forwards TCP connections to MySQL, so a `mysql` fault can cut the database off."""
 
-    def __init__(self, faults, port, upstream):
+    def __init__(self, faults: Faults, port: int, upstream: str) -> None:
         self.faults, self.upstream = faults, upstream
-        self.open = set()
+        self.open: set[socket.socket] = set()
         self.lock = threading.Lock()
         self.listener = socket.create_server(("127.0.0.1", port))
         faults.on_mysql_fault = self.cut
 
-    def serve(self):
+    def serve(self) -> None:
         while True:
             client, _ = self.listener.accept()
             if self.faults.strike("mysql", None):
@@ -28,7 +30,7 @@ class MysqlRelay:
                 continue
             threading.Thread(target=self.pipe, args=(client,), daemon=True).start()
 
-    def pipe(self, client):
+    def pipe(self, client: socket.socket) -> None:
         host, port = self.upstream.rsplit(":", 1)
         try:
             server = socket.create_connection((host, int(port)), timeout=5)
@@ -54,7 +56,7 @@ class MysqlRelay:
             client.close()
             server.close()
 
-    def cut(self):
+    def cut(self) -> None:
         with self.lock:
             for connection in self.open:
                 with contextlib.suppress(OSError):

@@ -21,7 +21,8 @@
 //! variables. The spans are flushed as each invocation ends, after its answer was sent, since
 //! Lambda freezes the process between invocations. Without an endpoint nothing of this is built.
 
-use std::sync::OnceLock;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 use lambda_runtime::layers::{OpenTelemetryLayer, TracingLayer};
 use lambda_runtime::tower::{Layer, Service, ServiceBuilder};
@@ -104,10 +105,9 @@ impl Telemetry {
         S: Service<LambdaInvocation, Response = (), Error = lambda_runtime::Error>,
     {
         let export = self.traces.clone().map(|traces| {
+            let flusher = Arc::new(Flusher::new(move || traces.force_flush()));
             OpenTelemetryLayer::new(move || {
-                if let Err(error) = traces.force_flush() {
-                    tracing::warn!(%error, "the invocation's spans could not be exported");
-                }
+                flusher.flush();
             })
         });
         ServiceBuilder::new()
@@ -164,14 +164,80 @@ pub fn init() -> Telemetry {
     telemetry
 }
 
-/// The OTLP/HTTP pipeline, configured by the `OTEL_*` variables. Spans are exported in batches
-/// from the SDK's own thread, so the flush at the end of an invocation is the only wait.
+/// How long an export may take unless `OTEL_EXPORTER_OTLP_TRACES_TIMEOUT` or
+/// `OTEL_EXPORTER_OTLP_TIMEOUT` say otherwise. The SDK's default, 10 s (and the batch's flush
+/// gives up after 5 s), would be added to an invocation whose collector does not answer; a
+/// collector beside the function (an extension on localhost) answers in milliseconds.
+pub const EXPORT_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// The export timeout to set, or None where the `OTEL_*` variables set one (a timeout set in
+/// code would override theirs).
+pub fn export_timeout(lookup: impl Fn(&str) -> Option<String>) -> Option<Duration> {
+    let set = |name: &str| lookup(name).is_some_and(|value| !value.trim().is_empty());
+    (!set("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT") && !set("OTEL_EXPORTER_OTLP_TIMEOUT"))
+        .then_some(EXPORT_TIMEOUT)
+}
+
+/// After a flush fails, invocations stop waiting for the collector this long: their spans still
+/// leave on the batch's own schedule, from the SDK's thread, and the next flush after this tries
+/// again.
+pub const FLUSH_PAUSE: Duration = Duration::from_secs(60);
+
+/// Flushes the spans as an invocation ends, unless a flush failed less than [`FLUSH_PAUSE`] ago:
+/// a collector that is down costs one invocation an export timeout, not every invocation.
+pub struct Flusher<F> {
+    flush: F,
+    paused_until: Mutex<Option<Instant>>,
+}
+
+impl<F: Fn() -> opentelemetry_sdk::error::OTelSdkResult> Flusher<F> {
+    pub fn new(flush: F) -> Self {
+        Self {
+            flush,
+            paused_until: Mutex::new(None),
+        }
+    }
+
+    /// Flushes, or does nothing while paused. Whether it flushed.
+    pub fn flush(&self) -> bool {
+        let mut paused_until = self.paused_until.lock().unwrap_or_else(|e| e.into_inner());
+        if paused_until.is_some_and(|until| Instant::now() < until) {
+            return false;
+        }
+        match (self.flush)() {
+            Ok(()) => *paused_until = None,
+            Err(error) => {
+                tracing::warn!(
+                    %error,
+                    pause_seconds = FLUSH_PAUSE.as_secs(),
+                    "the invocation's spans could not be exported; invocations stop waiting for \
+                     the collector for a while, and spans go on leaving in batches"
+                );
+                *paused_until = Some(Instant::now() + FLUSH_PAUSE);
+            }
+        }
+        true
+    }
+}
+
+/// The OTLP/HTTP exporter, configured by the `OTEL_*` variables, with [`export_timeout`].
+pub fn otlp_exporter(
+    lookup: impl Fn(&str) -> Option<String>,
+) -> Result<opentelemetry_otlp::SpanExporter, opentelemetry_otlp::ExporterBuildError> {
+    use opentelemetry_otlp::WithExportConfig;
+    let builder = opentelemetry_otlp::SpanExporter::builder().with_http();
+    match export_timeout(lookup) {
+        Some(timeout) => builder.with_timeout(timeout).build(),
+        None => builder.build(),
+    }
+}
+
+/// The OTLP/HTTP pipeline. Spans are exported in batches from the SDK's own thread, so the flush
+/// at the end of an invocation is the only wait.
 fn otlp_traces(
     function: &str,
 ) -> Result<SdkTracerProvider, opentelemetry_otlp::ExporterBuildError> {
-    let exporter = opentelemetry_otlp::SpanExporter::builder()
-        .with_http()
-        .build()?;
+    let exporter = otlp_exporter(|name| std::env::var(name).ok())?;
     Ok(SdkTracerProvider::builder()
         .with_batch_exporter(exporter)
         .with_resource(

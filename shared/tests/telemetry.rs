@@ -153,3 +153,66 @@ fn all_events(exporter: &InMemorySpanExporter) -> Vec<String> {
         .flat_map(|s| s.events.iter().map(|e| e.name.to_string()))
         .collect()
 }
+
+#[test]
+fn the_export_timeout_is_a_second_unless_the_otel_variables_set_one() {
+    use cafe_shared::telemetry::{EXPORT_TIMEOUT, export_timeout};
+    assert_eq!(export_timeout(|_| None), Some(EXPORT_TIMEOUT));
+    for variable in [
+        "OTEL_EXPORTER_OTLP_TIMEOUT",
+        "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT",
+    ] {
+        let set = |name: &str| (name == variable).then(|| "5000".to_owned());
+        assert_eq!(export_timeout(set), None, "{variable} is the SDK's to read");
+        let blank = |name: &str| (name == variable).then(String::new);
+        assert_eq!(export_timeout(blank), Some(EXPORT_TIMEOUT));
+    }
+}
+
+/// A collector that takes the connection and never answers costs the first invocation's flush
+/// the export timeout, and the invocations after it nothing.
+#[test]
+fn a_collector_that_never_answers_delays_one_flush_by_the_export_timeout_then_none() {
+    use cafe_shared::telemetry::{Flusher, export_timeout};
+    use opentelemetry::trace::{Span, Tracer, TracerProvider};
+    use opentelemetry_otlp::WithExportConfig;
+    use std::time::{Duration, Instant};
+
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for connection in listener.incoming() {
+            held.push(connection);
+        }
+    });
+    let timeout = export_timeout(|_| None).expect("no OTEL_* timeout is set");
+    let exporter = opentelemetry_otlp::SpanExporter::builder()
+        .with_http()
+        .with_endpoint(format!("http://{address}/v1/traces"))
+        .with_timeout(timeout)
+        .build()
+        .unwrap();
+    let traces = SdkTracerProvider::builder()
+        .with_batch_exporter(exporter)
+        .build();
+    let tracer = traces.tracer("test");
+    let flusher = Flusher::new({
+        let traces = traces.clone();
+        move || traces.force_flush()
+    });
+
+    tracer.start("first invocation").end();
+    let started = Instant::now();
+    assert!(flusher.flush(), "the first flush is tried");
+    let waited = started.elapsed();
+    assert!(
+        waited >= timeout.mul_f64(0.9) && waited < timeout + Duration::from_secs(2),
+        "the first flush waited {waited:?}, the export timeout is {timeout:?}"
+    );
+
+    tracer.start("second invocation").end();
+    let started = Instant::now();
+    assert!(!flusher.flush(), "paused after a failed flush");
+    assert!(started.elapsed() < Duration::from_millis(100));
+}

@@ -25,7 +25,10 @@ checks the resources that would be created:
   dashboard's body is JSON, shows every alarm and names only the metrics the functions emit;
 - one time budget for the report: report-mailer waits at least as long as the RenderReport task
   may take with all its retries (statemachine/report.asl.json), and neither its Timeout nor its
-  task's TimeoutSeconds stops it first.
+  task's TimeoutSeconds stops it first;
+- gradual rollouts: every function is called (by its event source, by the state machine) through
+  its alias, which a CodeDeploy deployment group moves to each new version and moves back when
+  the deployment fails or the function's Errors alarm goes off.
 
     python deploy/check.py [target/sam]
 """
@@ -60,6 +63,7 @@ UNSCOPABLE = {
     "ec2:DeleteNetworkInterface",
     "ec2:AssignPrivateIpAddresses",
     "ec2:UnassignPrivateIpAddresses",
+    "cloudwatch:DescribeAlarms",
     "xray:PutTraceSegments",
     "xray:PutTelemetryRecords",
     "xray:GetSamplingRules",
@@ -637,6 +641,60 @@ def task_worst_case_seconds(task, function_timeout):
     return attempts * per_attempt + backoff
 
 
+def function_behind(variant, logical):
+    """The function an alias points to, or `logical` itself."""
+    alias = dict(variant.resources("AWS::Lambda::Alias")).get(logical)
+    return referenced(alias["Properties"]["FunctionName"]) if alias else logical
+
+
+def check_rollouts(variant, problems):
+    """Every function is called through its alias `live`, which CodeDeploy moves to each new
+    version and moves back when the function's Errors alarm goes off (or the deployment fails)."""
+    functions = dict(variant.resources("AWS::Lambda::Function"))
+    alarms = dict(variant.resources("AWS::CloudWatch::Alarm"))
+    groups = dict(variant.resources("AWS::CodeDeploy::DeploymentGroup"))
+    aliases = {
+        referenced(alias["Properties"]["FunctionName"]): (name, alias)
+        for name, alias in variant.resources("AWS::Lambda::Alias")
+    }
+    for function in functions:
+        if function not in aliases:
+            problems.append(f"{function}: no alias: a new version takes every call at once, with no way back")
+            continue
+        alias_name, alias = aliases[function]
+        update = alias.get("UpdatePolicy", {}).get("CodeDeployLambdaAliasUpdate", {})
+        group_name = referenced(update.get("DeploymentGroupName"))
+        if group_name not in groups:
+            problems.append(f"{alias_name}: no CodeDeploy deployment group moves it: no gradual rollout")
+            continue
+        properties = groups[group_name]["Properties"]
+        rollback = properties.get("AutoRollbackConfiguration", {})
+        if not rollback.get("Enabled") or not {"DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM"} <= set(
+            rollback.get("Events", [])
+        ):
+            problems.append(f"{group_name}: does not roll back when the deployment fails or an alarm goes off")
+        configuration = properties.get("AlarmConfiguration", {})
+        stopping = (
+            {referenced(a.get("Name")) for a in configuration.get("Alarms", [])}
+            if configuration.get("Enabled")
+            else set()
+        )
+        if not any(
+            ("AWS/Lambda", "Errors", "FunctionName", function) in set(watched(alarms[a]))
+            for a in stopping
+            if a in alarms
+        ):
+            problems.append(f"{group_name}: no alarm on {function}'s Errors stops and rolls back its rollout")
+    live = {name for name, _ in aliases.values()}
+    for name, mapping in variant.resources("AWS::Lambda::EventSourceMapping"):
+        if referenced(mapping["Properties"]["FunctionName"]) not in live:
+            problems.append(f"{name}: invokes the function itself, not its alias: a rollout never reaches it")
+    for name, machine in variant.resources("AWS::StepFunctions::StateMachine"):
+        for key, value in machine["Properties"].get("DefinitionSubstitutions", {}).items():
+            if referenced(value) in functions:
+                problems.append(f"{name}: {key} names the function itself, not its alias: a rollout never reaches it")
+
+
 def check_report_budget(variant, problems):
     """The mailer waits at least as long as the renderer may take, and is not stopped before."""
     definition = json.loads(STATE_MACHINE.read_text())
@@ -646,7 +704,7 @@ def check_report_budget(variant, problems):
         substitutions = machine["Properties"].get("DefinitionSubstitutions", {})
 
         def task_of(substitution, substitutions=substitutions):
-            logical = referenced(substitutions.get(substitution))
+            logical = function_behind(variant, referenced(substitutions.get(substitution)))
             for name, task in tasks.items():
                 if task.get("Parameters", {}).get("FunctionName") == "${" + substitution + "}":
                     return name, task, logical, functions[logical]["Properties"]
@@ -705,6 +763,7 @@ CHECKS = [
     check_ops_topic,
     check_dashboards,
     check_report_budget,
+    check_rollouts,
 ]
 
 

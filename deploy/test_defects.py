@@ -182,6 +182,32 @@ class EachDefectIsCaught(unittest.TestCase):
         )
         self.assertCaught("POST /orders: the request template does not read the Idempotency-Key header")
 
+    def test_functions_without_an_alias(self):
+        del self.template["Globals"]["Function"]["AutoPublishAlias"]
+        del self.template["Globals"]["Function"]["DeploymentPreference"]
+        for function in self.resources.values():
+            function.get("Properties", {}).pop("DeploymentPreference", None)
+        # The state machine names the aliases, which are gone: name the functions instead.
+        machine = self.resources["ReportStateMachine"]["Properties"]
+        for key, value in machine["DefinitionSubstitutions"].items():
+            if "Ref" in value and value["Ref"].endswith("Aliaslive"):
+                machine["DefinitionSubstitutions"][key] = {"Fn::GetAtt": [value["Ref"][: -len("Aliaslive")], "Arn"]}
+        self.resources["ReportStateMachineRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"][0][
+            "Resource"
+        ] = [{"Fn::GetAtt": [f, "Arn"]} for f in ("InventoryReader", "ReportRenderer", "ReportMailer")]
+        self.assertCaught("OrderWriter: no alias: a new version takes every call at once")
+
+    def test_a_rollout_stopped_by_another_functions_alarm(self):
+        self.resources["OrderWriter"]["Properties"]["DeploymentPreference"]["Alarms"] = [{"Ref": "OrderNotifierErrors"}]
+        self.assertCaught(
+            "OrderWriterDeploymentGroup: no alarm on OrderWriter's Errors stops and rolls back its rollout"
+        )
+
+    def test_the_state_machine_calling_a_function_past_its_alias(self):
+        machine = self.resources["ReportStateMachine"]["Properties"]
+        machine["DefinitionSubstitutions"]["ReportMailerArn"] = {"Fn::GetAtt": ["ReportMailer", "Arn"]}
+        self.assertCaught("ReportStateMachine: ReportMailerArn names the function itself, not its alias")
+
     def test_the_request_body_passed_to_the_state_machine(self):
         integration = api_body(self.template)["paths"]["/create_report"]["post"]["x-amazon-apigateway-integration"]
         integration["requestTemplates"]["application/json"] = (

@@ -75,6 +75,7 @@ def referenced(value: Any) -> Any:
 class _Template:
     def __init__(self, template: dict[str, Any], region: str) -> None:
         self.resources = template["Resources"]
+        self.globals: dict[str, Any] = template.get("Globals", {}).get("Function", {})
         self.region = region
 
     def of_type(self, kind: str) -> dict[str, Any]:
@@ -112,6 +113,12 @@ class _Template:
         """What a `!Ref`/`!GetAtt` of a resource is locally; None for anything else (a parameter,
         a literal), which the local stack sets itself."""
         logical = referenced(value)
+        # `<Function>Alias<name>`, which the SAM transform makes of AutoPublishAlias: locally the
+        # function itself (the local stack publishes no versions).
+        for function, resource in self.of_type("AWS::Serverless::Function").items():
+            alias = resource["Properties"].get("AutoPublishAlias") or self.globals.get("AutoPublishAlias")
+            if alias and logical == f"{function}Alias{alias}":
+                return self.arn(function)
         if logical not in self.resources:
             return None
         if "Fn::GetAtt" in value or self.resources[logical]["Type"] == "AWS::SNS::Topic":

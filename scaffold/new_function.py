@@ -79,6 +79,8 @@ RESOURCES = """\
         LogFormat: JSON
         LogGroup: !Ref @Id@Logs
       Role: !GetAtt @Id@Role.Arn
+      DeploymentPreference:
+        Alarms: [!Ref @Id@Errors]
 
 """
 

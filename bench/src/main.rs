@@ -14,19 +14,18 @@ mod store;
 use std::path::PathBuf;
 use std::time::Instant;
 
+use anyhow::bail;
 use cafe_tests::workspace_root;
 
-type Error = Box<dyn std::error::Error + Send + Sync>;
-
 #[tokio::main]
-async fn main() -> Result<(), Error> {
+async fn main() -> anyhow::Result<()> {
     let root = workspace_root();
     let target = std::env::var("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|_| root.join("target"));
     let python = root.join(".venv-bench/bin/python");
     if !python.exists() {
-        return Err(format!("{} is missing: run `make bench`", python.display()).into());
+        bail!("{} is missing: run `make bench`", python.display());
     }
     let started = Instant::now();
     let setup = scenarios::set_up().await?;

@@ -170,12 +170,12 @@ async fn measure(
                         Ok(outcome) => measured
                             .errors
                             .push(outcome.body.chars().take(300).collect()),
-                        Err(e) => measured.errors.push(e),
+                        Err(e) => measured.errors.push(format!("{e:#}")),
                     }
                 }
                 measured.peak_rss = measured.peak_rss.max(instance.peak_rss());
             }
-            Err(e) => measured.errors.push(e),
+            Err(e) => measured.errors.push(format!("{e:#}")),
         }
         if !floor_first {
             floor_init(floor, &mut measured).await;
@@ -191,7 +191,7 @@ async fn floor_init(floor: Option<&dyn Fn() -> Command>, measured: &mut Measured
         Ok(instance) => measured
             .floor_init_ms
             .push(instance.init.as_secs_f64() * 1000.0),
-        Err(e) => measured.errors.push(format!("noop: {e}")),
+        Err(e) => measured.errors.push(format!("noop: {e:#}")),
     }
 }
 

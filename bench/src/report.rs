@@ -7,7 +7,6 @@ use std::time::Instant;
 use askama::Template;
 use serde_json::{Value, json};
 
-use crate::Error;
 use crate::measure::{MEASURED, Measured, RENDERS, STARTS, ScenarioResult, WARM_UP, stats};
 use crate::scenarios::{BATCH_OF_1, BATCH_OF_10, CONCURRENT_1, CONCURRENT_10, STORE_SERVICE_TIME};
 
@@ -25,7 +24,7 @@ pub struct Run<'a> {
 }
 
 /// Writes target/bench/results.json and BENCHMARKS.md; returns where results.json is.
-pub fn write(root: &Path, run: &Run) -> Result<PathBuf, Error> {
+pub fn write(root: &Path, run: &Run) -> anyhow::Result<PathBuf> {
     let summary = summary(run);
     // Always target/bench/ beside the sources, as the README says, whatever CARGO_TARGET_DIR is.
     let out = root.join("target").join("bench");

@@ -8,6 +8,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use anyhow::{Context, anyhow};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -44,7 +45,7 @@ pub struct Instance {
 
 impl Instance {
     /// Starts `command` against a new host and waits for its first `GET /next`.
-    pub async fn start(mut command: Command) -> Result<Self, String> {
+    pub async fn start(mut command: Command) -> anyhow::Result<Self> {
         let (event_tx, event_rx) = mpsc::channel(1);
         let (outcome_tx, outcome_rx) = mpsc::channel(1);
         let (first_tx, first_rx) = oneshot::channel();
@@ -60,10 +61,8 @@ impl Instance {
             .route(&format!("{API}/invocation/{{id}}/error"), post(error))
             .route(&format!("{API}/init/error"), post(init_error))
             .with_state(shared);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .map_err(|e| e.to_string())?;
-        let address = listener.local_addr().map_err(|e| e.to_string())?;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let address = listener.local_addr()?;
         let server = tokio::spawn(async move { axum::serve(listener, app).await });
 
         let started = Instant::now();
@@ -83,7 +82,7 @@ impl Instance {
             Ok(child) => child,
             Err(e) => {
                 server.abort();
-                return Err(format!("cannot start {command:?}: {e}"));
+                return Err(anyhow!("cannot start {command:?}: {e}"));
             }
         };
         // From here on, dropping the instance stops both the process and its host.
@@ -96,22 +95,18 @@ impl Instance {
         };
         let first = tokio::time::timeout(Duration::from_secs(60), first_rx)
             .await
-            .map_err(|_| format!("{command:?} never asked for an event"))?
-            .map_err(|e| e.to_string())?;
+            .map_err(|_| anyhow!("{command:?} never asked for an event"))??;
         instance.init = first - started;
         Ok(instance)
     }
 
-    pub async fn invoke(&mut self, event: &[u8]) -> Result<Outcome, String> {
+    pub async fn invoke(&mut self, event: &[u8]) -> anyhow::Result<Outcome> {
         let id = uuid::Uuid::new_v4().to_string();
-        self.events
-            .send((id, event.to_vec()))
-            .await
-            .map_err(|e| e.to_string())?;
+        self.events.send((id, event.to_vec())).await?;
         tokio::time::timeout(Duration::from_secs(120), self.outcomes.recv())
             .await
-            .map_err(|_| "no response within 120 s".to_owned())?
-            .ok_or_else(|| "the host stopped".to_owned())
+            .map_err(|_| anyhow!("no response within 120 s"))?
+            .context("the host stopped")
     }
 
     /// Peak resident set size so far (VmHWM), in bytes.

@@ -9,7 +9,7 @@ use cafe_tests::template::local_name;
 use cafe_tests::{Emulator, TestDatabase, sample_event};
 use serde_json::{Value, json};
 
-use crate::{Error, store};
+use crate::store;
 
 /// The writer's batch scenarios against moto, whose ratio is a target.
 pub const BATCH_OF_1: &str = "order-writer, batch of 1";
@@ -49,7 +49,7 @@ pub struct Setup {
 }
 
 /// Creates the topic the template's resource `logical_id` is locally; returns its ARN.
-async fn create_topic(sns: &aws_sdk_sns::Client, logical_id: &str) -> Result<String, Error> {
+async fn create_topic(sns: &aws_sdk_sns::Client, logical_id: &str) -> anyhow::Result<String> {
     let created = sns
         .create_topic()
         .name(local_name(logical_id))
@@ -58,7 +58,7 @@ async fn create_topic(sns: &aws_sdk_sns::Client, logical_id: &str) -> Result<Str
     Ok(created.topic_arn().unwrap_or_default().to_owned())
 }
 
-pub async fn set_up() -> Result<Setup, Error> {
+pub async fn set_up() -> anyhow::Result<Setup> {
     let emulator = Emulator::start();
     let orders_table = local_name("OrdersTable");
     cafe_tests::create_orders_table(&emulator.dynamodb(), &orders_table).await;

@@ -13,6 +13,8 @@ pub mod parked;
 pub mod redrive;
 pub mod replay;
 
+use anyhow::{Context, anyhow, bail};
+
 /// Where the verbs act: the deployed stack's outputs, or the local stack's ready file.
 #[derive(Debug, Clone)]
 pub struct Targets {
@@ -26,7 +28,7 @@ pub struct Targets {
 impl Targets {
     /// The local stack's, from the emulator's ready file, with the SDK configuration that reaches
     /// its emulator.
-    pub fn local(ready_file: &std::path::Path) -> Result<(Self, aws_config::SdkConfig), String> {
+    pub fn local(ready_file: &std::path::Path) -> anyhow::Result<(Self, aws_config::SdkConfig)> {
         let resources = cafe_event_sources::ready_file::Resources::read(ready_file)?;
         let config = emulator_config(&resources.orders_queue.url, &resources.region)?;
         let targets = Self {
@@ -39,11 +41,11 @@ impl Targets {
     }
 
     /// A deployed stack's, from the variables `make` sets from its outputs.
-    pub fn from_env(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, String> {
+    pub fn from_env(lookup: impl Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
         let get = |name: &str| {
             lookup(name)
                 .filter(|v| !v.trim().is_empty())
-                .ok_or_else(|| format!("{name} is not set"))
+                .with_context(|| format!("{name} is not set"))
         };
         Ok(Self {
             orders_queue_url: get("ORDERS_QUEUE_URL")?,
@@ -56,7 +58,7 @@ impl Targets {
 
 /// The emulator's SDK configuration: its endpoint (where its queue URLs point) and the
 /// credentials it takes from anyone.
-fn emulator_config(queue_url: &str, region: &str) -> Result<aws_config::SdkConfig, String> {
+fn emulator_config(queue_url: &str, region: &str) -> anyhow::Result<aws_config::SdkConfig> {
     use aws_sdk_sqs::config::{Credentials, Region, SharedCredentialsProvider};
     // http://127.0.0.1:4566/123456789012/orders-queue → http://127.0.0.1:4566
     let origin: String = queue_url
@@ -65,9 +67,7 @@ fn emulator_config(queue_url: &str, region: &str) -> Result<aws_config::SdkConfi
         .collect::<Vec<_>>()
         .join("/");
     if !origin.starts_with("http") {
-        return Err(format!(
-            "the ready file's queue URL {queue_url} names no endpoint"
-        ));
+        bail!("the ready file's queue URL {queue_url} names no endpoint");
     }
     let credentials = Credentials::new("testing", "testing", None, None, "local-stack");
     Ok(aws_config::SdkConfig::builder()
@@ -79,7 +79,7 @@ fn emulator_config(queue_url: &str, region: &str) -> Result<aws_config::SdkConfi
 }
 
 /// A queue's ARN, from its URL.
-pub async fn queue_arn(sqs: &aws_sdk_sqs::Client, url: &str) -> Result<String, String> {
+pub async fn queue_arn(sqs: &aws_sdk_sqs::Client, url: &str) -> anyhow::Result<String> {
     use aws_sdk_sqs::types::QueueAttributeName;
     let attributes = sqs
         .get_queue_attributes()
@@ -87,10 +87,10 @@ pub async fn queue_arn(sqs: &aws_sdk_sqs::Client, url: &str) -> Result<String, S
         .attribute_names(QueueAttributeName::QueueArn)
         .send()
         .await
-        .map_err(|e| format!("{url}: {}", cafe_shared::error::aws_error_text(&e)))?;
+        .map_err(|e| anyhow!("{url}: {}", cafe_shared::error::aws_error_text(&e)))?;
     attributes
         .attributes()
         .and_then(|a| a.get(&QueueAttributeName::QueueArn))
         .cloned()
-        .ok_or_else(|| format!("{url} has no QueueArn"))
+        .with_context(|| format!("{url} has no QueueArn"))
 }

@@ -5,6 +5,7 @@
 
 use std::path::Path;
 
+use anyhow::{anyhow, bail};
 use cafe_ops::replay::{Clients, Notifier};
 use cafe_ops::{Targets, parked, redrive, replay};
 use cafe_shared::clients;
@@ -17,13 +18,13 @@ async fn main() -> std::process::ExitCode {
     match run(std::env::args().skip(1).collect()).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("cafe-ops: {e}");
+            eprintln!("cafe-ops: {e:#}");
             std::process::ExitCode::FAILURE
         }
     }
 }
 
-async fn run(args: Vec<String>) -> Result<(), String> {
+async fn run(args: Vec<String>) -> anyhow::Result<()> {
     let deployed = args.get(1).is_none();
     let (targets, aws) = match args.get(1).map(String::as_str) {
         Some("--local") => {
@@ -34,7 +35,7 @@ async fn run(args: Vec<String>) -> Result<(), String> {
             Targets::from_env(|name| std::env::var(name).ok())?,
             clients::aws_config().await,
         ),
-        Some(other) => return Err(format!("unknown option {other}\n{USAGE}")),
+        Some(other) => bail!("unknown option {other}\n{USAGE}"),
     };
     let sqs = aws_sdk_sqs::Client::new(&aws);
     match args.first().map(String::as_str) {
@@ -78,7 +79,7 @@ async fn run(args: Vec<String>) -> Result<(), String> {
             if done.problems.is_empty() && done.described_again.is_empty() {
                 Ok(())
             } else {
-                Err("not everything was notified; see above".to_owned())
+                Err(anyhow!("not everything was notified; see above"))
             }
         }
         // Exits 1 while either parking queue holds a message: `make destroy` stops on it.
@@ -87,8 +88,8 @@ async fn run(args: Vec<String>) -> Result<(), String> {
             for queue in &found {
                 println!("{}: {} message(s) parked", queue.queue, queue.messages);
             }
-            parked::refusal(&found, deployed).map_or(Ok(()), Err)
+            parked::refusal(&found, deployed).map_or(Ok(()), |why| Err(anyhow!(why)))
         }
-        _ => Err(USAGE.to_owned()),
+        _ => Err(anyhow!(USAGE)),
     }
 }

@@ -20,7 +20,7 @@ pub struct Parked {
 }
 
 /// Both parking queues, with what each holds now.
-pub async fn parked(sqs: &Client, targets: &Targets) -> Result<Vec<Parked>, String> {
+pub async fn parked(sqs: &Client, targets: &Targets) -> anyhow::Result<Vec<Parked>> {
     let queues = [
         (
             "orders-dlq",

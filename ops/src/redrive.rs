@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use anyhow::{anyhow, bail};
 use aws_sdk_sqs::Client;
 use aws_sdk_sqs::error::SdkError;
 use aws_sdk_sqs::operation::start_message_move_task::StartMessageMoveTaskError;
@@ -30,7 +31,7 @@ pub async fn redrive_orders(
     sqs: &Client,
     dlq_url: &str,
     queue_url: &str,
-) -> Result<Redriven, String> {
+) -> anyhow::Result<Redriven> {
     let (dlq_arn, queue_arn) = (
         queue_arn(sqs, dlq_url).await?,
         queue_arn(sqs, queue_url).await?,
@@ -60,7 +61,7 @@ pub async fn redrive_orders(
                 how: "receive, send, delete",
             })
         }
-        Err(e) => Err(format!("StartMessageMoveTask: {}", aws_error_text(&e))),
+        Err(e) => bail!("StartMessageMoveTask: {}", aws_error_text(&e)),
     }
 }
 
@@ -80,7 +81,7 @@ async fn wait_for_move_task(
     dlq_arn: &str,
     handle: &str,
     asked_at: i64,
-) -> Result<u64, String> {
+) -> anyhow::Result<u64> {
     let deadline = tokio::time::Instant::now() + MOVE_TASK_PATIENCE;
     loop {
         let tasks = sqs
@@ -88,7 +89,7 @@ async fn wait_for_move_task(
             .source_arn(dlq_arn)
             .send()
             .await
-            .map_err(|e| format!("ListMessageMoveTasks: {}", aws_error_text(&e)))?;
+            .map_err(|e| anyhow!("ListMessageMoveTasks: {}", aws_error_text(&e)))?;
         // Clocks differ: a task that started up to a minute "before" it was asked for is ours,
         // since only one task runs per queue at a time.
         let task = tasks.results().iter().find(|t| {
@@ -101,15 +102,13 @@ async fn wait_for_move_task(
             Some("COMPLETED") => return Ok(moved),
             Some(status @ ("FAILED" | "CANCELLED")) => {
                 let reason = task.and_then(|t| t.failure_reason()).unwrap_or_default();
-                return Err(format!(
-                    "the move task {status} after {moved} messages: {reason}"
-                ));
+                bail!("the move task {status} after {moved} messages: {reason}");
             }
             _ if tokio::time::Instant::now() > deadline => {
-                return Err(format!(
+                bail!(
                     "the move task is still running after {MOVE_TASK_PATIENCE:?} ({moved} moved so far); \
                      it goes on in SQS: see ListMessageMoveTasks"
-                ));
+                );
             }
             _ => tokio::time::sleep(Duration::from_secs(2)).await,
         }
@@ -121,7 +120,7 @@ async fn wait_for_move_task(
 /// order and which costs at most one extra order otherwise.
 /// At most as many as the DLQ held when it began: locally a message the writer still refuses is
 /// back in the DLQ within seconds, and must not be moved round and round.
-async fn move_one_by_one(sqs: &Client, dlq_url: &str, queue_url: &str) -> Result<u64, String> {
+async fn move_one_by_one(sqs: &Client, dlq_url: &str, queue_url: &str) -> anyhow::Result<u64> {
     let held = depth(sqs, dlq_url).await?;
     let mut moved = 0;
     while moved < held {
@@ -135,7 +134,7 @@ async fn move_one_by_one(sqs: &Client, dlq_url: &str, queue_url: &str) -> Result
             .message_system_attribute_names(MessageSystemAttributeName::All)
             .send()
             .await
-            .map_err(|e| format!("ReceiveMessage from the DLQ: {}", aws_error_text(&e)))?;
+            .map_err(|e| anyhow!("ReceiveMessage from the DLQ: {}", aws_error_text(&e)))?;
         let messages = received.messages.unwrap_or_default();
         if messages.is_empty() {
             return Ok(moved);
@@ -149,13 +148,13 @@ async fn move_one_by_one(sqs: &Client, dlq_url: &str, queue_url: &str) -> Result
                 .set_message_attributes((!attributes.is_empty()).then_some(attributes))
                 .send()
                 .await
-                .map_err(|e| format!("SendMessage to the orders queue: {}", aws_error_text(&e)))?;
+                .map_err(|e| anyhow!("SendMessage to the orders queue: {}", aws_error_text(&e)))?;
             sqs.delete_message()
                 .queue_url(dlq_url)
                 .receipt_handle(message.receipt_handle().unwrap_or_default())
                 .send()
                 .await
-                .map_err(|e| format!("DeleteMessage from the DLQ: {}", aws_error_text(&e)))?;
+                .map_err(|e| anyhow!("DeleteMessage from the DLQ: {}", aws_error_text(&e)))?;
             moved += 1;
         }
     }
@@ -163,7 +162,7 @@ async fn move_one_by_one(sqs: &Client, dlq_url: &str, queue_url: &str) -> Result
 }
 
 /// The messages a queue holds now: visible, in flight or delayed.
-pub async fn depth(sqs: &Client, url: &str) -> Result<u64, String> {
+pub async fn depth(sqs: &Client, url: &str) -> anyhow::Result<u64> {
     use aws_sdk_sqs::types::QueueAttributeName::{
         ApproximateNumberOfMessages, ApproximateNumberOfMessagesDelayed,
         ApproximateNumberOfMessagesNotVisible,
@@ -179,7 +178,7 @@ pub async fn depth(sqs: &Client, url: &str) -> Result<u64, String> {
         .set_attribute_names(Some(counts.to_vec()))
         .send()
         .await
-        .map_err(|e| format!("GetQueueAttributes of {url}: {}", aws_error_text(&e)))?;
+        .map_err(|e| anyhow!("GetQueueAttributes of {url}: {}", aws_error_text(&e)))?;
     let attributes = answer.attributes().cloned().unwrap_or_default();
     Ok(counts
         .iter()

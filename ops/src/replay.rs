@@ -15,6 +15,7 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
+use anyhow::{Context, anyhow};
 use aws_lambda_events::event::streams::DynamoDbEventResponse;
 use aws_sdk_dynamodbstreams::types::{Record, ShardIteratorType};
 use cafe_event_sources::events::stream_event;
@@ -49,7 +50,7 @@ pub struct StreamRange {
 }
 
 /// The range a failure description names.
-pub fn stream_range(description: &str) -> Result<StreamRange, String> {
+pub fn stream_range(description: &str) -> anyhow::Result<StreamRange> {
     #[derive(Deserialize)]
     struct Record {
         #[serde(rename = "DDBStreamBatchInfo")]
@@ -57,16 +58,16 @@ pub fn stream_range(description: &str) -> Result<StreamRange, String> {
     }
     serde_json::from_str::<Record>(description)
         .map(|r| r.info)
-        .map_err(|e| format!("not a stream failure description ({e}): {description:.200}"))
+        .map_err(|e| anyhow!("not a stream failure description ({e}): {description:.200}"))
 }
 
 /// `description` narrowed to one record, `sequence_number`: the rest of it is kept as it was.
-pub fn describing_one(description: &str, sequence_number: &str) -> Result<String, String> {
-    let mut record: Value = serde_json::from_str(description).map_err(|e| e.to_string())?;
+pub fn describing_one(description: &str, sequence_number: &str) -> anyhow::Result<String> {
+    let mut record: Value = serde_json::from_str(description)?;
     let info = record
         .get_mut("DDBStreamBatchInfo")
         .and_then(Value::as_object_mut)
-        .ok_or("no DDBStreamBatchInfo")?;
+        .context("no DDBStreamBatchInfo")?;
     info.insert("startSequenceNumber".into(), json!(sequence_number));
     info.insert("endSequenceNumber".into(), json!(sequence_number));
     info.insert("batchSize".into(), json!(1));
@@ -94,7 +95,7 @@ pub async fn replay_notifications(
     clients: &Clients,
     failures_url: &str,
     notifier: &Notifier<'_>,
-) -> Result<Replayed, String> {
+) -> anyhow::Result<Replayed> {
     let mut replayed = Replayed::default();
     let mut seen: HashSet<String> = HashSet::new();
     loop {
@@ -107,7 +108,7 @@ pub async fn replay_notifications(
             .visibility_timeout(VISIBILITY_SECONDS)
             .send()
             .await
-            .map_err(|e| format!("ReceiveMessage from {failures_url}: {}", aws_error_text(&e)))?;
+            .map_err(|e| anyhow!("ReceiveMessage from {failures_url}: {}", aws_error_text(&e)))?;
         let Some(message) = received.messages.unwrap_or_default().into_iter().next() else {
             return Ok(replayed);
         };
@@ -120,7 +121,7 @@ pub async fn replay_notifications(
         let handed = match hand_over_description(clients, notifier, description).await {
             Ok(handed) => handed,
             Err(problem) => {
-                replayed.problems.push(problem);
+                replayed.problems.push(format!("{problem:#}"));
                 continue;
             }
         };
@@ -133,7 +134,7 @@ pub async fn replay_notifications(
                 .message_body(alone)
                 .send()
                 .await
-                .map_err(|e| format!("SendMessage to {failures_url}: {}", aws_error_text(&e)))?;
+                .map_err(|e| anyhow!("SendMessage to {failures_url}: {}", aws_error_text(&e)))?;
         }
         clients
             .sqs
@@ -142,7 +143,7 @@ pub async fn replay_notifications(
             .receipt_handle(message.receipt_handle().unwrap_or_default())
             .send()
             .await
-            .map_err(|e| format!("DeleteMessage from {failures_url}: {}", aws_error_text(&e)))?;
+            .map_err(|e| anyhow!("DeleteMessage from {failures_url}: {}", aws_error_text(&e)))?;
         replayed.descriptions += 1;
         replayed.notified += handed.orders_finished;
         replayed.described_again.extend(handed.failed);
@@ -162,7 +163,7 @@ async fn hand_over_description(
     clients: &Clients,
     notifier: &Notifier<'_>,
     description: &str,
-) -> Result<HandedOver, String> {
+) -> anyhow::Result<HandedOver> {
     let range = stream_range(description)?;
     let records = records_in(&clients.streams, &range).await?;
     hand_over(&records, |batch| {
@@ -182,10 +183,10 @@ async fn hand_over_description(
 /// Hands `records` over with `notify` (which answers the sequence number it stopped at, if any):
 /// a record it stops at is tried once more alone, then skipped and reported. A `notify` that
 /// fails outright ends the hand-over with its error; nothing is reported as failed then.
-pub async fn hand_over<F, Fut>(records: &[Record], mut notify: F) -> Result<HandedOver, String>
+pub async fn hand_over<F, Fut>(records: &[Record], mut notify: F) -> anyhow::Result<HandedOver>
 where
     F: FnMut(&[Record]) -> Fut,
-    Fut: std::future::Future<Output = Result<Option<String>, String>>,
+    Fut: std::future::Future<Output = anyhow::Result<Option<String>>>,
 {
     let mut handed = HandedOver::default();
     let mut remaining = records;
@@ -197,7 +198,7 @@ where
         let index = remaining
             .iter()
             .position(|r| sequence_number(r) == stopped_at)
-            .ok_or_else(|| format!("the notifier named {stopped_at}, which it was not given"))?;
+            .with_context(|| format!("the notifier named {stopped_at}, which it was not given"))?;
         handed.orders_finished += inserts(&remaining[..index]);
         let alone = &remaining[index..=index];
         match notify(alone).await? {
@@ -231,11 +232,13 @@ const MOST_EMPTY_PAGES: usize = 10;
 pub async fn records_in(
     streams: &aws_sdk_dynamodbstreams::Client,
     range: &StreamRange,
-) -> Result<Vec<Record>, String> {
+) -> anyhow::Result<Vec<Record>> {
     let context = |e: String| {
-        format!(
+        anyhow!(
             "reading {}..{} of shard {}: {e} (the stream keeps records 24 hours)",
-            range.start_sequence_number, range.end_sequence_number, range.shard_id
+            range.start_sequence_number,
+            range.end_sequence_number,
+            range.shard_id
         )
     };
     let mut iterator = streams
@@ -310,7 +313,7 @@ mod tests {
 
     #[test]
     fn anything_else_is_refused_with_what_it_was() {
-        let error = stream_range(r#"{"orderID": "x"}"#).unwrap_err();
+        let error = stream_range(r#"{"orderID": "x"}"#).unwrap_err().to_string();
         assert!(
             error.contains("not a stream failure description"),
             "{error}"
@@ -358,7 +361,7 @@ mod tests {
     fn stopping_at(
         bad: &'static [&'static str],
         calls: &RefCell<Vec<Vec<String>>>,
-    ) -> impl FnMut(&[Record]) -> std::future::Ready<Result<Option<String>, String>> {
+    ) -> impl FnMut(&[Record]) -> std::future::Ready<anyhow::Result<Option<String>>> {
         move |batch: &[Record]| {
             let sequences: Vec<String> = batch
                 .iter()
@@ -441,10 +444,11 @@ mod tests {
     #[tokio::test]
     async fn a_notifier_that_fails_outright_fails_the_hand_over() {
         let error = hand_over(&records(), |_: &[Record]| {
-            std::future::ready(Err("Unhandled".to_owned()))
+            std::future::ready(Err(anyhow!("Unhandled")))
         })
         .await
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
         assert_eq!(error, "Unhandled");
     }
 }

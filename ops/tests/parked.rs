@@ -57,6 +57,6 @@ async fn an_unreachable_queue_is_an_error_not_an_empty_queue() {
         notifier_failures_url: missing,
         order_notifier: "order-notifier".to_owned(),
     };
-    let error = parked(&sqs, &targets).await.unwrap_err();
+    let error = parked(&sqs, &targets).await.unwrap_err().to_string();
     assert!(error.contains("no-such-queue"), "{error}");
 }

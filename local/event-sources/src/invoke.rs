@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use anyhow::{anyhow, bail};
 use aws_sdk_lambda::primitives::Blob;
 use cafe_shared::error::aws_error_text;
 use serde::Serialize;
@@ -19,7 +20,7 @@ pub async fn invoke<E: Serialize, R: DeserializeOwned>(
     lambda: &aws_sdk_lambda::Client,
     function: &str,
     event: &E,
-) -> Result<R, String> {
+) -> anyhow::Result<R> {
     invoke_within(lambda, function, event, FUNCTION_TIMEOUT).await
 }
 
@@ -29,8 +30,8 @@ pub async fn invoke_within<E: Serialize, R: DeserializeOwned>(
     function: &str,
     event: &E,
     timeout: Duration,
-) -> Result<R, String> {
-    let payload = serde_json::to_vec(event).map_err(|e| e.to_string())?;
+) -> anyhow::Result<R> {
+    let payload = serde_json::to_vec(event)?;
     let call = lambda
         .invoke()
         .function_name(function)
@@ -38,15 +39,15 @@ pub async fn invoke_within<E: Serialize, R: DeserializeOwned>(
         .send();
     let output = tokio::time::timeout(timeout, call)
         .await
-        .map_err(|_| format!("{function} timed out after {timeout:?}"))?
-        .map_err(|e| aws_error_text(&e))?;
+        .map_err(|_| anyhow!("{function} timed out after {timeout:?}"))?
+        .map_err(|e| anyhow!(aws_error_text(&e)))?;
     let body = output.payload().map(|p| p.as_ref()).unwrap_or_default();
     if let Some(kind) = output.function_error() {
-        return Err(format!(
+        bail!(
             "{function} failed ({kind}): {}",
             String::from_utf8_lossy(body)
-        ));
+        );
     }
     serde_json::from_slice(body)
-        .map_err(|e| format!("{function} returned an unexpected response: {e}"))
+        .map_err(|e| anyhow!("{function} returned an unexpected response: {e}"))
 }

@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use anyhow::anyhow;
 use serde::Deserialize;
 
 #[derive(Debug, Clone, Deserialize)]
@@ -74,14 +75,14 @@ pub struct Mapping {
 
 impl Resources {
     /// Reads the emulator's ready file.
-    pub fn read(path: &Path) -> Result<Self, String> {
+    pub fn read(path: &Path) -> anyhow::Result<Self> {
         let text = std::fs::read_to_string(path).map_err(|e| {
-            format!(
+            anyhow!(
                 "cannot read {} ({e}): is the local emulator running?",
                 path.display()
             )
         })?;
-        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+        serde_json::from_str(&text).map_err(|e| anyhow!("{}: {e}", path.display()))
     }
 }
 

@@ -412,7 +412,7 @@ const INVALID_REPORT_KEY: &str = "the Idempotency-Key is not a valid execution n
 async fn read_mailbox(State(api): State<Arc<Api>>, headers: HeaderMap) -> Response {
     let letters = match mailbox::read(&api.mailbox_file) {
         Ok(letters) => letters,
-        Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, e),
+        Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, format!("{e:#}")),
     };
     if wants_html(&headers) {
         Html(mailbox::html(&letters)).into_response()

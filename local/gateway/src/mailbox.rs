@@ -3,6 +3,7 @@
 
 use std::path::Path;
 
+use anyhow::anyhow;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -18,15 +19,15 @@ pub struct Letter {
 }
 
 /// Every letter so far, oldest first. A missing file is an empty mailbox.
-pub fn read(path: &Path) -> Result<Vec<Letter>, String> {
+pub fn read(path: &Path) -> anyhow::Result<Vec<Letter>> {
     let text = match std::fs::read_to_string(path) {
         Ok(text) => text,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(format!("{}: {e}", path.display())),
+        Err(e) => return Err(anyhow!("{}: {e}", path.display())),
     };
     text.lines()
         .filter(|line| !line.trim().is_empty())
-        .map(|line| serde_json::from_str(line).map_err(|e| format!("{}: {e}", path.display())))
+        .map(|line| serde_json::from_str(line).map_err(|e| anyhow!("{}: {e}", path.display())))
         .collect()
 }
 

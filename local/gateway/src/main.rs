@@ -1,6 +1,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use anyhow::Context;
 use cafe_event_sources::invoke::FUNCTION_TIMEOUT;
 use cafe_event_sources::ready_file::Resources;
 use cafe_gateway::Aws;
@@ -13,14 +14,12 @@ use cafe_gateway::settings::*;
 use cafe_shared::{clients, telemetry};
 use tracing::info;
 
-type Error = Box<dyn std::error::Error + Send + Sync>;
-
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     match serve().await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("gateway: {e}");
+            eprintln!("gateway: {e:#}");
             std::process::ExitCode::FAILURE
         }
     }
@@ -28,7 +27,7 @@ async fn main() -> std::process::ExitCode {
 
 /// Reads what the emulator created, starts the event-source mappings and serves the API until
 /// stopped.
-async fn serve() -> Result<(), Error> {
+async fn serve() -> anyhow::Result<()> {
     telemetry::init();
     let resources = Resources::read(Path::new(&EMULATOR_READY_FILE.value()))?;
     let aws = Aws::new(&clients::aws_config().await);
@@ -69,7 +68,7 @@ fn start_mappings(
     aws: &Aws,
     resources: &Resources,
     stream_position: &StreamPosition,
-) -> Result<(), Error> {
+) -> anyhow::Result<()> {
     let sqs_mapping = SqsMapping {
         aws: aws.clone(),
         queue_url: resources.orders_queue.url.clone(),
@@ -78,11 +77,15 @@ fn start_mappings(
         function: resources.sqs_mapping.function.clone(),
         function_timeout: FUNCTION_TIMEOUT,
         batch_size: i32::try_from(resources.sqs_mapping.batch_size)?,
-        retry_delay: Duration::from_secs(SQS_RETRY_DELAY_SECONDS.parse()?),
+        retry_delay: Duration::from_secs(
+            SQS_RETRY_DELAY_SECONDS
+                .parse()
+                .map_err(anyhow::Error::msg)?,
+        ),
     };
     // Lambda polls a queue with several pollers at once, so one message can be in two
     // invocations when its visibility timeout runs out: the writer must (and does) cope.
-    for _ in 0..SQS_POLLERS.parse::<usize>()? {
+    for _ in 0..SQS_POLLERS.parse::<usize>().map_err(anyhow::Error::msg)? {
         tokio::spawn(sqs_mapping.clone().run());
     }
     let stream = &resources.stream_mapping;
@@ -97,7 +100,7 @@ fn start_mappings(
             batch_size: usize::try_from(stream.batch_size)?,
             max_retries: stream
                 .max_retries
-                .ok_or("the stream mapping has no MaximumRetryAttempts")?,
+                .context("the stream mapping has no MaximumRetryAttempts")?,
         }
         .run_reporting_to(stream_position.clone()),
     );

@@ -6,6 +6,7 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
+use anyhow::anyhow;
 use aws_lambda_events::event::sqs::SqsBatchResponse;
 use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, MessageSystemAttributeName};
 use tracing::{error, info, warn};
@@ -35,7 +36,7 @@ impl SqsMapping {
             if let Err(e) = self.poll_once().await {
                 warn!(
                     queue = self.queue_url,
-                    reason = e,
+                    reason = format!("{e:#}"),
                     "SQS poll failed; trying again"
                 );
                 tokio::time::sleep(Duration::from_secs(1)).await;
@@ -44,7 +45,7 @@ impl SqsMapping {
     }
 
     /// Receives one batch, hands it to the function and settles each message.
-    pub async fn poll_once(&self) -> Result<(), String> {
+    pub async fn poll_once(&self) -> anyhow::Result<()> {
         let received = self
             .aws
             .sqs
@@ -56,7 +57,7 @@ impl SqsMapping {
             .message_attribute_names("All")
             .send()
             .await
-            .map_err(|e| aws_error_text(&e))?;
+            .map_err(|e| anyhow!(aws_error_text(&e)))?;
         let messages = received.messages.unwrap_or_default();
         if messages.is_empty() {
             return Ok(());
@@ -78,7 +79,7 @@ impl SqsMapping {
             Err(e) => {
                 error!(
                     function = self.function,
-                    reason = e,
+                    reason = format!("{e:#}"),
                     "the whole batch failed; every message will be retried"
                 );
                 messages
@@ -99,7 +100,6 @@ impl SqsMapping {
                         .id(i.to_string())
                         .receipt_handle(m.receipt_handle().unwrap_or_default())
                         .build()
-                        .map_err(|e| e.to_string())
                 })
                 .collect::<Result<Vec<_>, _>>()?;
             self.aws
@@ -109,7 +109,7 @@ impl SqsMapping {
                 .set_entries(Some(entries))
                 .send()
                 .await
-                .map_err(|e| aws_error_text(&e))?;
+                .map_err(|e| anyhow!(aws_error_text(&e)))?;
         }
         for message in &retry {
             self.aws
@@ -120,7 +120,7 @@ impl SqsMapping {
                 .visibility_timeout(self.retry_delay.as_secs() as i32)
                 .send()
                 .await
-                .map_err(|e| aws_error_text(&e))?;
+                .map_err(|e| anyhow!(aws_error_text(&e)))?;
         }
         info!(
             function = self.function,

@@ -12,6 +12,7 @@
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
+use anyhow::{Context, anyhow};
 use aws_lambda_events::event::streams::DynamoDbEventResponse;
 use tracing::{error, info, warn};
 
@@ -76,7 +77,7 @@ impl StreamMapping {
             if let Err(e) = self.follow(&mut shards, &position).await {
                 warn!(
                     stream = self.stream_arn,
-                    reason = e,
+                    reason = format!("{e:#}"),
                     "stream read failed; reading on after each shard's checkpoint"
                 );
                 // An iterator handed out before the failure may be the very thing that failed.
@@ -93,7 +94,7 @@ impl StreamMapping {
         &self,
         shards: &mut HashMap<String, ShardState>,
         position: &StreamPosition,
-    ) -> Result<(), String> {
+    ) -> anyhow::Result<()> {
         loop {
             let listed = self.list_shards().await?;
             let finished: HashSet<String> = shards
@@ -140,7 +141,7 @@ impl StreamMapping {
         shard_id: &str,
         shard: &mut ShardState,
         position: &StreamPosition,
-    ) -> Result<Poll, String> {
+    ) -> anyhow::Result<Poll> {
         let iterator = match shard.iterator.take() {
             Some(iterator) => iterator,
             None => {
@@ -156,7 +157,7 @@ impl StreamMapping {
             .limit(i32::try_from(self.batch_size).unwrap_or(i32::MAX))
             .send()
             .await
-            .map_err(|e| aws_error_text(&e))?;
+            .map_err(|e| anyhow!(aws_error_text(&e)))?;
         let next = page.next_shard_iterator().map(str::to_owned);
         let records = page.records();
         let batch = hand_over(
@@ -185,7 +186,7 @@ impl StreamMapping {
                 // Not parked, not passed: the batch is tried again after the error.
                 self.park(shard_id, parked, &batch.records)
                     .await
-                    .map_err(|e| format!("could not park records on the failure queue: {e}"))?;
+                    .context("could not park records on the failure queue")?;
                 error!(
                     function = self.function,
                     shard = shard_id,
@@ -248,7 +249,7 @@ impl StreamMapping {
             Err(e) => {
                 error!(
                     function = self.function,
-                    reason = e,
+                    reason = format!("{e:#}"),
                     "the whole stream batch failed"
                 );
                 Invocation::Failed
@@ -257,7 +258,7 @@ impl StreamMapping {
     }
 
     /// Every shard of the stream: (id, parent id), in the stream's order.
-    async fn list_shards(&self) -> Result<Vec<(String, Option<String>)>, String> {
+    async fn list_shards(&self) -> anyhow::Result<Vec<(String, Option<String>)>> {
         let mut shards = Vec::new();
         let mut start = None;
         loop {
@@ -269,7 +270,7 @@ impl StreamMapping {
                 .set_exclusive_start_shard_id(start)
                 .send()
                 .await
-                .map_err(|e| aws_error_text(&e))?;
+                .map_err(|e| anyhow!(aws_error_text(&e)))?;
             let Some(description) = described.stream_description() else {
                 return Ok(shards);
             };
@@ -293,7 +294,7 @@ impl StreamMapping {
         shard_id: &str,
         parked: &Parked,
         records: &[aws_sdk_dynamodbstreams::types::Record],
-    ) -> Result<(), String> {
+    ) -> anyhow::Result<()> {
         let arrival = |sequence: &str| {
             records
                 .iter()
@@ -331,11 +332,11 @@ impl StreamMapping {
             .send()
             .await
             .map(|_| ())
-            .map_err(|e| aws_error_text(&e))
+            .map_err(|e| anyhow!(aws_error_text(&e)))
     }
 
     /// An iterator for the first record after the checkpoint.
-    async fn iterator_at(&self, shard: &str, checkpoint: Option<&str>) -> Result<String, String> {
+    async fn iterator_at(&self, shard: &str, checkpoint: Option<&str>) -> anyhow::Result<String> {
         let (kind, sequence) = start_position(checkpoint);
         let output = self
             .aws
@@ -347,10 +348,10 @@ impl StreamMapping {
             .set_sequence_number(sequence)
             .send()
             .await
-            .map_err(|e| aws_error_text(&e))?;
+            .map_err(|e| anyhow!(aws_error_text(&e)))?;
         output
             .shard_iterator()
             .map(str::to_owned)
-            .ok_or_else(|| "no shard iterator".to_owned())
+            .context("no shard iterator")
     }
 }

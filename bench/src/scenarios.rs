@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use cafe_shared::inventory::{Bean, Inventory, Supplier};
 use cafe_tests::template::local_name;
-use cafe_tests::{Emulator, TestDatabase, sample_event};
+use cafe_tests::{Moto, TestDatabase, sample_event};
 use serde_json::{Value, json};
 
 use crate::store;
@@ -35,7 +35,7 @@ pub struct Scenario {
 
 /// What the scenarios run against; dropping it stops the emulator and drops the databases.
 pub struct Setup {
-    emulator: Emulator,
+    emulator: Moto,
     orders_table: String,
     /// What the writer's SQS records say they came from.
     orders_queue_arn: String,
@@ -59,7 +59,7 @@ async fn create_topic(sns: &aws_sdk_sns::Client, logical_id: &str) -> anyhow::Re
 }
 
 pub async fn set_up() -> anyhow::Result<Setup> {
-    let emulator = Emulator::start();
+    let emulator = Moto::start();
     let orders_table = local_name("OrdersTable");
     cafe_tests::create_orders_table(&emulator.dynamodb(), &orders_table).await;
     let orders_queue_arn = format!(

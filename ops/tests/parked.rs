@@ -3,11 +3,11 @@
 
 use cafe_ops::Targets;
 use cafe_ops::parked::{parked, refusal};
-use cafe_tests::{Emulator, create_queue};
+use cafe_tests::{Moto, create_queue};
 
 #[tokio::test]
 async fn a_parked_message_visible_or_in_flight_stops_the_destroy() {
-    let emulator = Emulator::start();
+    let emulator = Moto::start();
     let sqs = emulator.sqs();
     let targets = Targets {
         orders_queue_url: create_queue(&sqs, "orders-queue").await,
@@ -48,7 +48,7 @@ async fn a_parked_message_visible_or_in_flight_stops_the_destroy() {
 
 #[tokio::test]
 async fn an_unreachable_queue_is_an_error_not_an_empty_queue() {
-    let emulator = Emulator::start();
+    let emulator = Moto::start();
     let sqs = emulator.sqs();
     let missing = format!("{}/123456789012/no-such-queue", emulator.endpoint);
     let targets = Targets {

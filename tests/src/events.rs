@@ -6,7 +6,7 @@ use aws_lambda_events::event::dynamodb::Event as StreamEvent;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use aws_sdk_dynamodbstreams::types::ShardIteratorType;
 
-use crate::emulator::REGION;
+use crate::moto::REGION;
 use crate::workspace::workspace_root;
 
 /// A sample event from `events/`, as Lambda would deliver it.

@@ -4,8 +4,8 @@
 
 use aws_lambda_events::event::sqs::SqsEvent;
 use cafe_tests::{
-    Emulator, create_orders_table, create_queue, drain, queue_arn, sample_event, scan_json,
-    sqs_event, stream_event, topic_with_queue,
+    Moto, create_orders_table, create_queue, drain, queue_arn, sample_event, scan_json, sqs_event,
+    stream_event, topic_with_queue,
 };
 use lambda_runtime::{Context, LambdaEvent};
 use order_notifier::OrderNotifier;
@@ -20,7 +20,7 @@ fn mixed_bodies() -> Vec<String> {
 
 #[tokio::test]
 async fn ten_messages_with_three_invalid_give_seven_orders_and_seven_notifications_once() {
-    let emulator = Emulator::start();
+    let emulator = Moto::start();
     let (dynamodb, sqs, sns) = (emulator.dynamodb(), emulator.sqs(), emulator.sns());
     let stream_arn = create_orders_table(&dynamodb, "orders").await;
     let queue_url = create_queue(&sqs, "orders-queue").await;

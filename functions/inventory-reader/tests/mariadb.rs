@@ -7,7 +7,7 @@ use std::time::Duration;
 use cafe_shared::inventory::{Inventory, InventoryPayload};
 use cafe_shared::{NamedError, metrics};
 use cafe_tests::metrics::counted;
-use cafe_tests::{Emulator, TestDatabase, free_port, unreachable_sdk_config};
+use cafe_tests::{Moto, TestDatabase, free_port, unreachable_sdk_config};
 use inventory_reader::{InventoryReader, ReadError, ReadRequest, claim_check, handle};
 use lambda_runtime::{Context, LambdaEvent};
 use mysql_async::prelude::Queryable;
@@ -272,7 +272,7 @@ async fn ten_thousand_beans_go_to_s3_by_claim_check() {
     let database = TestDatabase::create().await;
     database.add_beans(10_000).await;
 
-    let emulator = Emulator::start();
+    let emulator = Moto::start();
     let s3 = aws_sdk_s3::Client::from_conf(
         aws_sdk_s3::config::Builder::from(&emulator.sdk_config())
             .force_path_style(true)

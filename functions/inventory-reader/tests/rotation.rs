@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use cafe_tests::{Emulator, TestDatabase, unreachable_sdk_config};
+use cafe_tests::{Moto, TestDatabase, unreachable_sdk_config};
 use inventory_reader::connection::{
     DatabaseSecret, DatabaseSettings, DatabaseTls, DeployedDatabase,
 };
@@ -69,7 +69,7 @@ async fn a_warm_reader_follows_each_rotation_and_reports_a_password_the_secret_d
         .unwrap();
     }
 
-    let emulator = Emulator::start();
+    let emulator = Moto::start();
     let secrets = aws_sdk_secretsmanager::Client::new(&emulator.sdk_config());
     let created = secrets
         .create_secret()

@@ -11,6 +11,7 @@
 //! the events of `cafe-event-sources`.
 
 pub mod api;
+pub mod escape;
 pub mod mailbox;
 pub mod mappings;
 pub mod metrics_log;

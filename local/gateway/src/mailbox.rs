@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use anyhow::anyhow;
+use askama::Template;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -31,66 +32,68 @@ pub fn read(path: &Path) -> anyhow::Result<Vec<Letter>> {
         .collect()
 }
 
+/// The mailbox page (`templates/mailbox.html`).
+#[derive(Template)]
+#[template(path = "mailbox.html", escape = "named")]
+struct MailboxPage<'a> {
+    /// Newest first.
+    letters: Vec<LetterView<'a>>,
+}
+
+struct LetterView<'a> {
+    subject: &'a str,
+    to: &'a str,
+    topic: &'a str,
+    timestamp: &'a str,
+    body: Vec<Piece<'a>>,
+}
+
+/// A run of a letter's text: a URL shown as a link, or text.
+struct Piece<'a> {
+    text: &'a str,
+    link: bool,
+}
+
 /// A page a person can read, newest letter first, links clickable.
 pub fn html(letters: &[Letter]) -> String {
-    let mut page = String::from(concat!(
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">",
-        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">",
-        "<title>Café mailbox</title><style>",
-        "body{margin:0;font:16px/1.5 system-ui,sans-serif;background:#fbf7f2;color:#2b1d14}",
-        "header{background:#8a4b2a;color:#fff;padding:1rem}h1{margin:0;font-size:1.4rem}",
-        "main{max-width:52rem;margin:0 auto;padding:1rem}",
-        "article{background:#fff;border:1px solid #eadfd3;border-radius:.5rem;padding:1rem;margin:0 0 1rem}",
-        "h2{margin:0;font-size:1.1rem}.meta{color:#7a6a5d;font-size:.85rem}",
-        "pre{white-space:pre-wrap;overflow-wrap:anywhere;font:inherit}a{color:#8a4b2a}",
-        "</style></head><body><header><h1>Café mailbox</h1></header><main>"
-    ));
-    if letters.is_empty() {
-        page.push_str("<p>No email yet. Post an order or request a report.</p>");
-    }
-    for letter in letters.iter().rev() {
-        page.push_str(&format!(
-            "<article><h2>{}</h2><p class=\"meta\">To {} · topic {} · {}</p><pre>{}</pre></article>",
-            escape(&letter.subject),
-            escape(&letter.to),
-            escape(&letter.topic),
-            escape(&letter.timestamp),
-            linkify(&letter.body),
-        ));
-    }
-    page.push_str("</main></body></html>");
-    page
+    let letters = letters
+        .iter()
+        .rev()
+        .map(|letter| LetterView {
+            subject: &letter.subject,
+            to: &letter.to,
+            topic: &letter.topic,
+            timestamp: &letter.timestamp,
+            body: pieces(&letter.body),
+        })
+        .collect();
+    MailboxPage { letters }
+        .render()
+        .unwrap_or_else(|e| format!("the mailbox page could not be rendered: {e}"))
 }
 
-/// Text made safe to put in HTML, as an element's content or a quoted attribute.
-pub(crate) fn escape(text: &str) -> String {
-    let mut escaped = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => escaped.push_str("&amp;"),
-            '<' => escaped.push_str("&lt;"),
-            '>' => escaped.push_str("&gt;"),
-            '"' => escaped.push_str("&quot;"),
-            '\'' => escaped.push_str("&#39;"),
-            c => escaped.push(c),
+/// The text cut into pieces, each http(s) URL a piece of its own.
+fn pieces(text: &str) -> Vec<Piece<'_>> {
+    let mut pieces = Vec::new();
+    for piece in text.split_inclusive(char::is_whitespace) {
+        let word = piece.trim_end();
+        if word.starts_with("http://") || word.starts_with("https://") {
+            pieces.push(Piece {
+                text: word,
+                link: true,
+            });
+            pieces.push(Piece {
+                text: &piece[word.len()..],
+                link: false,
+            });
+        } else {
+            pieces.push(Piece {
+                text: piece,
+                link: false,
+            });
         }
     }
-    escaped
-}
-
-/// Escapes the text and turns each http(s) URL into a link.
-fn linkify(text: &str) -> String {
-    text.split_inclusive(char::is_whitespace)
-        .map(|piece| {
-            let word = piece.trim_end();
-            if word.starts_with("http://") || word.starts_with("https://") {
-                let url = escape(word);
-                format!("<a href=\"{url}\">{url}</a>{}", &piece[word.len()..])
-            } else {
-                escape(piece)
-            }
-        })
-        .collect()
+    pieces
 }
 
 #[cfg(test)]

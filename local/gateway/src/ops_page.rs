@@ -5,13 +5,13 @@
 
 use std::collections::BTreeMap;
 
+use askama::Template;
 use aws_sdk_sqs::types::QueueAttributeName;
 use cafe_shared::error::aws_error_text;
 use chrono::{DateTime, Utc};
 use serde::{Serialize, Serializer};
 
 use crate::Aws;
-use crate::mailbox::escape;
 use crate::mappings::position::{LagFrom, StreamPosition, StreamSummary, summarize};
 use crate::metrics_log::{FunctionsLog, MetricTotals};
 
@@ -248,169 +248,186 @@ fn seconds(seconds: Option<f64>) -> String {
     seconds.map_or_else(|| "—".to_owned(), |s| format!("{s:.1} s"))
 }
 
-fn failed(error: &str) -> String {
-    format!("<p class=\"failed\">{}</p>", escape(error))
+/// The page (`templates/ops.html`, escaped by askama): four sections, each a card per thing,
+/// which stack on a phone and sit side by side on a desktop. It reloads itself every 5 s; no
+/// script, nothing fetched from elsewhere.
+#[derive(Template)]
+#[template(path = "ops.html", escape = "named")]
+struct OpsPage {
+    generated: String,
+    sections: Vec<SectionView>,
 }
 
-/// The page: four sections, each a card per thing, which stack on a phone and sit side by side
-/// on a desktop. It reloads itself every 5 s; no script, nothing fetched from elsewhere.
+#[derive(Default)]
+struct SectionView {
+    heading: &'static str,
+    meta: Option<String>,
+    /// Why the section could not be gathered; nothing else is shown then.
+    failed: Option<String>,
+    /// What to say when there are no cards.
+    empty: Option<&'static str>,
+    cards: Vec<Card>,
+}
+
+#[derive(Default)]
+struct Card {
+    title: String,
+    status: Option<String>,
+    failed: Option<String>,
+    rows: Vec<(String, String)>,
+    note: Option<&'static str>,
+}
+
 pub fn html(report: &OpsReport) -> String {
-    let mut page = String::from(concat!(
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">",
-        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">",
-        "<meta http-equiv=\"refresh\" content=\"5\">",
-        "<title>Café ops</title><style>",
-        "body{margin:0;font:16px/1.5 system-ui,sans-serif;background:#fbf7f2;color:#2b1d14}",
-        "header{background:#8a4b2a;color:#fff;padding:1rem}h1{margin:0;font-size:1.4rem}",
-        "header p{margin:0;font-size:.85rem}",
-        "main{max-width:72rem;margin:0 auto;padding:1rem}",
-        "h2{font-size:1.15rem;margin:1.2rem 0 .5rem}",
-        // As wide as a sequence number and a date side by side, or the whole width of a phone.
-        ".cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(min(20rem,100%),1fr));gap:.75rem}",
-        ".card{background:#fff;border:1px solid #eadfd3;border-radius:.5rem;padding:.75rem}",
-        ".card p{margin:.25rem 0}",
-        "h3{margin:0 0 .25rem;font-size:1rem;overflow-wrap:anywhere}",
-        "table{border-collapse:collapse;width:100%}",
-        "td,th{padding:.1rem 0;text-align:left;vertical-align:top;overflow-wrap:anywhere}",
-        "td.n{text-align:right;font-variant-numeric:tabular-nums;padding-left:.5rem}",
-        "th{font-weight:normal;color:#7a6a5d}",
-        ".meta{color:#7a6a5d;font-size:.85rem;margin:.25rem 0}",
-        ".failed{background:#fde8e4;border:1px solid #e7b1a6;border-radius:.5rem;padding:.5rem .75rem;",
-        "overflow-wrap:anywhere}",
-        ".SUCCEEDED{color:#1d6b35}.FAILED,.TIMED_OUT,.ABORTED{color:#a3271a}.RUNNING{color:#8a4b2a}",
-        "</style></head><body><header><h1>Café ops</h1>",
-    ));
-    page.push_str(&format!(
-        "<p>{} · refreshes every 5 s</p></header><main>",
-        escape(&when(Some(report.generated_at)))
-    ));
-    queues_html(&mut page, &report.queues);
-    stream_html(&mut page, &report.stream);
-    executions_html(&mut page, &report.executions);
-    metrics_html(&mut page, &report.metrics);
-    page.push_str("</main></body></html>");
-    page
-}
-
-fn row(label: &str, value: &str) -> String {
-    format!(
-        "<tr><th>{}</th><td class=\"n\">{}</td></tr>",
-        escape(label),
-        escape(value)
-    )
-}
-
-fn queues_html(page: &mut String, queues: &[(String, Section<QueueDepth>)]) {
-    page.push_str("<section><h2>Queues</h2><div class=\"cards\">");
-    for (name, depth) in queues {
-        page.push_str(&format!("<div class=\"card\"><h3>{}</h3>", escape(name)));
-        match depth {
-            Section::Shown(depth) => page.push_str(&format!(
-                "<table>{}{}</table>",
-                row("waiting", &depth.approximate_number_of_messages.to_string()),
-                row(
-                    "in flight",
-                    &depth.approximate_number_of_messages_not_visible.to_string()
-                ),
-            )),
-            Section::Failed { error } => page.push_str(&failed(error)),
-        }
-        page.push_str("</div>");
+    OpsPage {
+        generated: when(Some(report.generated_at)),
+        sections: vec![
+            queues_section(&report.queues),
+            stream_section(&report.stream),
+            executions_section(&report.executions),
+            metrics_section(&report.metrics),
+        ],
     }
-    page.push_str("</div></section>");
+    .render()
+    .unwrap_or_else(|e| format!("the ops page could not be rendered: {e}"))
 }
 
-fn stream_html(page: &mut String, stream: &StreamSummary) {
-    page.push_str("<section><h2>Order stream</h2>");
-    page.push_str(&format!(
-        "<p class=\"meta\">{} records handed to the notifier, {} parked on the failure queue, lag {}</p>",
-        stream.records_handed_over,
-        stream.parked,
-        escape(&seconds(stream.lag_seconds)),
-    ));
-    if stream.shards.is_empty() {
-        page.push_str("<p>No stream record read yet.</p>");
+fn queues_section(queues: &[(String, Section<QueueDepth>)]) -> SectionView {
+    let cards = queues
+        .iter()
+        .map(|(name, depth)| match depth {
+            Section::Shown(depth) => Card {
+                title: name.clone(),
+                rows: vec![
+                    (
+                        "waiting".into(),
+                        depth.approximate_number_of_messages.to_string(),
+                    ),
+                    (
+                        "in flight".into(),
+                        depth.approximate_number_of_messages_not_visible.to_string(),
+                    ),
+                ],
+                ..Card::default()
+            },
+            Section::Failed { error } => Card {
+                title: name.clone(),
+                failed: Some(error.clone()),
+                ..Card::default()
+            },
+        })
+        .collect();
+    SectionView {
+        heading: "Queues",
+        cards,
+        ..SectionView::default()
     }
-    page.push_str("<div class=\"cards\">");
-    for shard in &stream.shards {
-        let lag_from = match shard.lag_from {
-            Some(LagFrom::OldestUnfinished) => {
-                "lag: since the oldest record not finished was written"
-            }
-            Some(LagFrom::LastFinished) => {
-                "lag: nothing waiting; since the last record finished was written"
-            }
-            None => "",
-        };
-        page.push_str(&format!(
-            "<div class=\"card\"><h3>{}{}</h3><table>{}{}{}{}{}</table><p class=\"meta\">{lag_from}</p></div>",
-            escape(&shard.shard_id),
-            if shard.closed { " (closed)" } else { "" },
-            row("checkpoint", shard.checkpoint.as_deref().unwrap_or("—")),
-            row("handed over", &shard.records_handed_over.to_string()),
-            row("parked", &shard.parked.to_string()),
-            row(
-                "last finished written",
-                &when(shard.last_finished_created_at)
+}
+
+fn stream_section(stream: &StreamSummary) -> SectionView {
+    let cards = stream
+        .shards
+        .iter()
+        .map(|shard| Card {
+            title: format!(
+                "{}{}",
+                shard.shard_id,
+                if shard.closed { " (closed)" } else { "" }
             ),
-            row("lag", &seconds(shard.lag_seconds)),
-        ));
-    }
-    page.push_str("</div></section>");
-}
-
-fn executions_html(page: &mut String, executions: &Section<Vec<Execution>>) {
-    page.push_str("<section><h2>Report executions</h2>");
-    match executions {
-        Section::Failed { error } => page.push_str(&failed(error)),
-        Section::Shown(executions) if executions.is_empty() => {
-            page.push_str("<p>No report requested yet.</p>")
-        }
-        Section::Shown(executions) => {
-            page.push_str("<div class=\"cards\">");
-            for execution in executions {
-                let status = escape(&execution.status);
-                page.push_str(&format!(
-                    "<div class=\"card\"><h3>{}</h3><p class=\"{status}\">{status}</p><table>{}{}{}</table></div>",
-                    escape(&execution.name),
-                    row("started", &when(execution.start_date)),
-                    row("stopped", &when(execution.stop_date)),
-                    row("took", &seconds(execution.duration_seconds)),
-                ));
-            }
-            page.push_str("</div>");
-        }
-    }
-    page.push_str("</section>");
-}
-
-fn metrics_html(page: &mut String, metrics: &Section<Metrics>) {
-    page.push_str("<section><h2>Function metrics</h2>");
-    match metrics {
-        Section::Failed { error } => page.push_str(&failed(error)),
-        Section::Shown(metrics) => {
-            page.push_str(&format!(
-                "<p class=\"meta\">Sums since {} began</p>",
-                escape(&metrics.file)
-            ));
-            if metrics.functions.is_empty() {
-                page.push_str("<p>No metrics yet.</p>");
-            }
-            page.push_str("<div class=\"cards\">");
-            for (function, sums) in &metrics.functions {
-                page.push_str(&format!(
-                    "<div class=\"card\"><h3>{}</h3><table>",
-                    escape(function)
-                ));
-                for (metric, &sum) in sums {
-                    page.push_str(&row(metric, &number(sum).to_string()));
+            rows: vec![
+                (
+                    "checkpoint".into(),
+                    shard.checkpoint.clone().unwrap_or_else(|| "—".to_owned()),
+                ),
+                ("handed over".into(), shard.records_handed_over.to_string()),
+                ("parked".into(), shard.parked.to_string()),
+                (
+                    "last finished written".into(),
+                    when(shard.last_finished_created_at),
+                ),
+                ("lag".into(), seconds(shard.lag_seconds)),
+            ],
+            note: match shard.lag_from {
+                Some(LagFrom::OldestUnfinished) => {
+                    Some("lag: since the oldest record not finished was written")
                 }
-                page.push_str("</table></div>");
-            }
-            page.push_str("</div>");
+                Some(LagFrom::LastFinished) => {
+                    Some("lag: nothing waiting; since the last record finished was written")
+                }
+                None => None,
+            },
+            ..Card::default()
+        })
+        .collect();
+    SectionView {
+        heading: "Order stream",
+        meta: Some(format!(
+            "{} records handed to the notifier, {} parked on the failure queue, lag {}",
+            stream.records_handed_over,
+            stream.parked,
+            seconds(stream.lag_seconds),
+        )),
+        empty: stream
+            .shards
+            .is_empty()
+            .then_some("No stream record read yet."),
+        cards,
+        ..SectionView::default()
+    }
+}
+
+fn executions_section(executions: &Section<Vec<Execution>>) -> SectionView {
+    let mut view = SectionView {
+        heading: "Report executions",
+        ..SectionView::default()
+    };
+    match executions {
+        Section::Failed { error } => view.failed = Some(error.clone()),
+        Section::Shown(executions) => {
+            view.empty = executions.is_empty().then_some("No report requested yet.");
+            view.cards = executions
+                .iter()
+                .map(|execution| Card {
+                    title: execution.name.clone(),
+                    status: Some(execution.status.clone()),
+                    rows: vec![
+                        ("started".into(), when(execution.start_date)),
+                        ("stopped".into(), when(execution.stop_date)),
+                        ("took".into(), seconds(execution.duration_seconds)),
+                    ],
+                    ..Card::default()
+                })
+                .collect();
         }
     }
-    page.push_str("</section>");
+    view
+}
+
+fn metrics_section(metrics: &Section<Metrics>) -> SectionView {
+    let mut view = SectionView {
+        heading: "Function metrics",
+        ..SectionView::default()
+    };
+    match metrics {
+        Section::Failed { error } => view.failed = Some(error.clone()),
+        Section::Shown(metrics) => {
+            view.meta = Some(format!("Sums since {} began", metrics.file));
+            view.empty = metrics.functions.is_empty().then_some("No metrics yet.");
+            view.cards = metrics
+                .functions
+                .iter()
+                .map(|(function, sums)| Card {
+                    title: function.clone(),
+                    rows: sums
+                        .iter()
+                        .map(|(metric, &sum)| (metric.clone(), number(sum).to_string()))
+                        .collect(),
+                    ..Card::default()
+                })
+                .collect();
+        }
+    }
+    view
 }
 
 #[cfg(test)]

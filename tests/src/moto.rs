@@ -11,16 +11,16 @@ use aws_sdk_dynamodb::config::Credentials;
 use crate::wait::wait_until;
 use crate::workspace::workspace_root;
 
-/// The region of every emulator and of the events built from what it holds.
+/// The region of every moto server and of the events built from what it holds.
 pub const REGION: &str = "us-east-1";
 
 /// A moto server of its own on a free loopback port, stopped when dropped.
-pub struct Emulator {
+pub struct Moto {
     child: Child,
     pub endpoint: String,
 }
 
-impl Emulator {
+impl Moto {
     pub fn start() -> Self {
         let moto = std::env::var_os("MOTO_SERVER")
             .map(PathBuf::from)
@@ -73,7 +73,7 @@ impl Emulator {
     }
 }
 
-impl Drop for Emulator {
+impl Drop for Moto {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();

@@ -2,11 +2,11 @@
 
 use aws_sdk_s3::types::ServerSideEncryption;
 use cafe_shared::inventory::InventoryPayload;
-use cafe_tests::{Emulator, sample_event};
+use cafe_tests::{Moto, sample_event};
 use lambda_runtime::{Context, LambdaEvent};
 use report_renderer::{Currency, RenderRequest, ReportRenderer, handle};
 
-async fn renderer(emulator: &Emulator) -> ReportRenderer {
+async fn renderer(emulator: &Moto) -> ReportRenderer {
     let s3 = emulator.s3();
     s3.create_bucket()
         .bucket("cafe-reports")
@@ -18,7 +18,7 @@ async fn renderer(emulator: &Emulator) -> ReportRenderer {
 
 #[tokio::test]
 async fn the_uploaded_report_is_encrypted_html_with_every_supplier() {
-    let emulator = Emulator::start();
+    let emulator = Moto::start();
     let renderer = renderer(&emulator).await;
     let request: RenderRequest = sample_event("report-renderer/default.json");
     let InventoryPayload::Inline(inventory) = &request.inventory else {
@@ -67,7 +67,7 @@ async fn the_uploaded_report_is_encrypted_html_with_every_supplier() {
 
 #[tokio::test]
 async fn a_claim_checked_inventory_is_fetched_from_s3() {
-    let emulator = Emulator::start();
+    let emulator = Moto::start();
     let renderer = renderer(&emulator).await;
     let inline: RenderRequest = sample_event("report-renderer/default.json");
     let InventoryPayload::Inline(inventory) = inline.inventory else {
@@ -97,7 +97,7 @@ async fn a_claim_checked_inventory_is_fetched_from_s3() {
 
 #[tokio::test]
 async fn a_missing_stored_inventory_is_named() {
-    let emulator = Emulator::start();
+    let emulator = Moto::start();
     let renderer = renderer(&emulator).await;
     let request: RenderRequest = serde_json::from_value(serde_json::json!({
         "reportKey": "reports/exec-3.html",

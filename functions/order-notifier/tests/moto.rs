@@ -1,7 +1,7 @@
 //! order-notifier against SNS in a real (emulated) server, read back by an SQS subscriber.
 
 use aws_lambda_events::event::dynamodb::Event;
-use cafe_tests::{Emulator, drain, sample_event, topic_with_queue};
+use cafe_tests::{Moto, drain, sample_event, topic_with_queue};
 use lambda_runtime::{Context, LambdaEvent};
 use order_notifier::{OrderNotifier, handle};
 use serde_json::Value;
@@ -12,7 +12,7 @@ fn stream_batch() -> Event {
 
 #[tokio::test]
 async fn an_sqs_subscriber_reads_each_new_order_once_as_plain_json() {
-    let emulator = Emulator::start();
+    let emulator = Moto::start();
     let (sns, sqs) = (emulator.sns(), emulator.sqs());
     let (topic_arn, queue_url) = topic_with_queue(&sns, &sqs, "OrderNotifications").await;
     let notifier = OrderNotifier::new(sns, topic_arn);
@@ -53,7 +53,7 @@ async fn an_sqs_subscriber_reads_each_new_order_once_as_plain_json() {
 
 #[tokio::test]
 async fn a_missing_topic_reports_the_first_insert() {
-    let emulator = Emulator::start();
+    let emulator = Moto::start();
     let notifier = OrderNotifier::new(
         emulator.sns(),
         "arn:aws:sns:us-east-1:123456789012:NoSuchTopic",

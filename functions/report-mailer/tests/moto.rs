@@ -5,15 +5,15 @@ use std::time::{Duration, SystemTime};
 
 use aws_sdk_s3::config::{Credentials, SharedCredentialsProvider};
 
-use cafe_tests::{Emulator, drain, http_get, topic_with_queue};
+use cafe_tests::{Moto, drain, http_get, topic_with_queue};
 use lambda_runtime::{Context, LambdaEvent};
 use report_mailer::{MailRequest, ReportMailer, SUBJECT, handle};
 use serde_json::Value;
 
 /// The reports bucket and the `EmailReport` topic with an SQS inbox subscribed. Returns the
 /// emulator, the topic's ARN and the inbox queue's URL.
-async fn bucket_and_inbox() -> (Emulator, String, String) {
-    let emulator = Emulator::start();
+async fn bucket_and_inbox() -> (Moto, String, String) {
+    let emulator = Moto::start();
     let (s3, sns, sqs) = (emulator.s3(), emulator.sns(), emulator.sqs());
     s3.create_bucket()
         .bucket("cafe-reports")
@@ -27,7 +27,7 @@ async fn bucket_and_inbox() -> (Emulator, String, String) {
 /// A mailer on the emulator that waits up to `wait` for reports and learns when its link stops
 /// working from `credentials`.
 fn mailer(
-    emulator: &Emulator,
+    emulator: &Moto,
     topic_arn: &str,
     wait: Duration,
     credentials: Option<SharedCredentialsProvider>,
@@ -45,7 +45,7 @@ fn mailer(
 
 /// [`bucket_and_inbox`] and a mailer that waits up to `wait` for reports. Returns the emulator,
 /// the mailer and the inbox queue's URL.
-async fn mailer_with_inbox(wait: Duration) -> (Emulator, ReportMailer, String) {
+async fn mailer_with_inbox(wait: Duration) -> (Moto, ReportMailer, String) {
     let (emulator, topic_arn, inbox) = bucket_and_inbox().await;
     let mailer = mailer(&emulator, &topic_arn, wait, None);
     (emulator, mailer, inbox)

@@ -1,7 +1,7 @@
 //! order-writer against DynamoDB in a real (emulated) server: what it writes is read back.
 
 use aws_lambda_events::event::sqs::SqsEvent;
-use cafe_tests::{Emulator, create_orders_table, failed_ids, sample_event, scan_json};
+use cafe_tests::{Moto, create_orders_table, failed_ids, sample_event, scan_json};
 use lambda_runtime::{Context, LambdaEvent};
 use order_writer::{OrderWriter, handle};
 use serde_json::Value;
@@ -17,7 +17,7 @@ async fn deliver(writer: &OrderWriter, event: SqsEvent) -> Vec<String> {
 
 #[tokio::test]
 async fn a_batch_is_stored_once_however_often_it_is_delivered() {
-    let emulator = Emulator::start();
+    let emulator = Moto::start();
     let dynamodb = emulator.dynamodb();
     create_orders_table(&dynamodb, "orders").await;
     let writer = OrderWriter::new(dynamodb.clone(), "orders");
@@ -59,7 +59,7 @@ async fn a_batch_is_stored_once_however_often_it_is_delivered() {
 
 #[tokio::test]
 async fn the_stored_item_is_a_native_map() {
-    let emulator = Emulator::start();
+    let emulator = Moto::start();
     let dynamodb = emulator.dynamodb();
     create_orders_table(&dynamodb, "orders").await;
     let writer = OrderWriter::new(dynamodb.clone(), "orders");
@@ -76,7 +76,7 @@ async fn the_stored_item_is_a_native_map() {
 
 #[tokio::test]
 async fn a_missing_table_fails_every_record_for_a_retry() {
-    let emulator = Emulator::start();
+    let emulator = Moto::start();
     let writer = OrderWriter::new(emulator.dynamodb(), "no-such-table");
     let event = mixed_batch();
     assert_eq!(deliver(&writer, event).await.len(), 10);
@@ -84,7 +84,7 @@ async fn a_missing_table_fails_every_record_for_a_retry() {
 
 #[tokio::test]
 async fn a_key_reused_for_another_order_fails_and_the_first_order_stays() {
-    let emulator = Emulator::start();
+    let emulator = Moto::start();
     let dynamodb = emulator.dynamodb();
     create_orders_table(&dynamodb, "orders").await;
     let writer = OrderWriter::new(dynamodb.clone(), "orders");

@@ -14,7 +14,7 @@ WATCH_PORT := 9000
 export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
 
 
-.PHONY: help chromium tools build test unit test-api e2e test-faults demo local local-up local-down redrive-orders replay-notifications parked db-reader-user new-function test-scaffold bench docs fmt lint validate invoke deploy destroy deploy-fn clean
+.PHONY: help chromium tools build test unit test-api e2e test-faults demo local local-up local-down redrive-orders replay-notifications parked db-reader-user logs new-function test-scaffold bench docs fmt lint validate invoke deploy destroy deploy-fn clean
 
 help: ## list the verbs
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -76,7 +76,7 @@ local-down: ## stop what local-up started
 
 # The operator's verbs (ops/, cafe-ops): on the local stack, or with DEPLOYED=1 on the deployed
 # stack (its outputs, read with your AWS credentials by deploy/outputs.py).
-OPS = $(if $(DEPLOYED),outputs="$$($(VENV)/bin/python deploy/outputs.py $(STACK_NAME))" && eval "$$outputs" && )cargo run --quiet --package cafe-ops --
+OPS = $(if $(DEPLOYED),outputs="$$($(VENV)/bin/python deploy/outputs.py $(STACK_NAME) $(ENV))" && eval "$$outputs" && )cargo run --quiet --package cafe-ops --
 OPS_WHERE = $(if $(DEPLOYED),,--local)
 
 redrive-orders: $(TOOLS) ## move what orders-dlq holds back onto the orders queue, once the cause is fixed (local stack; DEPLOYED=1 for AWS)
@@ -145,30 +145,44 @@ validate: $(TOOLS) $(NODE_TOOLS) $(CHECKOV) ## check the state machine and the t
 	cfn-lint --ignore-checks W2001 -- target/sam/*.json
 	python deploy/check.py target/sam
 	$(CHECKOV_VENV)/bin/checkov --quiet --compact --skip-download --framework cloudformation --skip-check $(CHECKOV_SKIPS) --directory target/sam
-	python -m unittest deploy/test_defects.py deploy/test_outputs.py scaffold/test_new_function.py
+	python -m unittest deploy/test_defects.py deploy/test_outputs.py deploy/test_environment.py scaffold/test_new_function.py
 
 # After CHECKOV is defined: a rule's prerequisites are expanded where it is read.
 test-scaffold: $(TOOLS) $(NODE_TOOLS) $(CHECKOV) ## make new-function in a throwaway copy of the tree, then make validate, make unit and the lint of the new crate there (scaffold/prove.sh)
 	scaffold/prove.sh
 
-STACK_NAME := $(or $(shell sed -n 's/^stack_name = "\(.*\)"/\1/p' samconfig.toml),cafe)
+# One stack per environment (deploy/environments/, samconfig.toml): ENV=dev unless given.
+ENV ?= dev
+ENVIRONMENT := python3 deploy/environment.py
+STACK_NAME = $(shell $(ENVIRONMENT) stack $(ENV))
+SAM_ENV = --config-env $(ENV)
+# CI answers no prompt and an unchanged stack is not a failure there.
+SAM_DEPLOY_CI = $(if $(CI),--no-confirm-changeset --no-fail-on-empty-changeset)
 export SAM_CLI_TELEMETRY ?= 0
 
-deploy: $(TOOLS) ## build with SAM and deploy to your AWS account (guided the first time)
-	sam build
-	@if grep -q '^parameter_overrides' samconfig.toml; then sam deploy; else sam deploy --guided; fi
+deploy: $(TOOLS) ## sam build and sam deploy of the stack of ENV (dev unless given; deploy/environments/): make deploy ENV=prod
+	@$(ENVIRONMENT) check $(ENV)
+	sam build $(SAM_ENV)
+	sam deploy $(SAM_ENV) $(SAM_DEPLOY_CI) --parameter-overrides "$$($(ENVIRONMENT) overrides $(ENV))"
 
 # Deleting the stack deletes orders-dlq and notifier-failures: it stops while either holds a
 # message (what to do is printed), unless DISCARD_PARKED=1.
-destroy: $(TOOLS) ## delete the deployed stack, unless orders or notifications are parked (empty the reports bucket first; the orders table is kept)
-	$(if $(DISCARD_PARKED),@echo "DISCARD_PARKED=1: parked messages are deleted with the stack",$(MAKE) --no-print-directory parked DEPLOYED=1)
-	sam delete --stack-name $(STACK_NAME)
+destroy: $(TOOLS) ## delete the stack of ENV, unless orders or notifications are parked (empty the reports bucket first; the orders table is kept)
+	$(if $(DISCARD_PARKED),@echo "DISCARD_PARKED=1: parked messages are deleted with the stack",$(MAKE) --no-print-directory parked DEPLOYED=1 ENV=$(ENV))
+	sam delete $(SAM_ENV) --stack-name $(STACK_NAME)
 
-deploy-fn: $(TOOLS) ## quick code update of one deployed function: make deploy-fn FN=order-writer
-	@test -n "$(FN)" || { echo "usage: make deploy-fn FN=<function>" >&2; exit 2; }
-	@rustup target list --installed | grep -qx aarch64-unknown-linux-gnu || rustup target add aarch64-unknown-linux-gnu
-	cargo lambda build --release --arm64 --package $(FN)
-	cargo lambda deploy --binary-name $(FN) $(STACK_NAME)-$(FN)
+# CloudFormation stays the owner: a change set of what changed, executed only if it is the
+# function's own (deploy/change_set.py), so a later make deploy finds no drift.
+deploy-fn: $(TOOLS) ## update one function's code in the stack of ENV through CloudFormation, refused if more changed: make deploy-fn FN=order-writer
+	@test -n "$(FN)" || { echo "usage: make deploy-fn FN=<function> [ENV=dev]" >&2; exit 2; }
+	@$(ENVIRONMENT) check $(ENV) && $(ENVIRONMENT) logical-id $(FN) >/dev/null
+	sam build $(SAM_ENV)
+	sam deploy $(SAM_ENV) --no-execute-changeset --no-confirm-changeset --no-fail-on-empty-changeset --parameter-overrides "$$($(ENVIRONMENT) overrides $(ENV))"
+	$(VENV)/bin/python deploy/change_set.py $(STACK_NAME) "$$($(ENVIRONMENT) logical-id $(FN))"
+
+logs: $(TOOLS) ## follow a deployed function's logs (sam logs --tail): make logs FN=order-writer [ENV=dev]
+	@test -n "$(FN)" || { echo "usage: make logs FN=<function> [ENV=dev]" >&2; exit 2; }
+	sam logs $(SAM_ENV) --stack-name $(STACK_NAME) --name "$$($(ENVIRONMENT) logical-id $(FN))" --tail
 
 # The mailer presigns a link to the report the renderer wrote, and waits for it: its default event
 # names the report the renderer's default event writes, so that one is invoked first.

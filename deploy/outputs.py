@@ -2,7 +2,7 @@
 printed as shell `export` lines, for `make redrive-orders DEPLOYED=1` and
 `make replay-notifications DEPLOYED=1`. Uses your AWS credentials and region, as `sam deploy` does.
 
-    python deploy/outputs.py <stack-name>
+    python deploy/outputs.py <stack-name> [<environment>]
 """
 
 import shlex
@@ -30,21 +30,26 @@ def exports(outputs):
 SAMCONFIG = Path(__file__).resolve().parent.parent / "samconfig.toml"
 
 
-def deployed_region(samconfig=SAMCONFIG):
-    """The region `sam deploy` deployed to, as the guided deploy wrote it in samconfig.toml; None
-    if it wrote none (then your AWS configuration's region)."""
+def deployed_region(samconfig=SAMCONFIG, environment="default"):
+    """The region the environment's stack is deployed to, where samconfig.toml names one (under
+    `[<environment>.deploy.parameters]` or `[<environment>.global.parameters]`); None if it names
+    none (then your AWS configuration's region)."""
     if not samconfig.exists():
         return None
-    settings = tomllib.loads(samconfig.read_text(encoding="utf-8"))
-    return settings.get("default", {}).get("deploy", {}).get("parameters", {}).get("region")
+    settings = tomllib.loads(samconfig.read_text(encoding="utf-8")).get(environment, {})
+    for command in ("deploy", "global"):
+        region = settings.get(command, {}).get("parameters", {}).get("region")
+        if region:
+            return region
+    return None
 
 
-def main(stack):
+def main(stack, environment="default"):
     import boto3
     import botocore.exceptions
 
     # The stack's own region, so a stack of the same name elsewhere is never the one acted on.
-    region = deployed_region()
+    region = deployed_region(environment=environment)
     try:
         cloudformation = boto3.client("cloudformation", region_name=region)
         region = cloudformation.meta.region_name
@@ -56,6 +61,6 @@ def main(stack):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 2:
+    if len(sys.argv) not in (2, 3):
         raise SystemExit(__doc__)
-    main(sys.argv[1])
+    main(*sys.argv[1:])

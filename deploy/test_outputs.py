@@ -34,6 +34,9 @@ class Outputs(unittest.TestCase):
             self.assertEqual(outputs.deployed_region(config), "eu-west-1")
             config.write_text("[default.deploy.parameters]\nconfirm_changeset = true\n")
             self.assertIsNone(outputs.deployed_region(config))
+            config.write_text('[prod.global.parameters]\nregion = "eu-central-1"\n[dev.deploy.parameters]\nx = 1\n')
+            self.assertEqual(outputs.deployed_region(config, "prod"), "eu-central-1")
+            self.assertIsNone(outputs.deployed_region(config, "dev"))
 
     def test_a_missing_output_is_named(self):
         with self.assertRaises(SystemExit) as refused:

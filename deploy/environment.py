@@ -121,9 +121,10 @@ def overrides(
 
 
 def as_overrides(parameters: dict[str, str]) -> str:
-    """The string `sam deploy --parameter-overrides` reads: Key=Value pairs, quoted when needed. An
-    empty value is left out: the template's default applies."""
-    return " ".join(f"{key}={shlex.quote(value)}" for key, value in parameters.items() if value)
+    """The string `sam deploy --parameter-overrides` reads: `Key="Value"` pairs, each value in
+    double quotes with its double quotes escaped (how the SAM CLI unquotes them). An empty value is
+    given as such: left out, the stack would keep the value it had (UsePreviousValue)."""
+    return " ".join('{}="{}"'.format(key, value.replace('"', '\\"')) for key, value in parameters.items())
 
 
 def logical_id(function: str, template: Path = ROOT / "template.yaml") -> str:

@@ -50,6 +50,19 @@ class TheTemplateAsItIs(unittest.TestCase):
     def test_passes_every_check_in_every_variant(self):
         self.assertEqual(problems(TEMPLATE), [])
 
+    def test_a_change_of_a_functions_settings_publishes_a_version_live_moves_to(self):
+        # AutoPublishAliasAllProperties: without it, a new timeout would not reach the alias.
+        def versions(template):
+            values = dict(next(iter(transform.variants(template)))[1])
+            translated = transform.translate(template, values)["Resources"]
+            return {n for n, r in translated.items() if r["Type"] == "AWS::Lambda::Version"}
+
+        changed = copy.deepcopy(TEMPLATE)
+        changed["Resources"]["ReportMailer"]["Properties"]["Timeout"] = 280
+        before, after = versions(TEMPLATE), versions(changed)
+        self.assertEqual(len(before - after), 1)
+        self.assertTrue(next(iter(before - after)).startswith("ReportMailerVersion"))
+
     def test_a_function_made_by_make_new_function_passes_every_check(self):
         template = with_a_new_function("Tells the manager which beans run low")
         self.assertIn("StockAlert", template["Resources"])

@@ -79,6 +79,7 @@ RESOURCES = """\
         LogFormat: JSON
         LogGroup: !Ref @Id@Logs
       Role: !GetAtt @Id@Role.Arn
+      AutoPublishAliasAllProperties: true
       DeploymentPreference:
         Alarms: [!Ref @Id@Errors]
 
@@ -168,6 +169,13 @@ def check_request(root: Path, name: str, description: str, template: str) -> Non
     for path in (f"functions/{name}", f"events/{name}"):
         if (root / path).exists():
             raise ScaffoldError(f"{path} exists already")
+    # A package of the workspace or a dependency of that name would clash with the new crate.
+    lock = root / "Cargo.lock"
+    packages = (
+        set(re.findall(r'^name = "([^"]+)"$', lock.read_text(encoding="utf-8"), re.M)) if lock.is_file() else set()
+    )
+    if name in packages or name.replace("-", "_") in packages:
+        raise ScaffoldError(f"{name!r} is the name of a package in Cargo.lock: the crate would clash with it")
     logical_id = names(name, description)["@Id@"]
     taken = [f"{logical_id}{suffix}" for suffix in ("", "Logs", "Role", "Errors", "Throttles")]
     clash = [resource for resource in taken if re.search(rf"^  {resource}:", template, re.M)]

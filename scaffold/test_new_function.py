@@ -93,6 +93,12 @@ class Scaffolded(unittest.TestCase):
         self.assertEqual((self.root / "template.yaml").read_text(), before)
         new_function.scaffold(self.root, "a" * new_function.MAX_NAME, "the longest name")
 
+    def test_refuses_the_name_of_a_package_the_workspace_has_or_uses(self):
+        shutil.copy(ROOT / "Cargo.lock", self.root / "Cargo.lock")
+        for name in ("cafe-shared", "tokio", "serde-json"):
+            with self.subTest(name=name), self.assertRaisesRegex(new_function.ScaffoldError, "Cargo.lock"):
+                new_function.scaffold(self.root, name, "x")
+
     def test_refuses_a_name_whose_crate_exists(self):
         (self.root / "functions/stock-alert").mkdir(parents=True)
         with self.assertRaisesRegex(new_function.ScaffoldError, "functions/stock-alert exists"):

@@ -24,12 +24,51 @@ def module_of(src: Path, file: Path) -> tuple[str, ...]:
     return tuple(parts)
 
 
+GROUP = re.compile(r"\b(crate|super)((?:::\w+)*)::\{")
+
+
+def expanded(group: str, prefix: str) -> list[tuple[str, str]]:
+    """(start, rest) of every path in a `{a, b::c, d::{e, f}}` group under `prefix`."""
+    items, depth, current = [], 0, ""
+    for c in group:
+        if c == "," and depth == 0:
+            items.append(current)
+            current = ""
+            continue
+        depth += {"{": 1, "}": -1}.get(c, 0)
+        current += c
+    items.append(current)
+    start, _, rest = prefix.partition("::")
+    found = []
+    for item in (i.strip().split(" as ")[0].strip() for i in items):
+        if not item or item == "self":
+            found.append((start, f"::{rest}" if rest else ""))
+        elif "{" in item:
+            head, _, inner = item.partition("{")
+            found += expanded(inner.rsplit("}", 1)[0], f"{prefix}::{head.rstrip(':')}")
+        else:
+            found.append((start, f"::{rest}::{item}" if rest else f"::{item}"))
+    return found
+
+
+def named_paths(text: str) -> list[tuple[str, str]]:
+    """(`crate` or `super`, the rest of the path) of every path the code names, groups expanded."""
+    paths = PATH.findall(text)
+    for match in GROUP.finditer(text):
+        depth, end = 1, match.end()
+        while depth and end < len(text):
+            depth += {"{": 1, "}": -1}.get(text[end], 0)
+            end += 1
+        paths += expanded(text[match.end() : end - 1], match.group(1) + match.group(2))
+    return paths
+
+
 def uses(module: tuple[str, ...], text: str, modules: set) -> set:
     """The modules `text` names, read to the last part of each path that is a module."""
     found = set()
     # `super` in a.rs or a/mod.rs is a's parent; `crate` is the root.
     parent = module[:-1]
-    for start, rest in PATH.findall(COMMENT.sub("", text)):
+    for start, rest in named_paths(COMMENT.sub("", text)):
         base = () if start == "crate" else parent
         names = [name for name in rest.split("::") if name]
         while names and names[0] == "super":

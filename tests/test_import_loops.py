@@ -42,6 +42,18 @@ class ImportLoops(unittest.TestCase):
         )
         self.assertEqual(sorted(loops_in(src)[0]), ["mappings::stream", "position"])
 
+    def test_a_loop_through_grouped_imports(self):
+        src = crate(
+            {
+                "lib.rs": "pub mod api;\npub mod ops;\npub mod mappings;",
+                "api.rs": "use crate::{mappings, ops::{gather, html}};",
+                "mappings/mod.rs": "pub mod position;",
+                "mappings/position.rs": "",
+                "ops.rs": "use super::{mappings::position::P, api::Api as A};",
+            }
+        )
+        self.assertEqual([sorted(loop) for loop in loops_in(src)], [["api", "ops"]])
+
     def test_a_longer_loop(self):
         src = crate({"lib.rs": "", "a.rs": "use crate::b::X;", "b.rs": "use crate::c::Y;", "c.rs": "use super::a::Z;"})
         self.assertEqual(sorted(loops_in(src)[0]), ["a", "b", "c"])

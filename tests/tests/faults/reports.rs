@@ -298,12 +298,45 @@ const READER_SECRET: &str = "cafe-db-reader";
 /// What the reader logs when it finds a new password after a refused login (its database.rs).
 const RECONNECTED: &str = "the database password changed; reconnecting with it";
 
-/// Requests a report and checks it is mailed with its link.
-async fn report_succeeds(aws: &Aws, when: &str) {
+/// Requests a report and waits for it to succeed and be emailed; its execution's ARN.
+async fn report_succeeds(aws: &Aws, when: &str) -> String {
     let (execution, _) = request_report();
     let (status, detail) = finished(aws, &execution, Duration::from_secs(120)).await;
     assert_eq!(status, "SUCCEEDED", "the report {when}: {detail}");
     report_email(&detail).await;
+    execution
+}
+
+/// The attempts that failed or timed out in an execution (a retried task leaves one each), as
+/// "<event type>: <error>".
+async fn failed_attempts(aws: &Aws, execution: &str) -> Vec<String> {
+    let history = aws
+        .sfn
+        .get_execution_history()
+        .execution_arn(execution)
+        .max_results(1000)
+        .send()
+        .await
+        .unwrap();
+    // A history at all: the three tasks each left their events (an empty one would prove nothing).
+    let succeeded = history
+        .events()
+        .iter()
+        .filter(|event| event.r#type().as_str().ends_with("Succeeded"))
+        .count();
+    assert!(
+        succeeded >= 3,
+        "{execution}: {succeeded} succeeded events in its history"
+    );
+    history
+        .events()
+        .iter()
+        .filter(|event| {
+            let kind = event.r#type().as_str();
+            kind.ends_with("Failed") || kind.ends_with("TimedOut")
+        })
+        .map(|event| format!("{}: {:?}", event.r#type().as_str(), event))
+        .collect()
 }
 
 /// Ends the reader's open connections, as a failover or an idle timeout does, so its next query
@@ -337,7 +370,7 @@ async fn a_rotated_database_password_reaches_the_warm_reader_without_a_restart()
     let (aws, run) = begin();
     let secrets = aws_sdk_secretsmanager::Client::new(&sdk_config_for(EMULATOR));
     let admin = mysql_async::Pool::new(database_url().as_str());
-    report_succeeds(&aws, "before the rotation").await;
+    let mut executions = vec![report_succeeds(&aws, "before the rotation").await];
     let log_before = functions_log().len();
 
     // The steps of a Secrets Manager rotation (createSecret, setSecret, finishSecret).
@@ -370,7 +403,7 @@ async fn a_rotated_database_password_reaches_the_warm_reader_without_a_restart()
     .unwrap();
     drop(conn);
     end_reader_sessions(&admin).await;
-    report_succeeds(&aws, "between setSecret and finishSecret").await;
+    executions.push(report_succeeds(&aws, "between setSecret and finishSecret").await);
     secrets
         .update_secret_version_stage()
         .secret_id(READER_SECRET)
@@ -381,7 +414,7 @@ async fn a_rotated_database_password_reaches_the_warm_reader_without_a_restart()
         .await
         .unwrap();
     end_reader_sessions(&admin).await;
-    report_succeeds(&aws, "after finishSecret").await;
+    executions.push(report_succeeds(&aws, "after finishSecret").await);
 
     // The reports in the rotation were read by instances that were running before it, which
     // found the new password themselves: in the window, a refused login made one read
@@ -407,6 +440,15 @@ async fn a_rotated_database_password_reaches_the_warm_reader_without_a_restart()
         Some(&"stage=Pending"),
         "{reconnected:?}"
     );
+    // Each report's reader found the password in the same attempt: no attempt failed and was
+    // retried by the state machine.
+    for execution in &executions {
+        assert_eq!(
+            failed_attempts(&aws, execution).await,
+            Vec::<String>::new(),
+            "{execution}"
+        );
+    }
     // Its connections may have ended with the reader's.
     let _ = admin.disconnect().await;
 }

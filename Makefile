@@ -14,7 +14,7 @@ WATCH_PORT := 9000
 export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
 
 
-.PHONY: help chromium tools build test unit test-api e2e test-faults demo local local-up local-down redrive-orders replay-notifications parked db-reader-user logs new-function test-scaffold bench docs fmt lint validate invoke deploy destroy deploy-fn clean
+.PHONY: help chromium tools build test unit test-api test-deploy e2e test-faults demo local local-up local-down redrive-orders replay-notifications parked db-reader-user logs new-function test-scaffold bench docs fmt lint validate invoke deploy destroy deploy-fn clean
 
 help: ## list the verbs
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -50,6 +50,9 @@ unit: $(TOOLS) ## the tests that need no running stack (each starts its own emul
 
 test-api: $(TOOLS) ## the deployed API definition run by LocalStack's API Gateway against its SQS and Step Functions (needs Python 3.13+; installs .venv-localstack/)
 	python3 tests/api-gateway/run.py
+
+test-deploy: build ## the stack created, updated, deleted and created again by LocalStack's CloudFormation in both auth modes, from what make deploy uploads (tests/deploy/; needs Python 3.13+)
+	python3 tests/api-gateway/run.py --stack
 
 # Debian's chromium, for the ops page's browser check (root, or sudo, installs it once). Where
 # there is no apt-get, nothing is installed and the check skips, saying so.

@@ -33,7 +33,7 @@ def port() -> int:
     return int(os.environ.get("LOCALSTACK_PORT") or DEFAULT_PORT)
 
 
-def environment(listen_port: int) -> dict:
+def environment(listen_port: int, services: list[str] = SERVICES) -> dict:
     env = {
         key: value
         for key, value in os.environ.items()
@@ -47,7 +47,7 @@ def environment(listen_port: int) -> dict:
             "OVERRIDE_IN_DOCKER": "0",
             "GATEWAY_LISTEN": f"127.0.0.1:{listen_port}",
             "LOCALSTACK_HOST": f"127.0.0.1:{listen_port}",
-            "SERVICES": ",".join(SERVICES),
+            "SERVICES": ",".join(services),
             # The default server (twisted) needs service_identity, which localstack-core does
             # not install; hypercorn is the other server LocalStack ships.
             "GATEWAY_SERVER": "hypercorn",
@@ -76,7 +76,7 @@ def _is_localstack(pid: int) -> bool:
         command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
     except OSError:
         return False
-    return b"localstack.runtime.main" in command
+    return any(b"localstack" in part for part in command[1:3])
 
 
 def _alive(pid: int) -> bool:
@@ -130,8 +130,18 @@ def _health(listen_port: int):
 
 
 class LocalStack:
-    def __init__(self, listen_port: int | None = None):
+    """`services`: what LocalStack starts; `main`: the module (or script) that runs it, such as a
+    launcher of the harness's that patches it first (localstack_no_docker.py)."""
+
+    def __init__(
+        self,
+        listen_port: int | None = None,
+        services: list[str] = SERVICES,
+        main: str = "localstack.runtime.main",
+    ):
         self.port = listen_port or port()
+        self.services = services
+        self.main = main
         self.endpoint = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen | None = None
         self.start_seconds: float | None = None
@@ -152,8 +162,8 @@ class LocalStack:
         started = time.monotonic()
         with open(LOG_FILE, "wb") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "localstack.runtime.main"],
-                env=environment(self.port),
+                [sys.executable, *([self.main] if self.main.endswith(".py") else ["-m", self.main])],
+                env=environment(self.port, self.services),
                 cwd=STATE,
                 stdin=subprocess.DEVNULL,
                 stdout=log,
@@ -170,7 +180,7 @@ class LocalStack:
             try:
                 health = _health(self.port)
                 services = health.get("services", {})
-                if all(services.get(name) in ("available", "running") for name in SERVICES):
+                if all(services.get(name) in ("available", "running") for name in self.services):
                     self.version = health.get("version")
                     break
             except (urllib.error.URLError, OSError, ValueError):

@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
 """Runs the café API on an engine that executes it: LocalStack's API Gateway, SQS and Step Functions.
 
-    python3 tests/api-gateway/run.py [pytest arguments]
+    python3 tests/api-gateway/run.py [--stack] [pytest arguments]
 
 Finds a Python 3.13 or later (localstack-core 2026.3.0 needs it), keeps LocalStack in the
 project-local venv .venv-localstack/ (made again when tests/api-gateway/requirements.txt or
 constraints.txt change), translates template.yaml with deploy/transform.py when target/sam/ is
-missing or older than it, and runs the tests in this folder, which start LocalStack in host mode on
+missing or older than it, and runs the tests in this folder (with --stack, those of tests/deploy/, make test-deploy), which start LocalStack in host mode on
 127.0.0.1:${LOCALSTACK_PORT:-4567} (no Docker) and stop it at the end. LocalStack's state and log
 are under target/localstack/. Exits with pytest's status, or non-zero with a message when
 something it needs is missing. Any python3 can run this file; it uses the standard library only.
@@ -209,7 +209,14 @@ def main() -> int:
         "AWS_CONFIG_FILE": os.devnull,
         "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
     }
-    command = [str(venv_python), "-m", "pytest", str(HERE), "-p", "no:cacheprovider", "-rs", *sys.argv[1:]]
+    arguments = sys.argv[1:]
+    # --stack: the stack on LocalStack's CloudFormation (tests/deploy/, make test-deploy), which
+    # imports this folder's LocalStack harness.
+    suite = (
+        [str(ROOT / "tests" / "deploy"), "-o", f"pythonpath={HERE}"] if arguments[:1] == ["--stack"] else [str(HERE)]
+    )
+    arguments = arguments[1:] if arguments[:1] == ["--stack"] else arguments
+    command = [str(venv_python), "-m", "pytest", *suite, "-p", "no:cacheprovider", "-rs", *arguments]
     say(
         f"running the tests ({venv_python.parent.parent.name}, Python {'.'.join(map(str, version_of(str(venv_python))))})"
     )

@@ -14,6 +14,8 @@ import sys
 import zipfile
 from pathlib import Path
 
+from environment import functions
+
 ROOT = Path(__file__).resolve().parent.parent
 BUILT = ROOT / ".aws-sam" / "build"
 TARGET = Path(os.environ.get("CARGO_TARGET_DIR") or ROOT / "target")
@@ -28,13 +30,6 @@ def max_zip_bytes(source=ROOT / "bench" / "src" / "report.rs"):
     if not found:
         raise SystemExit(f"check_build.py: {source} no longer has MAX_ZIP_BYTES as this reads it")
     return int(found.group(1).replace("_", ""))
-
-
-def functions(template=ROOT / "template.yaml"):
-    """(logical id, crate) of every function, from the template's CodeUri."""
-    text = template.read_text(encoding="utf-8")
-    pattern = r"\n  (\w+):\n    Type: AWS::Serverless::Function\n(?:(?!\n  \w).)*?CodeUri: functions/([\w-]+)\n"
-    return re.findall(pattern, text, re.S)
 
 
 def elf_problem(path):

@@ -127,14 +127,15 @@ def as_overrides(parameters: dict[str, str]) -> str:
     return " ".join('{}="{}"'.format(key, value.replace('"', '\\"')) for key, value in parameters.items())
 
 
+def functions(template: Path = ROOT / "template.yaml") -> list[tuple[str, str]]:
+    """(logical id, crate) of every function, from the template's CodeUri (read as text)."""
+    pattern = r"\n  (\w+):\n    Type: AWS::Serverless::Function\n(?:(?!\n  \w).)*?CodeUri: functions/([\w-]+)\n"
+    return re.findall(pattern, template.read_text(encoding="utf-8"), re.S)
+
+
 def logical_id(function: str, template: Path = ROOT / "template.yaml") -> str:
     """The logical id of the function whose code is functions/<function>."""
-    text = template.read_text(encoding="utf-8")
-    found = re.findall(
-        rf"\n  (\w+):\n    Type: AWS::Serverless::Function\n(?:(?!\n  \w).)*?CodeUri: functions/{re.escape(function)}\n",
-        text,
-        re.S,
-    )
+    found = [logical for logical, crate in functions(template) if crate == function]
     if len(found) != 1:
         raise EnvironmentProblem(f"FN={function}: no function in template.yaml has CodeUri functions/{function}")
     return found[0]

@@ -43,7 +43,7 @@ build: $(TOOLS) ## sam build: the functions' release arm64 bootstraps (.aws-sam/
 
 STACK := $(VENV)/bin/python local/stack.py
 
-test: unit test-api e2e test-faults ## every test: unit, SDK mocks, MariaDB and emulator integration, the API on LocalStack, end to end and fault tolerance on the local stack
+test: unit test-api test-deploy e2e test-faults ## every test: unit, SDK mocks, MariaDB and emulator integration, the API and the stack on LocalStack, end to end and fault tolerance on the local stack
 
 unit: $(TOOLS) ## the tests that need no running stack (each starts its own emulator or database)
 	cargo test --workspace --all-features

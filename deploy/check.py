@@ -47,7 +47,8 @@ def runbook_has(alarm):
     """Whether the runbook's table has a row for `alarm`: its own, or the one for every function's
     alarm of that kind (`<Function>Errors`)."""
     text = RUNBOOK.read_text()
-    generic = next((f"<Function>{kind}" for kind in ("Errors", "Throttles") if alarm.endswith(kind)), None)
+    kinds = ("NewVersionErrors", "Errors", "Throttles")
+    generic = next((f"<Function>{kind}" for kind in kinds if alarm.endswith(kind)), None)
     return f"| `{alarm}` |" in text or (generic is not None and f"| `{generic}` |" in text)
 
 
@@ -467,6 +468,11 @@ def watched(alarm):
             yield metric["Namespace"], metric["MetricName"], dimension["Name"], referenced(dimension["Value"])
 
 
+def dimension_names(alarm):
+    """The names of the dimensions of the alarm's metric (of its first, for metric math)."""
+    return {dimension for _, _, dimension, _ in watched(alarm)}
+
+
 def fires_on_one(alarm):
     """The alarm goes off on the first message, error or throttle (a count above 0)."""
     properties = alarm["Properties"]
@@ -482,10 +488,13 @@ def check_alarms(variant, problems):
     ops_topic = {"Ref": OPS_TOPIC}
 
     def alarm_on(namespace, metric, dimension, resource):
+        """Alarms on the metric of the whole resource (that dimension alone: not one version's)."""
         return [
             name
             for name, alarm in alarms.items()
-            if (namespace, metric, dimension, resource) in set(watched(alarm)) and fires_on_one(alarm)
+            if (namespace, metric, dimension, resource) in set(watched(alarm))
+            and dimension_names(alarm) == {dimension}
+            and fires_on_one(alarm)
         ]
 
     for queue in sorted(parking_queues(variant)):
@@ -647,9 +656,34 @@ def function_behind(variant, logical):
     return referenced(alias["Properties"]["FunctionName"]) if alias else logical
 
 
+def rolls_back_on_new_version(alarm, function, alias):
+    """The alarm counts the errors of the version `alias` moves to, invoked through `alias`, alone."""
+    version = referenced(alias["Properties"].get("FunctionVersion"))
+    properties = alarm["Properties"]
+    dimensions = {d["Name"]: d["Value"] for d in properties.get("Dimensions", [])}
+    return (
+        (properties.get("Namespace"), properties.get("MetricName")) == ("AWS/Lambda", "Errors")
+        and fires_on_one(alarm)
+        and referenced(dimensions.get("FunctionName")) == function
+        and dimensions.get("Resource") in ({"Fn::Sub": f"${{{function}}}:{alias['Properties']['Name']}"},)
+        and version is not None
+        and dimensions.get("ExecutedVersion") == {"Fn::GetAtt": [version, "Version"]}
+    )
+
+
+def named_in(value):
+    """The logical ids a value names: by Ref or Fn::GetAtt, or inside a Fn::Sub string."""
+    if isinstance(value, dict) and set(value) == {"Fn::Sub"}:
+        text = value["Fn::Sub"] if isinstance(value["Fn::Sub"], str) else value["Fn::Sub"][0]
+        return {name.split(".")[0] for name in re.findall(r"\$\{([^}!]+)\}", text)}
+    return {referenced(value)} - {None}
+
+
 def check_rollouts(variant, problems):
     """Every function is called through its alias `live`, which CodeDeploy moves to each new
-    version and moves back when the function's Errors alarm goes off (or the deployment fails)."""
+    version and moves back when that version's errors set off an alarm (or the deployment fails).
+    No alarm on the function as a whole stops a rollout: in ALARM while the old version fails, it
+    would stop the deploy of the fix."""
     functions = dict(variant.resources("AWS::Lambda::Function"))
     alarms = dict(variant.resources("AWS::CloudWatch::Alarm"))
     groups = dict(variant.resources("AWS::CodeDeploy::DeploymentGroup"))
@@ -679,20 +713,36 @@ def check_rollouts(variant, problems):
             if configuration.get("Enabled")
             else set()
         )
-        if not any(
-            ("AWS/Lambda", "Errors", "FunctionName", function) in set(watched(alarms[a]))
-            for a in stopping
-            if a in alarms
-        ):
-            problems.append(f"{group_name}: no alarm on {function}'s Errors stops and rolls back its rollout")
+        if not any(rolls_back_on_new_version(alarms[a], function, alias) for a in stopping if a in alarms):
+            problems.append(
+                f"{group_name}: no alarm on the errors of {function}'s new version (FunctionName, Resource "
+                "<function>:<alias>, ExecutedVersion of the alias's version) stops and rolls back its rollout"
+            )
+        for a in sorted(stopping & set(alarms)):
+            if "ExecutedVersion" not in dimension_names(alarms[a]):
+                problems.append(
+                    f"{group_name}: {a} watches every version: in ALARM while the old one fails, it stops the "
+                    "deploy of the fix"
+                )
     live = {name for name, _ in aliases.values()}
     for name, mapping in variant.resources("AWS::Lambda::EventSourceMapping"):
         if referenced(mapping["Properties"]["FunctionName"]) not in live:
             problems.append(f"{name}: invokes the function itself, not its alias: a rollout never reaches it")
     for name, machine in variant.resources("AWS::StepFunctions::StateMachine"):
         for key, value in machine["Properties"].get("DefinitionSubstitutions", {}).items():
-            if referenced(value) in functions:
+            if named_in(value) & set(functions):
                 problems.append(f"{name}: {key} names the function itself, not its alias: a rollout never reaches it")
+        role = dict(variant.resources("AWS::IAM::Role")).get(referenced(machine["Properties"].get("RoleArn")))
+        documents = [p["PolicyDocument"] for p in (role or {}).get("Properties", {}).get("Policies", [])]
+        for statement in (s for d in documents for s in statements(d)):
+            if "lambda:InvokeFunction" not in as_list(statement.get("Action", [])):
+                continue
+            for resource in as_list(statement.get("Resource", [])):
+                if named_in(resource) & set(functions):
+                    problems.append(
+                        f"{name}: its role may invoke the function {sorted(named_in(resource) & set(functions))} "
+                        "itself, not its alias (and invoking the alias needs the alias)"
+                    )
 
 
 def check_report_budget(variant, problems):
@@ -704,7 +754,7 @@ def check_report_budget(variant, problems):
         substitutions = machine["Properties"].get("DefinitionSubstitutions", {})
 
         def task_of(substitution, substitutions=substitutions):
-            logical = function_behind(variant, referenced(substitutions.get(substitution)))
+            logical = function_behind(variant, min(named_in(substitutions.get(substitution)), default=None))
             for name, task in tasks.items():
                 if task.get("Parameters", {}).get("FunctionName") == "${" + substitution + "}":
                     return name, task, logical, functions[logical]["Properties"]

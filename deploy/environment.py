@@ -15,6 +15,7 @@ The stack's name and the SAM CLI's settings per environment are in samconfig.tom
     python3 deploy/environment.py overrides dev           # sam deploy's --parameter-overrides
     python3 deploy/environment.py check dev               # exits 1, saying what is wrong
     python3 deploy/environment.py logical-id order-writer # a function's logical id in template.yaml
+    python3 deploy/environment.py mask dev                # GitHub Actions: hide the account's answers in the log
 """
 
 from __future__ import annotations
@@ -127,6 +128,14 @@ def as_overrides(parameters: dict[str, str]) -> str:
     return " ".join('{}="{}"'.format(key, value.replace('"', '\\"')) for key, value in parameters.items())
 
 
+def masks(parameters: dict[str, str]) -> list[str]:
+    """GitHub Actions' commands that hide the account's answers wherever the log would show them
+    (sam deploy prints its parameter overrides): each value, and each item of a list."""
+    values = {v for k, v in parameters.items() if k in ACCOUNT_PARAMETERS and v.strip()}
+    values |= {item.strip() for v in values for item in v.split(",") if item.strip()}
+    return [f"::add-mask::{value}" for value in sorted(values)]
+
+
 def functions(template: Path = ROOT / "template.yaml") -> list[tuple[str, str]]:
     """(logical id, crate) of every function, from the template's CodeUri (read as text)."""
     pattern = r"\n  (\w+):\n    Type: AWS::Serverless::Function\n(?:(?!\n  \w).)*?CodeUri: functions/([\w-]+)\n"
@@ -157,6 +166,8 @@ def main(argv: list[str]) -> int:
             case ["check", name]:
                 overrides(name, dict(os.environ))
                 stack_name(name)
+            case ["mask", name]:
+                print("\n".join(masks(overrides(name, dict(os.environ)))))
             case ["stack", name]:
                 print(stack_name(name))
             case ["logical-id", function]:

@@ -213,10 +213,37 @@ class EachDefectIsCaught(unittest.TestCase):
         self.assertCaught("OrderWriter: no alias: a new version takes every call at once")
 
     def test_a_rollout_stopped_by_another_functions_alarm(self):
-        self.resources["OrderWriter"]["Properties"]["DeploymentPreference"]["Alarms"] = [{"Ref": "OrderNotifierErrors"}]
-        self.assertCaught(
-            "OrderWriterDeploymentGroup: no alarm on OrderWriter's Errors stops and rolls back its rollout"
+        self.resources["OrderWriter"]["Properties"]["DeploymentPreference"]["Alarms"] = [
+            {"Ref": "OrderNotifierNewVersionErrors"}
+        ]
+        self.assertCaught("OrderWriterDeploymentGroup: no alarm on the errors of OrderWriter's new version")
+
+    def test_a_rollout_stopped_by_an_alarm_on_every_version(self):
+        # In ALARM while the old version fails, it would refuse the deploy of the fix.
+        self.resources["OrderWriter"]["Properties"]["DeploymentPreference"]["Alarms"].append(
+            {"Ref": "OrderWriterErrors"}
         )
+        self.assertCaught("OrderWriterDeploymentGroup: OrderWriterErrors watches every version")
+
+    def test_a_rollback_alarm_on_a_version_the_alias_does_not_move_to(self):
+        dimensions = self.resources["OrderWriterNewVersionErrors"]["Properties"]["Dimensions"]
+        dimensions[2]["Value"] = "1"
+        self.assertCaught("OrderWriterDeploymentGroup: no alarm on the errors of OrderWriter's new version")
+
+    def test_a_function_wide_errors_alarm_narrowed_to_the_alias(self):
+        dimensions = self.resources["OrderWriterErrors"]["Properties"]["Dimensions"]
+        dimensions.append({"Name": "Resource", "Value": {"Fn::Sub": "${OrderWriter}:live"}})
+        self.assertCaught("OrderWriter: no Errors alarm")
+
+    def test_the_state_machine_calling_a_function_through_a_sub(self):
+        machine = self.resources["ReportStateMachine"]["Properties"]
+        machine["DefinitionSubstitutions"]["ReportMailerArn"] = {"Fn::Sub": "${ReportMailer.Arn}"}
+        self.assertCaught("ReportStateMachine: ReportMailerArn names the function itself, not its alias")
+
+    def test_the_state_machine_role_invoking_a_function_past_its_alias(self):
+        statement = self.resources["ReportStateMachineRole"]["Properties"]["Policies"][0]["PolicyDocument"]
+        statement["Statement"][0]["Resource"].append({"Fn::Sub": "${ReportRenderer.Arn}"})
+        self.assertCaught("ReportStateMachine: its role may invoke the function ['ReportRenderer'] itself")
 
     def test_the_state_machine_calling_a_function_past_its_alias(self):
         machine = self.resources["ReportStateMachine"]["Properties"]

@@ -39,6 +39,13 @@ class Environments(unittest.TestCase):
             line = environment.as_overrides(parameters)
             self.assertIn('DatabaseSubnetIds="subnet-0123456789abcdef0,subnet-0fedcba9876543210"', line)
 
+    def test_every_account_answer_is_masked_in_the_actions_log(self):
+        parameters = environment.overrides("dev", {environment.ACCOUNT_VARIABLE: EXAMPLE}, self.folder)
+        masks = environment.masks(parameters)
+        for value in ("vpc-0123456789abcdef0", "subnet-0fedcba9876543210", parameters["DatabaseSecretArn"]):
+            self.assertIn(f"::add-mask::{value}", masks)
+        self.assertNotIn(f"::add-mask::{parameters['DeploymentType']}", masks)  # a tracked choice
+
     def test_the_account_file_is_read_when_the_variable_is_not_set(self):
         (self.folder / "dev.account").write_text(EXAMPLE.replace("ops@example.com", "night shift <ops@example.com>"))
         parameters = environment.overrides("dev", {}, self.folder)

@@ -5,8 +5,8 @@ It writes
   unit tests in `lib.rs`, and a test that the sample event is answered;
 - its sample event, `events/<name>/default.json`, which `make invoke FN=<name>` sends;
 - into template.yaml: its log group, its role (its own logs and X-Ray, nothing else), the
-  function, its Errors and Throttles alarms (notifying the ops topic, pointing to the runbook)
-  and its rows in the dashboard's alarm list and its errors, throttles and cold-start widgets;
+  function, its Errors, NewVersionErrors (its rollouts' rollback) and Throttles alarms (notifying
+  the ops topic, pointing to the runbook) and its rows in the dashboard's alarm list and its errors, throttles and cold-start widgets;
 - the crate graph in docs/architecture.md (`make docs`).
 
 What it writes passes `make validate` and `make unit` as it is (`scaffold/prove.sh`, run by CI,
@@ -81,7 +81,7 @@ RESOURCES = """\
       Role: !GetAtt @Id@Role.Arn
       AutoPublishAliasAllProperties: true
       DeploymentPreference:
-        Alarms: [!Ref @Id@Errors]
+        Alarms: [!Ref @Id@NewVersionErrors]
 
 """
 
@@ -98,6 +98,31 @@ ALARMS = """\
       Dimensions:
         - Name: FunctionName
           Value: !Ref @Id@
+      Statistic: Sum
+      Period: 60
+      EvaluationPeriods: 1
+      Threshold: 0
+      ComparisonOperator: GreaterThanThreshold
+      TreatMissingData: notBreaching
+      AlarmActions: [!Ref OpsTopic]
+      OKActions: [!Ref OpsTopic]
+
+  @Id@NewVersionErrors:
+    Type: AWS::CloudWatch::Alarm
+    Properties:
+      AlarmName: !Sub "${AWS::StackName}-@Id@NewVersionErrors"
+      AlarmDescription: >-
+        @name@'s newest version failed invocations made through the alias live; it stops a rollout
+        and moves live back. Runbook: docs/operations.md, section "Runbook", @Id@NewVersionErrors.
+      Namespace: AWS/Lambda
+      MetricName: Errors
+      Dimensions:
+        - Name: FunctionName
+          Value: !Ref @Id@
+        - Name: Resource
+          Value: !Sub "${@Id@}:live"
+        - Name: ExecutedVersion
+          Value: !GetAtt @Id@.Version.Version
       Statistic: Sum
       Period: 60
       EvaluationPeriods: 1
@@ -177,7 +202,7 @@ def check_request(root: Path, name: str, description: str, template: str) -> Non
     if name in packages or name.replace("-", "_") in packages:
         raise ScaffoldError(f"{name!r} is the name of a package in Cargo.lock: the crate would clash with it")
     logical_id = names(name, description)["@Id@"]
-    taken = [f"{logical_id}{suffix}" for suffix in ("", "Logs", "Role", "Errors", "Throttles")]
+    taken = [f"{logical_id}{suffix}" for suffix in ("", "Logs", "Role", "Errors", "NewVersionErrors", "Throttles")]
     clash = [resource for resource in taken if re.search(rf"^  {resource}:", template, re.M)]
     if clash:
         raise ScaffoldError(f"template.yaml has {', '.join(clash)} already")
@@ -191,7 +216,8 @@ def add_to_dashboard(template: str, placeholders: dict[str, str]) -> str:
         raise ScaffoldError("template.yaml: the dashboard has no alarm widget to add the alarms to")
     template = alarms.sub(
         lambda m: (
-            f'{m.group(1)},\n                "${{{logical_id}Errors.Arn}}", "${{{logical_id}Throttles.Arn}}"{m.group(2)}'
+            f'{m.group(1)},\n                "${{{logical_id}Errors.Arn}}", "${{{logical_id}NewVersionErrors.Arn}}",'
+            f' "${{{logical_id}Throttles.Arn}}"{m.group(2)}'
         ),
         template,
         count=1,

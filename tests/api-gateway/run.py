@@ -211,10 +211,9 @@ def main() -> int:
     }
     arguments = sys.argv[1:]
     # --stack: the stack on LocalStack's CloudFormation (tests/deploy/, make test-deploy), which
-    # imports this folder's LocalStack harness.
-    suite = (
-        [str(ROOT / "tests" / "deploy"), "-o", f"pythonpath={HERE}"] if arguments[:1] == ["--stack"] else [str(HERE)]
-    )
+    # imports this folder's LocalStack harness, and deploy/'s reading of make build's zips.
+    stack = [str(ROOT / "tests" / "deploy"), "-o", f"pythonpath={HERE} {ROOT / 'deploy'}"]
+    suite = stack if arguments[:1] == ["--stack"] else [str(HERE)]
     arguments = arguments[1:] if arguments[:1] == ["--stack"] else arguments
     command = [str(venv_python), "-m", "pytest", *suite, "-p", "no:cacheprovider", "-rs", *arguments]
     say(

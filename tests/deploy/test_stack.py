@@ -16,17 +16,17 @@ run, and DynamoDB is served by moto. Where LocalStack differs from AWS: tests/de
     python3 tests/api-gateway/run.py --stack      (make test-deploy)
 """
 
-import io
 import json
 import os
 import socket
 import subprocess
 import time
-import zipfile
 from pathlib import Path
 
 import boto3
 import pytest
+from check_build import TARGET
+from environment import functions
 from localstack_host import LocalStack
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -97,15 +97,11 @@ def uploaded(aws):
 
 
 def zipped(logical_id):
-    bootstrap = ROOT / ".aws-sam" / "build" / logical_id / "bootstrap"
-    if not bootstrap.is_file():
-        pytest.fail(f"{bootstrap.relative_to(ROOT)} is missing: run make build (make test-deploy does)")
-    archive = io.BytesIO()
-    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as z:
-        entry = zipfile.ZipInfo("bootstrap")
-        entry.external_attr = 0o100755 << 16
-        z.writestr(entry, bootstrap.read_bytes())
-    return archive.getvalue()
+    """The zip `make build` made of the function's bootstrap (deploy/check_build.py)."""
+    archive = TARGET / "lambda" / dict(functions())[logical_id] / "bootstrap.zip"
+    if not archive.is_file():
+        pytest.fail(f"{archive} is missing: run make build (make test-deploy does)")
+    return archive.read_bytes()
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ WATCH_PORT := 9000
 export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
 
 
-.PHONY: help chromium tools build test unit test-api test-deploy e2e test-faults demo local local-up local-down redrive-orders replay-notifications parked db-reader-user logs new-function test-scaffold bench docs fmt lint validate invoke deploy destroy deploy-fn clean
+.PHONY: help chromium tools build test unit test-api test-deploy e2e test-faults demo local local-up local-down redrive-orders replay-notifications parked db-reader-user logs new-function test-scaffold bench bench-check docs fmt lint validate invoke deploy destroy deploy-fn clean
 
 help: ## list the verbs
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -106,9 +106,15 @@ $(BENCH_VENV)/.installed: bench/python/requirements.txt
 	$(BENCH_VENV)/bin/pip install --quiet --disable-pip-version-check -r bench/python/requirements.txt
 	touch $@
 
-bench: $(TOOLS) $(BENCH_VENV)/.installed build ## benchmarks: Rust functions vs the seeds' Python handlers → BENCHMARKS.md, target/bench/results.json
+bench: $(TOOLS) $(BENCH_VENV)/.installed build ## benchmarks: Rust functions vs the seeds' Python handlers, warm, cold as Lambda bills it (needs root: a cgroup CPU quota) and what it costs → BENCHMARKS.md, docs/bench-cost.svg, target/bench/results.json
 	cargo build --release --package cafe-bench $(addprefix --package ,$(FUNCTIONS))
 	$(TARGET_DIR)/release/cafe-bench
+
+# CI's check that the cold scenario builds and runs: debug builds (what make unit compiled), so
+# its figures mean nothing; it fails on any error of either implementation.
+bench-check: $(TOOLS) $(BENCH_VENV)/.installed ## the cold-as-billed scenario in a quick mode (debug builds, 128 MB, one start per function) → target/bench/quick.json
+	cargo build --package cafe-bench $(addprefix --package ,$(FUNCTIONS))
+	$(TARGET_DIR)/debug/cafe-bench --quick
 
 new-function: ## a new function, whole: its crate with tests, sample event, and in template.yaml its role, log group, function, alarms and dashboard rows: make new-function NAME=stock-alert [DESCRIPTION="what it does"]
 	@test -n "$(NAME)" || { echo 'usage: make new-function NAME=<name> [DESCRIPTION="what it does"]' >&2; exit 2; }

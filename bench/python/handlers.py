@@ -41,9 +41,12 @@ def _connection():
     from urllib.parse import urlparse
 
     parts = urlparse(url)
+    # Over TLS when the benchmark's cold scenario names its CA, as the Rust reader is there.
+    ca_file = os.environ.get("DB_CA_FILE")
     return pymysql.connect(host=parts.hostname, port=parts.port or 3306, user=parts.username,
                            password=parts.password or "", database=parts.path.lstrip("/"),
-                           cursorclass=pymysql.cursors.DictCursor)
+                           cursorclass=pymysql.cursors.DictCursor,
+                           ssl={"ca": ca_file} if ca_file else None)
 
 
 def inventory_reader(event, context):

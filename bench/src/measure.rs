@@ -4,16 +4,29 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::rc::Rc;
 use std::time::Instant;
 
+use crate::quota::CpuQuota;
 use crate::runtime::Instance;
 use crate::scenarios::{self, Scenario};
 
-/// Processes started per implementation and scenario (each one a cold start).
-pub const STARTS: usize = 9;
-/// Events per process: the first `WARM_UP` are not measured.
-pub const WARM_UP: usize = 2;
-pub const MEASURED: usize = 10;
+/// How many processes are started (each one a cold start) and how many events each is fed: the
+/// first `warm_up` (the first invocation among them) are not measured as warm, the next
+/// `measured` are.
+#[derive(Debug, Clone, Copy)]
+pub struct Plan {
+    pub starts: usize,
+    pub warm_up: usize,
+    pub measured: usize,
+}
+
+/// The scenarios at full speed: 9 processes × (2 warm-up + 10 measured events).
+pub const FULL_SPEED: Plan = Plan {
+    starts: 9,
+    warm_up: 2,
+    measured: 10,
+};
 /// Render-only repetitions of the 10,000-bean report.
 pub const RENDERS: usize = 20;
 
@@ -30,6 +43,12 @@ pub fn stats(mut values: Vec<f64>) -> (f64, f64) {
 #[derive(Debug, Default, Clone)]
 pub struct Measured {
     pub init_ms: Vec<f64>,
+    /// Each process's first invocation, right after its init (also in `latency_ms` when no
+    /// warm-up is asked for).
+    pub first_ms: Vec<f64>,
+    /// Each process's init plus first invocation, rounded up to the millisecond as Lambda bills
+    /// them (init included, as for every runtime since August 2025).
+    pub billed_ms: Vec<f64>,
     /// The noop floor's init, started beside each of these processes: the floor's figures drift
     /// over a run and with what ran just before, so each ratio takes the floor measured alongside.
     pub floor_init_ms: Vec<f64>,
@@ -51,6 +70,12 @@ impl Measured {
     pub fn init_over_floor(&self) -> f64 {
         self.init() / self.floor_init()
     }
+    pub fn first(&self) -> f64 {
+        stats(self.first_ms.clone()).0
+    }
+    pub fn billed(&self) -> f64 {
+        stats(self.billed_ms.clone()).0
+    }
 }
 
 /// One scenario, measured in both implementations.
@@ -61,6 +86,7 @@ pub struct ScenarioResult<'a> {
 }
 
 /// How each implementation's processes are started.
+#[derive(Clone)]
 pub struct Launcher {
     /// Where the release binaries are (the functions and `noop`).
     pub release: PathBuf,
@@ -70,16 +96,33 @@ pub struct Launcher {
     pub handlers_dir: PathBuf,
     /// Every process's environment (`Setup::environment`).
     pub environment: Vec<(String, String)>,
+    /// The memory setting the processes are told (`AWS_LAMBDA_FUNCTION_MEMORY_SIZE`).
+    pub memory_mb: u32,
+    /// The CPU share they start in; none: the full machine.
+    pub quota: Option<Rc<CpuQuota>>,
 }
 
 impl Launcher {
+    /// The same processes at `quota`'s memory and CPU share.
+    pub fn under(&self, quota: CpuQuota) -> Self {
+        Self {
+            memory_mb: quota.memory_mb,
+            quota: Some(Rc::new(quota)),
+            ..self.clone()
+        }
+    }
+
     fn command(&self, program: &Path, args: &[&str], env: &[(&str, String)]) -> Command {
         let mut command = Command::new(program);
         command
             .args(args)
             .current_dir(&self.handlers_dir)
-            .envs(self.environment.iter().cloned());
+            .envs(self.environment.iter().cloned())
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", self.memory_mb.to_string());
         command.envs(env.iter().map(|(k, v)| (k, v)));
+        if let Some(quota) = &self.quota {
+            quota.apply(&mut command);
+        }
         command
     }
 
@@ -104,7 +147,7 @@ impl Launcher {
 
 /// The noop floor by itself.
 pub async fn noop(launcher: &Launcher) -> Measured {
-    let noop = measure(|| launcher.floor(), None, &|_| {
+    let noop = measure(FULL_SPEED, || launcher.floor(), None, &|_| {
         b"{\"hello\": \"world\"}".to_vec()
     })
     .await;
@@ -115,12 +158,19 @@ pub async fn noop(launcher: &Launcher) -> Measured {
 /// The scenario in Rust (beside the floor), then in Python.
 pub async fn scenario<'a>(launcher: &Launcher, scenario: &'a Scenario) -> ScenarioResult<'a> {
     let rust = measure(
+        FULL_SPEED,
         || launcher.rust(scenario),
         Some(&|| launcher.floor()),
         &scenario.event,
     )
     .await;
-    let python = measure(|| launcher.python(scenario), None, &scenario.event).await;
+    let python = measure(
+        FULL_SPEED,
+        || launcher.python(scenario),
+        None,
+        &scenario.event,
+    )
+    .await;
     eprintln!(
         "{}: rust init {:.1} ms ({:.2}× the floor), latency {:.2} ms, rss {} KiB | python init {:.1} ms, latency {:.2} ms, rss {} KiB",
         scenario.name,
@@ -139,16 +189,42 @@ pub async fn scenario<'a>(launcher: &Launcher, scenario: &'a Scenario) -> Scenar
     }
 }
 
-/// Starts `STARTS` processes of `command()` and feeds each `WARM_UP + MEASURED` events; with a
-/// `floor`, also starts one of those beside each, for its init alone.
+/// The scenario in Rust, then in Python, as `plan` says, without the floor: the cold start as
+/// billed, under the launcher's CPU quota.
+pub async fn cold<'a>(launcher: &Launcher, scenario: &'a Scenario, plan: Plan) -> ScenarioResult<'a> {
+    let rust = measure(plan, || launcher.rust(scenario), None, &scenario.event).await;
+    let python = measure(plan, || launcher.python(scenario), None, &scenario.event).await;
+    eprintln!(
+        "{} MB, {}: rust init {:.1} + first {:.1} ms (billed {:.0}), warm {:.2} ms | python init {:.1} + first {:.1} ms (billed {:.0}), warm {:.2} ms",
+        launcher.memory_mb,
+        scenario.name,
+        rust.init(),
+        rust.first(),
+        rust.billed(),
+        rust.latency(),
+        python.init(),
+        python.first(),
+        python.billed(),
+        python.latency(),
+    );
+    ScenarioResult {
+        scenario,
+        rust,
+        python,
+    }
+}
+
+/// Starts `plan.starts` processes of `command()` and feeds each `warm_up + measured` events; with
+/// a `floor`, also starts one of those beside each, for its init alone.
 async fn measure(
+    plan: Plan,
     command: impl Fn() -> Command,
     floor: Option<&dyn Fn() -> Command>,
     event: &dyn Fn(usize) -> Vec<u8>,
 ) -> Measured {
     let mut measured = Measured::default();
     let mut sequence = 0;
-    for start in 0..STARTS {
+    for start in 0..plan.starts {
         // Floor and function alternate in ABBA order, so that neither always follows the other.
         let floor_first = start % 2 == 0;
         if floor_first {
@@ -156,15 +232,19 @@ async fn measure(
         }
         match Instance::start(command()).await {
             Ok(mut instance) => {
-                measured.init_ms.push(instance.init.as_secs_f64() * 1000.0);
-                for i in 0..WARM_UP + MEASURED {
+                let init_ms = instance.init.as_secs_f64() * 1000.0;
+                measured.init_ms.push(init_ms);
+                for i in 0..plan.warm_up + plan.measured {
                     sequence += 1;
                     match instance.invoke(&event(sequence)).await {
                         Ok(outcome) if outcome.ok => {
-                            if i >= WARM_UP {
-                                measured
-                                    .latency_ms
-                                    .push(outcome.latency.as_secs_f64() * 1000.0);
+                            let ms = outcome.latency.as_secs_f64() * 1000.0;
+                            if i == 0 {
+                                measured.first_ms.push(ms);
+                                measured.billed_ms.push((init_ms + ms).ceil());
+                            }
+                            if i >= plan.warm_up {
+                                measured.latency_ms.push(ms);
                             }
                         }
                         Ok(outcome) => measured

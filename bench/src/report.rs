@@ -7,8 +7,14 @@ use std::time::Instant;
 use askama::Template;
 use serde_json::{Value, json};
 
-use crate::measure::{MEASURED, Measured, RENDERS, STARTS, ScenarioResult, WARM_UP, stats};
-use crate::scenarios::{BATCH_OF_1, BATCH_OF_10, CONCURRENT_1, CONCURRENT_10, STORE_SERVICE_TIME};
+use crate::chart::{self, CostPoint};
+use crate::cold;
+use crate::cost;
+use crate::measure::{FULL_SPEED, Measured, RENDERS, ScenarioResult, stats};
+use crate::scenarios::{
+    BATCH_OF_1, BATCH_OF_10, CONCURRENT_1, CONCURRENT_10, MAILER, NOTIFIER, READER_SEED,
+    RENDERER_10, STORE_SERVICE_TIME,
+};
 
 /// The largest release zip a function may have, in bytes: a target of `make bench`, which
 /// `make build` also checks of what `sam build` made (deploy/check_build.py reads it from here).
@@ -17,9 +23,16 @@ pub const MAX_ZIP_BYTES: u64 = 6_000_000;
 /// BENCHMARKS.md from this line on is the load figures of `make test-faults`, not ours.
 const FAULTS_MARKER: &str = "<!-- load figures from make test-faults -->";
 
+/// Where the chart of the cost table is written, beside the docs (BENCHMARKS.md links it).
+const COST_CHART: &str = "docs/bench-cost.svg";
+
+/// The cold scenario's results: per memory point, one per function.
+pub type ColdResults<'a> = Vec<(u32, Vec<ScenarioResult<'a>>)>;
+
 /// Everything a run measured.
 pub struct Run<'a> {
     pub results: Vec<ScenarioResult<'a>>,
+    pub cold: ColdResults<'a>,
     pub noop: Measured,
     /// Median and p95 (ms) of the render-only repetitions.
     pub render_ms: (f64, f64),
@@ -27,14 +40,25 @@ pub struct Run<'a> {
     pub started: Instant,
 }
 
-/// Writes target/bench/results.json and BENCHMARKS.md; returns where results.json is.
-pub fn write(root: &Path, run: &Run) -> anyhow::Result<PathBuf> {
-    let summary = summary(run);
-    // Always target/bench/ beside the sources, as the README says, whatever CARGO_TARGET_DIR is.
+/// The cargo target directory, where `make build` leaves the zips.
+pub fn target_dir(root: &Path) -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from)
+}
+
+/// Always target/bench/ beside the sources, as the README says, whatever CARGO_TARGET_DIR is.
+fn out_dir(root: &Path) -> anyhow::Result<PathBuf> {
     let out = root.join("target").join("bench");
     std::fs::create_dir_all(&out)?;
-    let results_json = out.join("results.json");
+    Ok(out)
+}
+
+/// Writes target/bench/results.json, BENCHMARKS.md and its cost chart; returns where
+/// results.json is.
+pub fn write(root: &Path, run: &Run) -> anyhow::Result<PathBuf> {
+    let summary = summary(run);
+    let results_json = out_dir(root)?.join("results.json");
     std::fs::write(&results_json, serde_json::to_string_pretty(&summary)?)?;
+    std::fs::write(root.join(COST_CHART), chart::cost_svg(&cost_points(&run.cold)))?;
     // What `make test-faults` recorded under the marker is kept.
     let benchmarks = root.join("BENCHMARKS.md");
     let kept = std::fs::read_to_string(&benchmarks)
@@ -43,6 +67,132 @@ pub fn write(root: &Path, run: &Run) -> anyhow::Result<PathBuf> {
         .unwrap_or_default();
     std::fs::write(&benchmarks, markdown(&summary, run)? + "\n" + &kept)?;
     Ok(results_json)
+}
+
+/// `cafe-bench --quick`: the cold scenario's figures in target/bench/quick.json.
+pub fn write_quick(root: &Path, cold: &ColdResults) -> anyhow::Result<PathBuf> {
+    let quick_json = out_dir(root)?.join("quick.json");
+    std::fs::write(&quick_json, serde_json::to_string_pretty(&cold_json(cold))?)?;
+    Ok(quick_json)
+}
+
+/// Fails when any process of the cold scenario failed, or a figure is missing.
+pub fn errors_of(cold: &ColdResults) -> anyhow::Result<()> {
+    let mut problems = Vec::new();
+    for (memory_mb, results) in cold {
+        for result in results {
+            for (implementation, measured) in [("Rust", &result.rust), ("Python", &result.python)] {
+                let what = format!("{memory_mb} MB, {}, {implementation}", result.scenario.name);
+                if !measured.errors.is_empty() {
+                    problems.push(format!("{what}: {}", measured.errors.join("; ")));
+                } else if !(measured.billed().is_finite() && measured.latency().is_finite()) {
+                    problems.push(format!("{what}: no cold start or no warm invocation measured"));
+                }
+            }
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        anyhow::bail!("the cold scenario failed:\n{}", problems.join("\n"))
+    }
+}
+
+/// A function's cold figures at one memory point.
+fn cold_of<'r, 'a>(results: &'r [ScenarioResult<'a>], name: &str) -> Option<&'r ScenarioResult<'a>> {
+    results.iter().find(|r| r.scenario.name == name)
+}
+
+/// The cost table's figures at each memory point.
+fn cost_points(cold: &ColdResults) -> Vec<CostPoint> {
+    cold.iter()
+        .map(|(memory_mb, results)| {
+            let figure = |name: &str, of: fn(&Measured) -> f64, rust: bool| {
+                cold_of(results, name).map_or(f64::NAN, |r| of(if rust { &r.rust } else { &r.python }))
+            };
+            let orders = |rust| {
+                cost::per_1000_orders(
+                    *memory_mb,
+                    figure(BATCH_OF_10, Measured::latency, rust),
+                    figure(NOTIFIER, Measured::latency, rust),
+                )
+            };
+            let report = |rust| {
+                cost::per_report(
+                    *memory_mb,
+                    [READER_SEED, RENDERER_10, MAILER].map(|name| figure(name, Measured::billed, rust)),
+                )
+            };
+            CostPoint {
+                memory_mb: *memory_mb,
+                rust_orders: orders(true),
+                python_orders: orders(false),
+                rust_report: report(true),
+                python_report: report(false),
+            }
+        })
+        .collect()
+}
+
+fn cold_measured_json(measured: &Measured) -> Value {
+    let (warm, warm_p95) = stats(measured.latency_ms.clone());
+    json!({"init_ms": measured.init(), "first_ms": measured.first(),
+           "warm_ms": {"median": warm, "p95": warm_p95, "samples": measured.latency_ms.len()},
+           "billed_ms": measured.billed(), "billed_samples": measured.billed_ms,
+           "peak_rss_bytes": measured.peak_rss, "errors": measured.errors})
+}
+
+/// The cold scenario, with the ratios taken side by side at each memory point.
+fn cold_json(cold: &ColdResults) -> Value {
+    let points: Vec<Value> = cold
+        .iter()
+        .map(|(memory_mb, results)| {
+            let functions: Vec<Value> = results
+                .iter()
+                .map(|r| {
+                    json!({"scenario": r.scenario.name, "function": r.scenario.function,
+                           "rust": cold_measured_json(&r.rust), "python": cold_measured_json(&r.python),
+                           "billed_rust_over_python": r.rust.billed() / r.python.billed(),
+                           "init_rust_over_python": r.rust.init() / r.python.init(),
+                           "first_rust_over_python": r.rust.first() / r.python.first(),
+                           "warm_rust_over_python": r.rust.latency() / r.python.latency(),
+                           "rss_rust_over_python": r.rust.peak_rss as f64 / r.python.peak_rss as f64,
+                           "rust_first_over_warm": r.rust.first() / r.rust.latency()})
+                })
+                .collect();
+            json!({"memory_mb": memory_mb, "cpu_share_of_a_core": f64::from(*memory_mb) / f64::from(crate::quota::FULL_CORE_MB),
+                   "functions": functions})
+        })
+        .collect();
+    let costs: Vec<Value> = cost_points(cold)
+        .iter()
+        .map(|p| {
+            json!({"memory_mb": p.memory_mb,
+                   "usd_per_1000_orders": {"rust": p.rust_orders, "python": p.python_orders,
+                                           "rust_over_python": p.rust_orders / p.python_orders},
+                   "usd_per_report": {"rust": p.rust_report, "python": p.python_report,
+                                      "rust_over_python": p.rust_report / p.python_report}})
+        })
+        .collect();
+    json!({"points": points, "cost": costs, "prices": {"usd_per_gb_second": cost::USD_PER_GB_SECOND,
+           "usd_per_request": cost::USD_PER_REQUEST, "source": cost::PRICES_SOURCE},
+           "plan": {"starts": cold::PLAN.starts, "warm": cold::PLAN.measured}})
+}
+
+/// The goals of the cold scenario, over one run: at the smallest memory, Rust's billed cold
+/// start against Python's and its first invocation against a warm one (the largest of the
+/// functions'); at every memory point, Rust's cost per 1,000 orders against Python's.
+fn cold_goals(cold: &ColdResults) -> (f64, f64, f64) {
+    let max = |values: Vec<f64>| values.into_iter().fold(f64::NAN, f64::max);
+    let smallest = cold.iter().min_by_key(|(memory_mb, _)| *memory_mb);
+    let (billed, first) = smallest.map_or((f64::NAN, f64::NAN), |(_, results)| {
+        (
+            max(results.iter().map(|r| r.rust.billed() / r.python.billed()).collect()),
+            max(results.iter().map(|r| r.rust.first() / r.rust.latency()).collect()),
+        )
+    });
+    let cost = max(cost_points(cold).iter().map(|p| p.rust_orders / p.python_orders).collect());
+    (billed, first, cost)
 }
 
 /// results.json: the ratios the targets are judged on, then under `raw` everything measured.
@@ -94,7 +244,11 @@ fn summary(run: &Run) -> Value {
                         "rust": measured_json(&r.rust), "python": measured_json(&r.python)})
         })
         .collect();
+    let (cold_billed, cold_first, cold_cost) = cold_goals(&run.cold);
     json!({
+        "cold_128mb_billed_rust_over_python_max": cold_billed,
+        "cold_128mb_first_over_warm_max": cold_first,
+        "cost_per_1000_orders_rust_over_python_max": cold_cost,
         "init_rust_over_noop_max": init_rust_over_noop_max,
         "init_python_over_rust_min": init_python_over_rust_min,
         "writer_batch10_over_batch1": writer_batch10_over_batch1,
@@ -102,10 +256,11 @@ fn summary(run: &Run) -> Value {
         "rss_rust_over_python_max": rss_rust_over_python_max,
         "render_10k_beans_ms": render_median,
         "zip_bytes_max": zip_bytes_max,
-        "raw": {"machine": machine(), "starts": STARTS,
+        "cold": cold_json(&run.cold),
+        "raw": {"machine": machine(), "starts": FULL_SPEED.starts,
                 "python_writer_batch10_over_batch1": python_writer_batch10_over_batch1,
                 "python_writer_batch10_over_batch1_concurrent_store": python_concurrent_store_ratio,
-                "store_service_time_ms": STORE_SERVICE_TIME.as_secs_f64() * 1000.0, "warm_up": WARM_UP, "measured": MEASURED,
+                "store_service_time_ms": STORE_SERVICE_TIME.as_secs_f64() * 1000.0, "warm_up": FULL_SPEED.warm_up, "measured": FULL_SPEED.measured,
                 "noop": measured_json(&run.noop), "scenarios": raw,
                 "render_10k_beans_ms": {"median": render_median, "p95": render_p95, "runs": RENDERS},
                 "zips": run.zips.iter().map(|(f, s)| json!({"function": f, "bytes": s})).collect::<Vec<_>>(),
@@ -164,6 +319,44 @@ struct BenchmarksPage<'a> {
     noop_peak_rss_kib: u64,
     rows: Vec<ScenarioRow<'a>>,
     zips: &'a [(String, u64)],
+    cold_billed_rust_over_python_max: f64,
+    cold_first_over_warm_max: f64,
+    cost_rust_over_python_max: f64,
+    cold_starts: usize,
+    cold_warm: usize,
+    cold_rows: Vec<ColdRow<'a>>,
+    cost_rows: Vec<CostPoint>,
+    prices_source: &'static str,
+    cost_chart: &'static str,
+}
+
+/// One function's line in the cold-start table: both implementations side by side.
+struct ColdRow<'a> {
+    memory_mb: u32,
+    scenario: &'a str,
+    rust: &'a Measured,
+    python: &'a Measured,
+}
+
+impl ColdRow<'_> {
+    fn warm_p95(measured: &Measured) -> f64 {
+        stats(measured.latency_ms.clone()).1
+    }
+    fn mib(measured: &Measured) -> f64 {
+        measured.peak_rss as f64 / 1_048_576.0
+    }
+    fn errors(&self) -> String {
+        let errors: Vec<&String> = self.rust.errors.iter().chain(&self.python.errors).collect();
+        errors
+            .iter()
+            .map(|e| e.as_str())
+            .collect::<Vec<_>>()
+            .join("; ")
+            .replace('|', "/")
+            .chars()
+            .take(200)
+            .collect()
+    }
 }
 
 /// Which targets the figures meet, in the order of the Targets table.
@@ -174,6 +367,9 @@ struct TargetsMet {
     peak_rss: bool,
     zips: bool,
     render: bool,
+    cold_billed: bool,
+    cold_first: bool,
+    cost: bool,
 }
 
 /// One implementation's line in the Scenarios table.
@@ -225,9 +421,9 @@ fn markdown(summary: &Value, run: &Run) -> Result<String, askama::Error> {
     let zip_bytes_max = figure("zip_bytes_max");
     let page = BenchmarksPage {
         machine: summary["raw"]["machine"].as_str().unwrap_or_default(),
-        starts: STARTS,
-        warm_up: WARM_UP,
-        measured: MEASURED,
+        starts: FULL_SPEED.starts,
+        warm_up: FULL_SPEED.warm_up,
+        measured: FULL_SPEED.measured,
         init_rust_over_noop_max: figure("init_rust_over_noop_max"),
         init_python_over_rust_min: figure("init_python_over_rust_min"),
         writer_batch10_over_batch1: figure("writer_batch10_over_batch1"),
@@ -250,6 +446,9 @@ fn markdown(summary: &Value, run: &Run) -> Result<String, askama::Error> {
             // No zip at all is not a pass.
             zips: zip_bytes_max <= MAX_ZIP_BYTES as f64 && zip_bytes_max > 0.0,
             render: figure("render_10k_beans_ms") <= 50.0,
+            cold_billed: figure("cold_128mb_billed_rust_over_python_max") <= 0.2,
+            cold_first: figure("cold_128mb_first_over_warm_max") <= 2.0,
+            cost: figure("cost_per_1000_orders_rust_over_python_max") < 1.0,
         },
         noop_init_ms: run.noop.init(),
         noop_peak_rss_kib: run.noop.peak_rss / 1024,
@@ -264,6 +463,26 @@ fn markdown(summary: &Value, run: &Run) -> Result<String, askama::Error> {
             })
             .collect(),
         zips: &run.zips,
+        cold_billed_rust_over_python_max: figure("cold_128mb_billed_rust_over_python_max"),
+        cold_first_over_warm_max: figure("cold_128mb_first_over_warm_max"),
+        cost_rust_over_python_max: figure("cost_per_1000_orders_rust_over_python_max"),
+        cold_starts: cold::PLAN.starts,
+        cold_warm: cold::PLAN.measured,
+        cold_rows: run
+            .cold
+            .iter()
+            .flat_map(|(memory_mb, results)| {
+                results.iter().map(|r| ColdRow {
+                    memory_mb: *memory_mb,
+                    scenario: r.scenario.name,
+                    rust: &r.rust,
+                    python: &r.python,
+                })
+            })
+            .collect(),
+        cost_rows: cost_points(&run.cold),
+        prices_source: cost::PRICES_SOURCE,
+        cost_chart: COST_CHART,
     };
     let mut markdown = page.render()?;
     // askama drops the template file's final newline.
@@ -289,6 +508,7 @@ mod tests {
             latency_ms: latency.to_vec(),
             peak_rss: rss,
             errors: errors.iter().map(|e| e.to_string()).collect(),
+            ..Measured::default()
         }
     }
 
@@ -403,6 +623,7 @@ mod tests {
                 })
                 .collect(),
             noop: measured(&[0.5, 0.45, 0.6], &[], &[1.0, 1.1], 1_600_000, &[]),
+            cold: vec![],
             render_ms: stats(vec![12.0, 13.5, 11.0, 20.0]),
             zips: vec![
                 ("order-writer".into(), 4_000_000),

@@ -14,6 +14,11 @@ use crate::store;
 /// The writer's batch scenarios against moto, whose ratio is a target.
 pub const BATCH_OF_1: &str = "order-writer, batch of 1";
 pub const BATCH_OF_10: &str = "order-writer, batch of 10";
+/// One scenario of each other function (the cold scenario's, beside `BATCH_OF_10`).
+pub const NOTIFIER: &str = "order-notifier, 10 INSERTs";
+pub const READER_SEED: &str = "inventory-reader, seed data";
+pub const RENDERER_10: &str = "report-renderer, 10 beans";
+pub const MAILER: &str = "report-mailer, presign + publish";
 /// The writer's batch scenarios against the concurrent store (`store.rs`) instead of moto.
 pub const CONCURRENT_1: &str = "order-writer, batch of 1, concurrent 5 ms store";
 pub const CONCURRENT_10: &str = "order-writer, batch of 10, concurrent 5 ms store";
@@ -96,6 +101,16 @@ pub async fn set_up() -> anyhow::Result<Setup> {
 }
 
 impl Setup {
+    pub fn emulator(&self) -> &Moto {
+        &self.emulator
+    }
+
+    /// The emulator's `host:port`.
+    pub fn emulator_address(&self) -> String {
+        let endpoint = &self.emulator.endpoint;
+        endpoint.trim_start_matches("http://").to_owned()
+    }
+
     /// Environment of every process, both implementations', the noop floor's included.
     pub fn environment(&self) -> Vec<(String, String)> {
         vec![
@@ -116,7 +131,11 @@ impl Setup {
     pub fn scenarios(&self) -> Vec<Scenario> {
         let stream_record: Value =
             sample_event::<Value>("order-notifier/default.json")["Records"][0].clone();
+        let stream_record_for_store = stream_record.clone();
         let concurrent_store = vec![("AWS_ENDPOINT_URL_DYNAMODB", self.store.clone())];
+        let store_for = |services: &[&'static str]| -> Vec<(&'static str, String)> {
+            services.iter().map(|s| (*s, self.store.clone())).collect()
+        };
         vec![
             Scenario {
                 name: BATCH_OF_1,
@@ -133,14 +152,14 @@ impl Setup {
                 event: sqs_batches(&self.orders_queue_arn, 10),
             },
             Scenario {
-                name: "order-notifier, 10 INSERTs",
+                name: NOTIFIER,
                 function: "order-notifier",
                 python: "order_notifier",
                 env: vec![],
                 event: Box::new(move |n| stream_batch(&stream_record, n)),
             },
             Scenario {
-                name: "inventory-reader, seed data",
+                name: READER_SEED,
                 function: "inventory-reader",
                 python: "inventory_reader",
                 env: vec![("DATABASE_URL", database_url(&self.seed_db))],
@@ -154,7 +173,7 @@ impl Setup {
                 event: Box::new(reader_event),
             },
             Scenario {
-                name: "report-renderer, 10 beans",
+                name: RENDERER_10,
                 function: "report-renderer",
                 python: "report_renderer",
                 env: vec![],
@@ -175,15 +194,11 @@ impl Setup {
                 event: renderer_events(10_000),
             },
             Scenario {
-                name: "report-mailer, presign + publish",
+                name: MAILER,
                 function: "report-mailer",
                 python: "report_mailer",
                 env: vec![],
-                event: Box::new(|_| {
-                    json!({"reportKey": "reports/bench.html", "execution": "bench"})
-                        .to_string()
-                        .into_bytes()
-                }),
+                event: Box::new(mailer_event),
             },
             Scenario {
                 name: CONCURRENT_1,
@@ -198,6 +213,29 @@ impl Setup {
                 python: "order_writer",
                 env: concurrent_store,
                 event: sqs_batches(&self.orders_queue_arn, 10),
+            },
+            // The other functions' writes against the same store (the reader's store is MariaDB
+            // itself, not an emulator: its scenarios above are its own time already).
+            Scenario {
+                name: "order-notifier, 10 INSERTs, concurrent 5 ms store",
+                function: "order-notifier",
+                python: "order_notifier",
+                env: store_for(&["AWS_ENDPOINT_URL_SNS"]),
+                event: Box::new(move |n| stream_batch(&stream_record_for_store, n)),
+            },
+            Scenario {
+                name: "report-renderer, 1,000 beans, concurrent 5 ms store",
+                function: "report-renderer",
+                python: "report_renderer",
+                env: store_for(&["AWS_ENDPOINT_URL_S3"]),
+                event: renderer_events(1_000),
+            },
+            Scenario {
+                name: "report-mailer, presign + publish, concurrent 5 ms store",
+                function: "report-mailer",
+                python: "report_mailer",
+                env: store_for(&["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL_SNS"]),
+                event: Box::new(mailer_event),
             },
         ]
     }
@@ -262,6 +300,13 @@ fn stream_batch(record: &Value, sequence: usize) -> Vec<u8> {
         })
         .collect();
     json!({"Records": records}).to_string().into_bytes()
+}
+
+/// What the state machine hands report-mailer: the report the set-up put in the bucket.
+fn mailer_event(_: usize) -> Vec<u8> {
+    json!({"reportKey": "reports/bench.html", "execution": "bench"})
+        .to_string()
+        .into_bytes()
 }
 
 /// What the state machine hands inventory-reader.

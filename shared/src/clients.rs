@@ -72,9 +72,17 @@ impl HttpClient for WithoutTrialConnector {
 
 /// TLS that trusts only the Amazon roots. The SDK's default reads and parses the system's whole
 /// CA store (hundreds of files on Debian) during every cold start: that was most of our init
-/// time. These functions talk to AWS endpoints only (and to emulators over plain HTTP).
+/// time. These functions talk to AWS endpoints only (and to emulators over plain HTTP), unless
+/// `AWS_CA_BUNDLE` names a PEM file of more roots, as the AWS CLI and boto3 read it: a TLS proxy's
+/// CA, or the benchmark's throwaway one in front of its emulator.
 fn amazon_roots_only() -> TlsContext {
-    let trust = TrustStore::empty().with_pem_certificate(AMAZON_TRUST_SERVICES_ROOTS);
+    let mut trust = TrustStore::empty().with_pem_certificate(AMAZON_TRUST_SERVICES_ROOTS);
+    if let Some(path) = std::env::var_os("AWS_CA_BUNDLE").filter(|path| !path.is_empty()) {
+        let pem = std::fs::read(&path).unwrap_or_else(|e| {
+            panic!("AWS_CA_BUNDLE={}: cannot read it: {e}", path.to_string_lossy())
+        });
+        trust = trust.with_pem_certificate(pem);
+    }
     TlsContext::builder()
         .with_trust_store(trust)
         .build()

@@ -20,6 +20,7 @@
 //! - `metrics.rs` ([`metrics::counted`]): what code counted through the `metrics` facade;
 //! - `template.rs` ([`template`]): template.yaml's functions and the local stack's names for its
 //!   resources;
+//! - `tls.rs` ([`tls`]): a throwaway CA, and a MariaDB server of a test's own serving TLS from it;
 //! - `stack.rs` ([`stack`]): for the tests against the running local stack (`make e2e`,
 //!   `make test-faults`): its gateway, emulator, fault switch and mailbox.
 
@@ -31,6 +32,7 @@ pub mod metrics;
 mod moto;
 pub mod stack;
 pub mod template;
+pub mod tls;
 mod wait;
 mod workspace;
 

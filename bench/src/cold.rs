@@ -12,7 +12,7 @@ use anyhow::Context;
 use cafe_tests::TestDatabase;
 use cafe_tests::tls::TlsMariaDb;
 
-use crate::measure::{self, Launcher, Plan, ScenarioResult};
+use crate::measure::{self, Launcher, Measured, Plan, ScenarioResult};
 use crate::quota::CpuQuota;
 use crate::scenarios::{BATCH_OF_10, MAILER, NOTIFIER, READER_SEED, RENDERER_10, Scenario, Setup};
 use crate::tls;
@@ -34,6 +34,14 @@ pub const QUICK_PLAN: Plan = Plan {
     warm_up: 1,
     measured: 3,
 };
+/// `cafe-bench --compare`: the smallest memory and the largest measured, 6 starts of each build.
+pub const COMPARE_MEMORY_POINTS: [u32; 2] = [128, 1024];
+const COMPARE_PLAN: Plan = Plan {
+    starts: 6,
+    warm_up: 1,
+    measured: 20,
+};
+
 /// One scenario per function: what each does in the pipelines as configured (the writer's SQS
 /// batches are of 10).
 const SCENARIOS: [&str; 5] = [BATCH_OF_10, NOTIFIER, READER_SEED, RENDERER_10, MAILER];
@@ -124,6 +132,38 @@ impl TlsEndpoints {
             })
             .collect()
     }
+}
+
+/// A change to the cold path, measured: each scenario's Rust function as `before` built it and as
+/// `after` does, under each memory point's quota.
+pub async fn compare<'a>(
+    before: &Launcher,
+    after: &Launcher,
+    scenarios: &'a [Scenario],
+    memory_points: &[u32],
+) -> anyhow::Result<Vec<(u32, &'a str, Measured, Measured)>> {
+    let mut results = Vec::new();
+    for &memory_mb in memory_points {
+        let quota = std::rc::Rc::new(CpuQuota::new(memory_mb)?);
+        let (before, after) = (before.sharing(&quota), after.sharing(&quota));
+        for scenario in scenarios {
+            let (old, new) = measure::compare(&before, &after, scenario, COMPARE_PLAN).await;
+            eprintln!(
+                "{memory_mb} MB, {}: init {:.1} → {:.1} ms, first {:.1} → {:.1} ms, billed {:.0} → {:.0} ms, warm {:.2} → {:.2} ms",
+                scenario.name,
+                old.init(),
+                new.init(),
+                old.first(),
+                new.first(),
+                old.billed(),
+                new.billed(),
+                old.latency(),
+                new.latency()
+            );
+            results.push((memory_mb, scenario.name, old, new));
+        }
+    }
+    Ok(results)
 }
 
 /// The cold scenarios at each memory point, Rust then Python, under that point's CPU quota.

@@ -7,6 +7,8 @@
 //!
 //! `cafe-bench --quick` (`make bench-check`, in CI) runs the cold scenario alone, at 128 MB with
 //! one start per function, and fails on any error; it writes target/bench/quick.json only.
+//! `cafe-bench --compare <dir>` measures a change to the cold path: the functions built before it
+//! (copied into `<dir>`) against this build, in turn, in one run → target/bench/compare.json.
 //!
 //! `scenarios.rs` is what runs, `measure.rs` how it is measured, `report.rs` what is written.
 
@@ -28,10 +30,12 @@ use cafe_tests::workspace_root;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let quick = match std::env::args().nth(1).as_deref() {
-        None => false,
-        Some("--quick") => true,
-        Some(other) => bail!("unknown argument {other:?}: cafe-bench [--quick]"),
+    let arguments: Vec<String> = std::env::args().skip(1).collect();
+    let (quick, before) = match arguments.as_slice() {
+        [] => (false, None),
+        [quick] if quick == "--quick" => (true, None),
+        [compare, dir] if compare == "--compare" => (false, Some(std::path::PathBuf::from(dir))),
+        _ => bail!("usage: cafe-bench [--quick | --compare <directory of the other build's binaries>]"),
     };
     let root = workspace_root();
     let python = root.join(".venv-bench/bin/python");
@@ -59,6 +63,19 @@ async fn main() -> anyhow::Result<()> {
         ..launcher.clone()
     };
     let cold_scenarios = endpoints.scenarios(&setup);
+
+    if let Some(before) = before {
+        let before = measure::Launcher {
+            release: before,
+            ..cold_launcher.clone()
+        };
+        let compared =
+            cold::compare(&before, &cold_launcher, &cold_scenarios, &cold::COMPARE_MEMORY_POINTS)
+                .await?;
+        let compare_json = report::write_compare(&root, &compared)?;
+        eprintln!("wrote {}", compare_json.display());
+        return Ok(());
+    }
 
     if quick {
         let cold = cold::run(

@@ -76,6 +76,17 @@ impl Measured {
     pub fn billed(&self) -> f64 {
         stats(self.billed_ms.clone()).0
     }
+
+    /// `other`'s samples added to these.
+    fn absorb(&mut self, other: Measured) {
+        self.init_ms.extend(other.init_ms);
+        self.first_ms.extend(other.first_ms);
+        self.billed_ms.extend(other.billed_ms);
+        self.floor_init_ms.extend(other.floor_init_ms);
+        self.latency_ms.extend(other.latency_ms);
+        self.peak_rss = self.peak_rss.max(other.peak_rss);
+        self.errors.extend(other.errors);
+    }
 }
 
 /// One scenario, measured in both implementations.
@@ -105,9 +116,14 @@ pub struct Launcher {
 impl Launcher {
     /// The same processes at `quota`'s memory and CPU share.
     pub fn under(&self, quota: CpuQuota) -> Self {
+        self.sharing(&Rc::new(quota))
+    }
+
+    /// The same processes in `quota`'s cgroup, which other launchers use too.
+    pub fn sharing(&self, quota: &Rc<CpuQuota>) -> Self {
         Self {
             memory_mb: quota.memory_mb,
-            quota: Some(Rc::new(quota)),
+            quota: Some(Rc::clone(quota)),
             ..self.clone()
         }
     }
@@ -212,6 +228,26 @@ pub async fn cold<'a>(launcher: &Launcher, scenario: &'a Scenario, plan: Plan) -
         rust,
         python,
     }
+}
+
+/// Two builds of the scenario's Rust function, `before`'s binaries and `after`'s, started in turn
+/// (ABBA: neither always goes first) under the same launcher settings, as `plan` says.
+pub async fn compare(
+    before: &Launcher,
+    after: &Launcher,
+    scenario: &Scenario,
+    plan: Plan,
+) -> (Measured, Measured) {
+    let one = Plan { starts: 1, ..plan };
+    let (mut old, mut new) = (Measured::default(), Measured::default());
+    for start in 0..plan.starts {
+        let order = if start % 2 == 0 { [true, false] } else { [false, true] };
+        for is_before in order {
+            let (launcher, into) = if is_before { (before, &mut old) } else { (after, &mut new) };
+            into.absorb(measure(one, || launcher.rust(scenario), None, &scenario.event).await);
+        }
+    }
+    (old, new)
 }
 
 /// Starts `plan.starts` processes of `command()` and feeds each `warm_up + measured` events; with

@@ -76,6 +76,24 @@ pub fn write_quick(root: &Path, cold: &ColdResults) -> anyhow::Result<PathBuf> {
     Ok(quick_json)
 }
 
+/// `cafe-bench --compare`: each function's cold figures before and after a change, in
+/// target/bench/compare.json.
+pub fn write_compare(root: &Path, compared: &[(u32, &str, Measured, Measured)]) -> anyhow::Result<PathBuf> {
+    let rows: Vec<Value> = compared
+        .iter()
+        .map(|(memory_mb, scenario, before, after)| {
+            json!({"memory_mb": memory_mb, "scenario": scenario,
+                   "before": cold_measured_json(before), "after": cold_measured_json(after),
+                   "billed_after_over_before": after.billed() / before.billed(),
+                   "first_after_over_before": after.first() / before.first(),
+                   "init_after_over_before": after.init() / before.init()})
+        })
+        .collect();
+    let compare_json = out_dir(root)?.join("compare.json");
+    std::fs::write(&compare_json, serde_json::to_string_pretty(&rows)?)?;
+    Ok(compare_json)
+}
+
 /// Fails when any process of the cold scenario failed, or a figure is missing.
 pub fn errors_of(cold: &ColdResults) -> anyhow::Result<()> {
     let mut problems = Vec::new();
@@ -655,13 +673,72 @@ mod tests {
             "\n| order-writer, batch of 1 | Rust | 1.1 / 1.2 (2.00× the floor) | 3.50 / 4.00 | 5.1 | none |\n",
             "\n| order-writer, batch of 1 | Python | 310.0 / 320.0 | 11.00 / 12.00 | 58.2 | boom / bad; second |\n",
             "\n| report-mailer, presign + publish | Python | 420.0 / 420.0 | NaN / NaN | 0.0 | no start |\n",
-            "\n## Release zips (`make build`, arm64)\n\n| function | bytes |\n| --- | --- |\n| order-writer | 4000000 |\n| order-notifier | 0 |\n| report-mailer | 5500000 |\n\n## Reading the figures\n",
+            "\n## Release zips (`make build`, arm64)\n\n| function | bytes |\n| --- | --- |\n| order-writer | 4000000 |\n| order-notifier | 0 |\n| report-mailer | 5500000 |\n\n## Cold start as billed\n",
             "\nRaw figures: `target/bench/results.json`.\n",
         ] {
             assert!(page.contains(line), "no {line:?} in\n{page}");
         }
         assert!(page.contains(&format!(" | {} |\n", "x".repeat(200))));
         assert!(page.ends_with("Raw figures: `target/bench/results.json`.\n"));
+    }
+
+    /// A cold start: its init, first invocation (billed: their sum, rounded up) and warm ones.
+    fn cold_start(init: f64, first: f64, warm: &[f64], rss: u64) -> Measured {
+        Measured {
+            init_ms: vec![init],
+            first_ms: vec![first],
+            billed_ms: vec![(init + first).ceil()],
+            latency_ms: warm.to_vec(),
+            peak_rss: rss,
+            ..Measured::default()
+        }
+    }
+
+    #[test]
+    fn the_cold_scenario_and_its_cost_are_on_the_page_with_their_goals() {
+        let cold_scenarios = [
+            scenario(BATCH_OF_10, "order-writer"),
+            scenario(NOTIFIER, "order-notifier"),
+            scenario(READER_SEED, "inventory-reader"),
+            scenario(RENDERER_10, "report-renderer"),
+            scenario(MAILER, "report-mailer"),
+        ];
+        let cold = |memory_mb: u32, speed: f64| {
+            let results = cold_scenarios
+                .iter()
+                .map(|s| ScenarioResult {
+                    scenario: s,
+                    rust: cold_start(20.0 / speed, 30.0 / speed, &[10.0 / speed, 11.0 / speed, 12.0 / speed], 9 << 20),
+                    python: cold_start(3000.0 / speed, 200.0 / speed, &[40.0 / speed], 56 << 20),
+                })
+                .collect();
+            (memory_mb, results)
+        };
+        let scenarios = scenarios();
+        let mut run = run(&scenarios);
+        run.cold = vec![cold(128, 1.0), cold(1024, 8.0)];
+        let summary = summary(&run);
+        // At 128 MB: billed 50 against 3200, first 30 against warm 11 (the median of 10, 11 and 12).
+        assert_eq!(summary["cold_128mb_billed_rust_over_python_max"], json!(50.0 / 3200.0));
+        assert_eq!(summary["cold_128mb_first_over_warm_max"], json!(30.0 / 11.0));
+        let page = markdown(&summary, &run).unwrap();
+        for line in [
+            "\n| cold, as billed, at 128 MB: init + first invocation ≤ 1/5 of Python's, every function | **met** max ratio 0.016 |\n",
+            "\n| cold at 128 MB: first invocation ≤ 2× a warm one, every Rust function | **missed** max ratio 2.73 |\n",
+            "\n| 128 MB | order-writer, batch of 10 | 20.0 / 3000.0 | 30.0 / 200.0 | 11.00 / 12.00 · 40.00 / 40.00 | 50 / 3200 | 0.016 | 2.73 | 9.0 / 56.0 | none |\n",
+            "\n| 1024 MB | report-mailer, presign + publish | 2.5 / 375.0 |",
+            "![Cost per 1,000 orders and per report, Rust and Python, by memory setting](docs/bench-cost.svg)",
+        ] {
+            assert!(page.contains(line), "no {line:?} in\n{page}");
+        }
+        // 1,000 orders at 128 MB: 100 × (11 + 11 ms) in Rust, 100 × (40 + 40 ms) in Python.
+        let rust = cost::per_1000_orders(128, 11.0, 11.0);
+        let python = cost::per_1000_orders(128, 40.0, 40.0);
+        assert!(page.contains(&format!(
+            "\n| 128 MB | {rust:.8} / {python:.8} | {:.3} |",
+            rust / python
+        )));
+        assert!(summary["cost_per_1000_orders_rust_over_python_max"].as_f64().unwrap() < 1.0);
     }
 
     #[test]

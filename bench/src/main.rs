@@ -7,8 +7,9 @@
 //!
 //! `cafe-bench --quick` (`make bench-check`, in CI) runs the cold scenario alone, at 128 MB with
 //! one start per function, and fails on any error; it writes target/bench/quick.json only.
-//! `cafe-bench --compare <dir>` measures a change to the cold path: the functions built before it
-//! (copied into `<dir>`) against this build, in turn, in one run → target/bench/compare.json.
+//! `cafe-bench --compare <dir> <change>` measures a change to the cold path: the functions built
+//! before it (copied into `<dir>`) against this build, in turn, in one run →
+//! `bench/changes/<change>.json`, which BENCHMARKS.md lists.
 //!
 //! `scenarios.rs` is what runs, `measure.rs` how it is measured, `report.rs` what is written.
 
@@ -34,8 +35,12 @@ async fn main() -> anyhow::Result<()> {
     let (quick, before) = match arguments.as_slice() {
         [] => (false, None),
         [quick] if quick == "--quick" => (true, None),
-        [compare, dir] if compare == "--compare" => (false, Some(std::path::PathBuf::from(dir))),
-        _ => bail!("usage: cafe-bench [--quick | --compare <directory of the other build's binaries>]"),
+        [compare, dir, change] if compare == "--compare" => {
+            (false, Some((std::path::PathBuf::from(dir), change.clone())))
+        }
+        _ => bail!(
+            "usage: cafe-bench [--quick | --compare <directory of the binaries before the change> <change-name>]"
+        ),
     };
     let root = workspace_root();
     let python = root.join(".venv-bench/bin/python");
@@ -64,7 +69,7 @@ async fn main() -> anyhow::Result<()> {
     };
     let cold_scenarios = endpoints.scenarios(&setup);
 
-    if let Some(before) = before {
+    if let Some((before, change)) = before {
         let before = measure::Launcher {
             release: before,
             ..cold_launcher.clone()
@@ -72,7 +77,7 @@ async fn main() -> anyhow::Result<()> {
         let compared =
             cold::compare(&before, &cold_launcher, &cold_scenarios, &cold::COMPARE_MEMORY_POINTS)
                 .await?;
-        let compare_json = report::write_compare(&root, &compared)?;
+        let compare_json = report::write_compare(&root, &change, &compared)?;
         eprintln!("wrote {}", compare_json.display());
         return Ok(());
     }

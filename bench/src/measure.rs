@@ -49,6 +49,9 @@ pub struct Measured {
     /// Each process's init plus first invocation, rounded up to the millisecond as Lambda bills
     /// them (init included, as for every runtime since August 2025).
     pub billed_ms: Vec<f64>,
+    /// CPU time each process used by the end of its init, and in its first invocation.
+    pub init_cpu_ms: Vec<f64>,
+    pub first_cpu_ms: Vec<f64>,
     /// The noop floor's init, started beside each of these processes: the floor's figures drift
     /// over a run and with what ran just before, so each ratio takes the floor measured alongside.
     pub floor_init_ms: Vec<f64>,
@@ -82,6 +85,8 @@ impl Measured {
         self.init_ms.extend(other.init_ms);
         self.first_ms.extend(other.first_ms);
         self.billed_ms.extend(other.billed_ms);
+        self.init_cpu_ms.extend(other.init_cpu_ms);
+        self.first_cpu_ms.extend(other.first_cpu_ms);
         self.floor_init_ms.extend(other.floor_init_ms);
         self.latency_ms.extend(other.latency_ms);
         self.peak_rss = self.peak_rss.max(other.peak_rss);
@@ -211,11 +216,13 @@ pub async fn cold<'a>(launcher: &Launcher, scenario: &'a Scenario, plan: Plan) -
     let rust = measure(plan, || launcher.rust(scenario), None, &scenario.event).await;
     let python = measure(plan, || launcher.python(scenario), None, &scenario.event).await;
     eprintln!(
-        "{} MB, {}: rust init {:.1} + first {:.1} ms (billed {:.0}), warm {:.2} ms | python init {:.1} + first {:.1} ms (billed {:.0}), warm {:.2} ms",
+        "{} MB, {}: rust init {:.1} (cpu {:.1}) + first {:.1} ms (cpu {:.1}) (billed {:.0}), warm {:.2} ms | python init {:.1} + first {:.1} ms (billed {:.0}), warm {:.2} ms",
         launcher.memory_mb,
         scenario.name,
         rust.init(),
+        stats(rust.init_cpu_ms.clone()).0,
         rust.first(),
+        stats(rust.first_cpu_ms.clone()).0,
         rust.billed(),
         rust.latency(),
         python.init(),
@@ -270,6 +277,8 @@ async fn measure(
             Ok(mut instance) => {
                 let init_ms = instance.init.as_secs_f64() * 1000.0;
                 measured.init_ms.push(init_ms);
+                let init_cpu = instance.cpu_time();
+                measured.init_cpu_ms.push(init_cpu.as_secs_f64() * 1000.0);
                 for i in 0..plan.warm_up + plan.measured {
                     sequence += 1;
                     match instance.invoke(&event(sequence)).await {
@@ -278,6 +287,8 @@ async fn measure(
                             if i == 0 {
                                 measured.first_ms.push(ms);
                                 measured.billed_ms.push((init_ms + ms).ceil());
+                                let first_cpu = instance.cpu_time().saturating_sub(init_cpu);
+                                measured.first_cpu_ms.push(first_cpu.as_secs_f64() * 1000.0);
                             }
                             if i >= plan.warm_up {
                                 measured.latency_ms.push(ms);

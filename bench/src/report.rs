@@ -56,6 +56,7 @@ fn out_dir(root: &Path) -> anyhow::Result<PathBuf> {
 /// results.json is.
 pub fn write(root: &Path, run: &Run) -> anyhow::Result<PathBuf> {
     let summary = summary(run);
+    let changes = recorded_changes(root);
     let results_json = out_dir(root)?.join("results.json");
     std::fs::write(&results_json, serde_json::to_string_pretty(&summary)?)?;
     std::fs::write(root.join(COST_CHART), chart::cost_svg(&cost_points(&run.cold)))?;
@@ -65,7 +66,7 @@ pub fn write(root: &Path, run: &Run) -> anyhow::Result<PathBuf> {
         .ok()
         .and_then(|old| old.find(FAULTS_MARKER).map(|at| old[at..].to_owned()))
         .unwrap_or_default();
-    std::fs::write(&benchmarks, markdown(&summary, run)? + "\n" + &kept)?;
+    std::fs::write(&benchmarks, markdown(&summary, run, changes)? + "\n" + &kept)?;
     Ok(results_json)
 }
 
@@ -76,9 +77,16 @@ pub fn write_quick(root: &Path, cold: &ColdResults) -> anyhow::Result<PathBuf> {
     Ok(quick_json)
 }
 
-/// `cafe-bench --compare`: each function's cold figures before and after a change, in
-/// target/bench/compare.json.
-pub fn write_compare(root: &Path, compared: &[(u32, &str, Measured, Measured)]) -> anyhow::Result<PathBuf> {
+/// Where `cafe-bench --compare` records each change to the cold path, measured before and after.
+const CHANGES: &str = "bench/changes";
+
+/// `cafe-bench --compare`: each function's cold figures before and after `change`, in
+/// `bench/changes/<change>.json`.
+pub fn write_compare(
+    root: &Path,
+    change: &str,
+    compared: &[(u32, &str, Measured, Measured)],
+) -> anyhow::Result<PathBuf> {
     let rows: Vec<Value> = compared
         .iter()
         .map(|(memory_mb, scenario, before, after)| {
@@ -89,9 +97,51 @@ pub fn write_compare(root: &Path, compared: &[(u32, &str, Measured, Measured)]) 
                    "init_after_over_before": after.init() / before.init()})
         })
         .collect();
-    let compare_json = out_dir(root)?.join("compare.json");
-    std::fs::write(&compare_json, serde_json::to_string_pretty(&rows)?)?;
+    let folder = root.join(CHANGES);
+    std::fs::create_dir_all(&folder)?;
+    let compare_json = folder.join(format!("{change}.json"));
+    let record = json!({"change": change, "machine": machine(), "rows": rows});
+    std::fs::write(&compare_json, serde_json::to_string_pretty(&record)? + "\n")?;
     Ok(compare_json)
+}
+
+/// One row of a recorded change: a function at a memory point, before → after (medians, ms).
+struct ChangeRow {
+    change: String,
+    memory_mb: u64,
+    scenario: String,
+    before: [f64; 3],
+    after: [f64; 3],
+}
+
+/// The changes `bench/changes/` records, in name order.
+fn recorded_changes(root: &Path) -> Vec<ChangeRow> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(root.join(CHANGES))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|entry| entry.path())
+        .filter(|path| path.extension().is_some_and(|e| e == "json"))
+        .collect();
+    files.sort();
+    let figures = |side: &Value| {
+        ["init_ms", "first_ms", "billed_ms"].map(|key| side[key].as_f64().unwrap_or(f64::NAN))
+    };
+    files
+        .iter()
+        .filter_map(|path| serde_json::from_str::<Value>(&std::fs::read_to_string(path).ok()?).ok())
+        .flat_map(|record| {
+            let change = record["change"].as_str().unwrap_or_default().to_owned();
+            let rows = record["rows"].as_array().cloned().unwrap_or_default();
+            rows.into_iter().map(move |row| ChangeRow {
+                change: change.clone(),
+                memory_mb: row["memory_mb"].as_u64().unwrap_or_default(),
+                scenario: row["scenario"].as_str().unwrap_or_default().to_owned(),
+                before: figures(&row["before"]),
+                after: figures(&row["after"]),
+            })
+        })
+        .collect()
 }
 
 /// Fails when any process of the cold scenario failed, or a figure is missing.
@@ -346,6 +396,8 @@ struct BenchmarksPage<'a> {
     cost_rows: Vec<CostPoint>,
     prices_source: &'static str,
     cost_chart: &'static str,
+    changes: Vec<ChangeRow>,
+    changes_dir: &'static str,
 }
 
 /// One function's line in the cold-start table: both implementations side by side.
@@ -431,7 +483,7 @@ impl<'a> ScenarioRow<'a> {
     }
 }
 
-fn markdown(summary: &Value, run: &Run) -> Result<String, askama::Error> {
+fn markdown(summary: &Value, run: &Run, changes: Vec<ChangeRow>) -> Result<String, askama::Error> {
     // The targets' figures are read back from the summary, so that the page says what
     // results.json records (a ratio JSON cannot hold, an infinite one, is null there, NaN here).
     let figure = |key: &str| summary[key].as_f64().unwrap_or(f64::NAN);
@@ -501,6 +553,8 @@ fn markdown(summary: &Value, run: &Run) -> Result<String, askama::Error> {
         cost_rows: cost_points(&run.cold),
         prices_source: cost::PRICES_SOURCE,
         cost_chart: COST_CHART,
+        changes,
+        changes_dir: CHANGES,
     };
     let mut markdown = page.render()?;
     // askama drops the template file's final newline.
@@ -658,7 +712,7 @@ mod tests {
         let run = run(&scenarios);
         let mut summary = summary(&run);
         summary["raw"]["machine"] = json!("Test CPU, 4 cores, 8 GB memory, Linux x86_64");
-        let page = markdown(&summary, &run).unwrap();
+        let page = markdown(&summary, &run, vec![]).unwrap();
         for line in [
             "# Benchmarks\n\nGenerated by `make bench`; do not edit by hand. Each function runs",
             "\nMachine: Test CPU, 4 cores, 8 GB memory, Linux x86_64. Each implementation: 9 cold starts × (2 warm-up + 10 measured events); medians and p95.\n\n## Targets\n\n| target | result |\n| --- | --- |\n",
@@ -721,7 +775,7 @@ mod tests {
         // At 128 MB: billed 50 against 3200, first 30 against warm 11 (the median of 10, 11 and 12).
         assert_eq!(summary["cold_128mb_billed_rust_over_python_max"], json!(50.0 / 3200.0));
         assert_eq!(summary["cold_128mb_first_over_warm_max"], json!(30.0 / 11.0));
-        let page = markdown(&summary, &run).unwrap();
+        let page = markdown(&summary, &run, vec![]).unwrap();
         for line in [
             "\n| cold, as billed, at 128 MB: init + first invocation ≤ 1/5 of Python's, every function | **met** max ratio 0.016 |\n",
             "\n| cold at 128 MB: first invocation ≤ 2× a warm one, every Rust function | **missed** max ratio 2.73 |\n",
@@ -742,10 +796,30 @@ mod tests {
     }
 
     #[test]
+    fn a_recorded_change_is_listed_before_and_after() {
+        let root = std::env::temp_dir().join(format!("cafe-bench-changes-{}", std::process::id()));
+        let folder = root.join(CHANGES);
+        std::fs::create_dir_all(&folder).unwrap();
+        let side = |init: f64, first: f64| cold_measured_json(&cold_start(init, first, &[5.0], 1));
+        let record = json!({"change": "no-jitter-entropy", "rows": [
+            {"memory_mb": 128, "scenario": MAILER, "before": side(100.0, 460.2), "after": side(98.0, 60.4)}]});
+        std::fs::write(folder.join("no-jitter-entropy.json"), record.to_string()).unwrap();
+        std::fs::write(folder.join("notes.txt"), "not a record").unwrap();
+        let changes = recorded_changes(&root);
+        std::fs::remove_dir_all(&root).unwrap();
+
+        let scenarios = scenarios();
+        let run = run(&scenarios);
+        let page = markdown(&summary(&run), &run, changes).unwrap();
+        let line = "\n| no-jitter-entropy | 128 MB | report-mailer, presign + publish | 100.0 → 98.0 | 460.2 → 60.4 | 561 → 159 |\n";
+        assert!(page.contains(line), "no {line:?} in\n{page}");
+    }
+
+    #[test]
     fn the_writer_row_has_both_ratios_on_moto_and_on_the_concurrent_store() {
         let scenarios = scenarios();
         let run = run(&scenarios);
-        let page = markdown(&summary(&run), &run).unwrap();
+        let page = markdown(&summary(&run), &run, vec![]).unwrap();
         assert!(page.contains(
             "\n| order-writer batch of 10 ≤ 2× batch of 1 | **missed** ratio 8.57 on moto (the seeds' \
              sequential loop: 10.00); against a store that serves requests concurrently in 5 ms, as \

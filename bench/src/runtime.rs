@@ -108,6 +108,21 @@ impl Instance {
             .context("the host stopped")
     }
 
+    /// CPU time the process has used so far, all its threads, from the scheduler's nanosecond
+    /// account (`/proc/<pid>/task/*/schedstat`): under a CPU quota it tells the work apart from
+    /// the waiting for the next period.
+    pub fn cpu_time(&self) -> Duration {
+        let tasks = std::fs::read_dir(format!("/proc/{}/task", self.child.id()));
+        let nanos: u64 = tasks
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|task| std::fs::read_to_string(task.path().join("schedstat")).ok())
+            .filter_map(|line| line.split_whitespace().next()?.parse::<u64>().ok())
+            .sum();
+        Duration::from_nanos(nanos)
+    }
+
     /// Peak resident set size so far (VmHWM), in bytes.
     pub fn peak_rss(&self) -> u64 {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))

@@ -17,7 +17,8 @@ import time
 
 def changes_beyond(function, changes):
     """The changes of a DescribeChangeSet answer that are not the function's own."""
-    own = re.compile(rf"^{re.escape(function)}(Version[0-9a-f]+|Alias\w+|DeploymentGroup)?$")
+    # The rollback alarm watches the new version: each new version changes it too.
+    own = re.compile(rf"^{re.escape(function)}(Version[0-9a-f]+|Alias\w+|DeploymentGroup|NewVersionErrors)?$")
     return [
         f"{c['ResourceChange']['Action']} {c['ResourceChange']['LogicalResourceId']}"
         for c in changes

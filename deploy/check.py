@@ -469,7 +469,7 @@ def watched(alarm):
 
 
 def dimension_names(alarm):
-    """The names of the dimensions of the alarm's metric (of its first, for metric math)."""
+    """The names of the dimensions of the alarm's metric (of all its metrics, for metric math)."""
     return {dimension for _, _, dimension, _ in watched(alarm)}
 
 
@@ -671,11 +671,15 @@ def rolls_back_on_new_version(alarm, function, alias):
     )
 
 
-def named_in(value):
-    """The logical ids a value names: by Ref or Fn::GetAtt, or inside a Fn::Sub string."""
+def named_in(value, qualified=False):
+    """The logical ids a value names: by Ref or Fn::GetAtt, or inside a Fn::Sub string (its
+    variables' values too), not a pseudo parameter (`${AWS::Region}`). In a Fn::Sub string a
+    qualified name (`${Fn.Arn}:live`, an alias) counts only when `qualified`."""
     if isinstance(value, dict) and set(value) == {"Fn::Sub"}:
-        text = value["Fn::Sub"] if isinstance(value["Fn::Sub"], str) else value["Fn::Sub"][0]
-        return {name.split(".")[0] for name in re.findall(r"\$\{([^}!]+)\}", text)}
+        text, variables = (value["Fn::Sub"], {}) if isinstance(value["Fn::Sub"], str) else value["Fn::Sub"]
+        pattern = r"\$\{([^}!]+)\}" if qualified else r"\$\{([^}!]+)\}(?!:)"
+        names = {m.split(".")[0] for m in re.findall(pattern, text) if "::" not in m}
+        return (names - set(variables)) | {n for v in variables.values() for n in named_in(v, qualified)}
     return {referenced(value)} - {None}
 
 
@@ -754,7 +758,8 @@ def check_report_budget(variant, problems):
         substitutions = machine["Properties"].get("DefinitionSubstitutions", {})
 
         def task_of(substitution, substitutions=substitutions):
-            logical = function_behind(variant, min(named_in(substitutions.get(substitution)), default=None))
+            named = named_in(substitutions.get(substitution), qualified=True)
+            logical = function_behind(variant, min(named, default=None))
             for name, task in tasks.items():
                 if task.get("Parameters", {}).get("FunctionName") == "${" + substitution + "}":
                     return name, task, logical, functions[logical]["Properties"]

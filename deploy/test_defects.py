@@ -240,6 +240,13 @@ class EachDefectIsCaught(unittest.TestCase):
         machine["DefinitionSubstitutions"]["ReportMailerArn"] = {"Fn::Sub": "${ReportMailer.Arn}"}
         self.assertCaught("ReportStateMachine: ReportMailerArn names the function itself, not its alias")
 
+    def test_an_alias_named_through_a_sub_passes(self):
+        machine = self.resources["ReportStateMachine"]["Properties"]
+        machine["DefinitionSubstitutions"]["ReportMailerArn"] = {"Fn::Sub": "${ReportMailer.Arn}:live"}
+        role = self.resources["ReportStateMachineRole"]["Properties"]["Policies"][0]["PolicyDocument"]
+        role["Statement"][0]["Resource"].append({"Fn::Sub": "arn:${AWS::Partition}:lambda:::${ReportMailer}:live"})
+        self.assertEqual([p for p in problems(self.template) if "alias" in p or "ReportMailer" in p], [])
+
     def test_the_state_machine_role_invoking_a_function_past_its_alias(self):
         statement = self.resources["ReportStateMachineRole"]["Properties"]["Policies"][0]["PolicyDocument"]
         statement["Statement"][0]["Resource"].append({"Fn::Sub": "${ReportRenderer.Arn}"})

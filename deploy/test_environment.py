@@ -117,6 +117,7 @@ class DeployFn(unittest.TestCase):
             self.change("OrderWriterVersion1a2b3c4d5e", "Add"),
             self.change("OrderWriterAliaslive"),
             self.change("OrderWriterDeploymentGroup"),
+            self.change("OrderWriterNewVersionErrors"),
         ]
         self.assertEqual(change_set.changes_beyond("OrderWriter", own), [])
         beyond = [*own, self.change("OrderWriterRole"), self.change("OrderNotifier")]

@@ -98,6 +98,11 @@ class NothingOfAnAccountIsTracked(unittest.TestCase):
         self.assertEqual(len(set(stacks)), len(stacks))
         for name in named:
             self.assertEqual(config[name]["deploy"]["parameters"]["capabilities"], "CAPABILITY_IAM")
+        # SAM's build cache keys on each function's folder alone: a change to shared/ would be
+        # deployed stale.
+        for name, sections in config.items():
+            if isinstance(sections, dict) and "build" in sections:
+                self.assertNotIn("cached", sections["build"]["parameters"], f"[{name}.build.parameters]")
 
 
 class DeployFn(unittest.TestCase):

@@ -18,7 +18,7 @@ use crate::scenarios::{BATCH_OF_10, MAILER, NOTIFIER, READER_SEED, RENDERER_10, 
 use crate::tls;
 
 /// The template's `MemorySize` (Globals): what the full-speed scenarios tell their processes.
-pub const TEMPLATE_MEMORY_MB: u32 = 256;
+pub const TEMPLATE_MEMORY_MB: u32 = 128;
 /// The memory settings measured: Lambda's smallest, the template's, and two larger.
 pub const MEMORY_POINTS: [u32; 4] = [128, 256, 512, 1024];
 /// Each function and memory point: 3 cold starts, each fed its first event and 20 warm ones.

@@ -31,7 +31,14 @@ const SERIES: [(&str, &str); 4] = [
 pub fn cost_svg(points: &[CostPoint]) -> String {
     let values: Vec<f64> = points
         .iter()
-        .flat_map(|p| [p.rust_orders, p.python_orders, p.rust_report, p.python_report])
+        .flat_map(|p| {
+            [
+                p.rust_orders,
+                p.python_orders,
+                p.rust_report,
+                p.python_report,
+            ]
+        })
         .filter(|v| v.is_finite() && *v > 0.0)
         .collect();
     let low = values.iter().copied().fold(f64::INFINITY, f64::min);
@@ -39,7 +46,10 @@ pub fn cost_svg(points: &[CostPoint]) -> String {
     let (floor, ceiling) = if values.is_empty() {
         (-6, -5)
     } else {
-        (low.log10().floor() as i32, (high.log10().ceil() as i32).max(low.log10().floor() as i32 + 1))
+        (
+            low.log10().floor() as i32,
+            (high.log10().ceil() as i32).max(low.log10().floor() as i32 + 1),
+        )
     };
     let plot_height = HEIGHT - TOP - BOTTOM;
     let y = |usd: f64| {

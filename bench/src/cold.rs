@@ -193,7 +193,10 @@ mod tests {
     fn the_template_memory_is_the_templates_and_among_the_points_measured() {
         let template = std::fs::read_to_string(cafe_tests::workspace_root().join("template.yaml"))
             .expect("template.yaml");
-        let globals = template.split("\nResources:").next().expect("Globals before Resources");
+        let globals = template
+            .split("\nResources:")
+            .next()
+            .expect("Globals before Resources");
         assert!(
             globals.contains(&format!("\n    MemorySize: {TEMPLATE_MEMORY_MB}\n")),
             "template.yaml's Globals MemorySize is not {TEMPLATE_MEMORY_MB}"

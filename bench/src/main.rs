@@ -74,9 +74,13 @@ async fn main() -> anyhow::Result<()> {
             release: before,
             ..cold_launcher.clone()
         };
-        let compared =
-            cold::compare(&before, &cold_launcher, &cold_scenarios, &cold::COMPARE_MEMORY_POINTS)
-                .await?;
+        let compared = cold::compare(
+            &before,
+            &cold_launcher,
+            &cold_scenarios,
+            &cold::COMPARE_MEMORY_POINTS,
+        )
+        .await?;
         let compare_json = report::write_compare(&root, &change, &compared)?;
         eprintln!("wrote {}", compare_json.display());
         return Ok(());

@@ -139,7 +139,10 @@ impl Launcher {
             .args(args)
             .current_dir(&self.handlers_dir)
             .envs(self.environment.iter().cloned())
-            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", self.memory_mb.to_string());
+            .env(
+                "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+                self.memory_mb.to_string(),
+            );
         command.envs(env.iter().map(|(k, v)| (k, v)));
         if let Some(quota) = &self.quota {
             quota.apply(&mut command);
@@ -212,7 +215,11 @@ pub async fn scenario<'a>(launcher: &Launcher, scenario: &'a Scenario) -> Scenar
 
 /// The scenario in Rust, then in Python, as `plan` says, without the floor: the cold start as
 /// billed, under the launcher's CPU quota.
-pub async fn cold<'a>(launcher: &Launcher, scenario: &'a Scenario, plan: Plan) -> ScenarioResult<'a> {
+pub async fn cold<'a>(
+    launcher: &Launcher,
+    scenario: &'a Scenario,
+    plan: Plan,
+) -> ScenarioResult<'a> {
     let rust = measure(plan, || launcher.rust(scenario), None, &scenario.event).await;
     let python = measure(plan, || launcher.python(scenario), None, &scenario.event).await;
     eprintln!(
@@ -248,9 +255,17 @@ pub async fn compare(
     let one = Plan { starts: 1, ..plan };
     let (mut old, mut new) = (Measured::default(), Measured::default());
     for start in 0..plan.starts {
-        let order = if start % 2 == 0 { [true, false] } else { [false, true] };
+        let order = if start % 2 == 0 {
+            [true, false]
+        } else {
+            [false, true]
+        };
         for is_before in order {
-            let (launcher, into) = if is_before { (before, &mut old) } else { (after, &mut new) };
+            let (launcher, into) = if is_before {
+                (before, &mut old)
+            } else {
+                (after, &mut new)
+            };
             into.absorb(measure(one, || launcher.rust(scenario), None, &scenario.event).await);
         }
     }

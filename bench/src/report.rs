@@ -59,14 +59,20 @@ pub fn write(root: &Path, run: &Run) -> anyhow::Result<PathBuf> {
     let changes = recorded_changes(root);
     let results_json = out_dir(root)?.join("results.json");
     std::fs::write(&results_json, serde_json::to_string_pretty(&summary)?)?;
-    std::fs::write(root.join(COST_CHART), chart::cost_svg(&cost_points(&run.cold)))?;
+    std::fs::write(
+        root.join(COST_CHART),
+        chart::cost_svg(&cost_points(&run.cold)),
+    )?;
     // What `make test-faults` recorded under the marker is kept.
     let benchmarks = root.join("BENCHMARKS.md");
     let kept = std::fs::read_to_string(&benchmarks)
         .ok()
         .and_then(|old| old.find(FAULTS_MARKER).map(|at| old[at..].to_owned()))
         .unwrap_or_default();
-    std::fs::write(&benchmarks, markdown(&summary, run, changes)? + "\n" + &kept)?;
+    std::fs::write(
+        &benchmarks,
+        markdown(&summary, run, changes)? + "\n" + &kept,
+    )?;
     Ok(results_json)
 }
 
@@ -154,7 +160,9 @@ pub fn errors_of(cold: &ColdResults) -> anyhow::Result<()> {
                 if !measured.errors.is_empty() {
                     problems.push(format!("{what}: {}", measured.errors.join("; ")));
                 } else if !(measured.billed().is_finite() && measured.latency().is_finite()) {
-                    problems.push(format!("{what}: no cold start or no warm invocation measured"));
+                    problems.push(format!(
+                        "{what}: no cold start or no warm invocation measured"
+                    ));
                 }
             }
         }
@@ -167,7 +175,10 @@ pub fn errors_of(cold: &ColdResults) -> anyhow::Result<()> {
 }
 
 /// A function's cold figures at one memory point.
-fn cold_of<'r, 'a>(results: &'r [ScenarioResult<'a>], name: &str) -> Option<&'r ScenarioResult<'a>> {
+fn cold_of<'r, 'a>(
+    results: &'r [ScenarioResult<'a>],
+    name: &str,
+) -> Option<&'r ScenarioResult<'a>> {
     results.iter().find(|r| r.scenario.name == name)
 }
 
@@ -176,7 +187,8 @@ fn cost_points(cold: &ColdResults) -> Vec<CostPoint> {
     cold.iter()
         .map(|(memory_mb, results)| {
             let figure = |name: &str, of: fn(&Measured) -> f64, rust: bool| {
-                cold_of(results, name).map_or(f64::NAN, |r| of(if rust { &r.rust } else { &r.python }))
+                cold_of(results, name)
+                    .map_or(f64::NAN, |r| of(if rust { &r.rust } else { &r.python }))
             };
             let orders = |rust| {
                 cost::per_1000_orders(
@@ -188,7 +200,8 @@ fn cost_points(cold: &ColdResults) -> Vec<CostPoint> {
             let report = |rust| {
                 cost::per_report(
                     *memory_mb,
-                    [READER_SEED, RENDERER_10, MAILER].map(|name| figure(name, Measured::billed, rust)),
+                    [READER_SEED, RENDERER_10, MAILER]
+                        .map(|name| figure(name, Measured::billed, rust)),
                 )
             };
             CostPoint {
@@ -255,11 +268,20 @@ fn cold_goals(cold: &ColdResults) -> (f64, f64, f64) {
     let smallest = cold.iter().min_by_key(|(memory_mb, _)| *memory_mb);
     let (billed, first) = smallest.map_or((f64::NAN, f64::NAN), |(_, results)| {
         (
-            max(results.iter().map(|r| r.rust.billed() / r.python.billed()).collect()),
-            max(results.iter().map(|r| r.rust.first() / r.rust.latency()).collect()),
+            max(results
+                .iter()
+                .map(|r| r.rust.billed() / r.python.billed())
+                .collect()),
+            max(results
+                .iter()
+                .map(|r| r.rust.first() / r.rust.latency())
+                .collect()),
         )
     });
-    let cost = max(cost_points(cold).iter().map(|p| p.rust_orders / p.python_orders).collect());
+    let cost = max(cost_points(cold)
+        .iter()
+        .map(|p| p.rust_orders / p.python_orders)
+        .collect());
     (billed, first, cost)
 }
 
@@ -762,7 +784,12 @@ mod tests {
                 .iter()
                 .map(|s| ScenarioResult {
                     scenario: s,
-                    rust: cold_start(20.0 / speed, 30.0 / speed, &[10.0 / speed, 11.0 / speed, 12.0 / speed], 9 << 20),
+                    rust: cold_start(
+                        20.0 / speed,
+                        30.0 / speed,
+                        &[10.0 / speed, 11.0 / speed, 12.0 / speed],
+                        9 << 20,
+                    ),
                     python: cold_start(3000.0 / speed, 200.0 / speed, &[40.0 / speed], 56 << 20),
                 })
                 .collect();
@@ -773,8 +800,14 @@ mod tests {
         run.cold = vec![cold(128, 1.0), cold(1024, 8.0)];
         let summary = summary(&run);
         // At 128 MB: billed 50 against 3200, first 30 against warm 11 (the median of 10, 11 and 12).
-        assert_eq!(summary["cold_128mb_billed_rust_over_python_max"], json!(50.0 / 3200.0));
-        assert_eq!(summary["cold_128mb_first_over_warm_max"], json!(30.0 / 11.0));
+        assert_eq!(
+            summary["cold_128mb_billed_rust_over_python_max"],
+            json!(50.0 / 3200.0)
+        );
+        assert_eq!(
+            summary["cold_128mb_first_over_warm_max"],
+            json!(30.0 / 11.0)
+        );
         let page = markdown(&summary, &run, vec![]).unwrap();
         for line in [
             "\n| cold, as billed, at 128 MB: init + first invocation ≤ 1/5 of Python's, every function | **met** max ratio 0.016 |\n",
@@ -792,7 +825,12 @@ mod tests {
             "\n| 128 MB | {rust:.8} / {python:.8} | {:.3} |",
             rust / python
         )));
-        assert!(summary["cost_per_1000_orders_rust_over_python_max"].as_f64().unwrap() < 1.0);
+        assert!(
+            summary["cost_per_1000_orders_rust_over_python_max"]
+                .as_f64()
+                .unwrap()
+                < 1.0
+        );
     }
 
     #[test]

@@ -95,7 +95,8 @@ fn answer(method: &Method, headers: &HeaderMap, body: &[u8]) -> Response {
 fn batch_ids(form: &str) -> impl Iterator<Item = &str> {
     form.split('&').filter_map(|pair| {
         let (key, value) = pair.split_once('=')?;
-        (key.starts_with("PublishBatchRequestEntries.member.") && key.ends_with(".Id")).then_some(value)
+        (key.starts_with("PublishBatchRequestEntries.member.") && key.ends_with(".Id"))
+            .then_some(value)
     })
 }
 

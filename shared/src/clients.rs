@@ -79,7 +79,10 @@ fn amazon_roots_only() -> TlsContext {
     let mut trust = TrustStore::empty().with_pem_certificate(AMAZON_TRUST_SERVICES_ROOTS);
     if let Some(path) = std::env::var_os("AWS_CA_BUNDLE").filter(|path| !path.is_empty()) {
         let pem = std::fs::read(&path).unwrap_or_else(|e| {
-            panic!("AWS_CA_BUNDLE={}: cannot read it: {e}", path.to_string_lossy())
+            panic!(
+                "AWS_CA_BUNDLE={}: cannot read it: {e}",
+                path.to_string_lossy()
+            )
         });
         trust = trust.with_pem_certificate(pem);
     }

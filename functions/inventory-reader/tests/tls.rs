@@ -12,8 +12,8 @@ use cafe_tests::tls::TlsMariaDb;
 use cafe_tests::{TestDatabase, unreachable_sdk_config};
 use inventory_reader::connection::{DatabaseTls, DeployedDatabase};
 use inventory_reader::{InventoryReader, ReadError};
-use mysql_async::prelude::Queryable;
 use mysql_async::Pool;
+use mysql_async::prelude::Queryable;
 
 /// The reader's pool on `server`, built as deployed from the `DB_*` values, with `DB_TLS=required` and
 /// `DB_CA_FILE` set to `ca_file` (blank: unset).
@@ -27,7 +27,6 @@ fn deployed_pool(server: &TlsMariaDb, database: &str, ca_file: &str) -> Pool {
         tls: DatabaseTls::from_settings("required", ca_file).unwrap(),
     };
     deployed.pool()
-}
 }
 
 /// An S3 client that is never reached (the seed inventory stays inline).

@@ -112,7 +112,7 @@ bench: $(TOOLS) $(BENCH_VENV)/.installed build ## benchmarks: Rust functions vs 
 
 # CI's check that the cold scenario builds and runs: debug builds (what make unit compiled), so
 # its figures mean nothing; it fails on any error of either implementation.
-bench-check: $(TOOLS) $(BENCH_VENV)/.installed ## the cold-as-billed scenario in a quick mode (debug builds, 128 MB, one start per function) → target/bench/quick.json
+bench-check: $(TOOLS) $(BENCH_VENV)/.installed ## the cold-as-billed scenario in a quick mode (debug builds, 128 MB, one start per function; full speed where no cgroup can be made) → target/bench/quick.json
 	cargo build --package cafe-bench $(addprefix --package ,$(FUNCTIONS))
 	$(TARGET_DIR)/debug/cafe-bench --quick
 

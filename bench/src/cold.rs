@@ -12,7 +12,7 @@ use anyhow::Context;
 use cafe_tests::TestDatabase;
 use cafe_tests::tls::TlsMariaDb;
 
-use crate::measure::{self, Launcher, Measured, Plan, ScenarioResult};
+use crate::measure::{self, Cpu, Launcher, Measured, Plan, ScenarioResult};
 use crate::quota::CpuQuota;
 use crate::scenarios::{BATCH_OF_10, MAILER, NOTIFIER, READER_SEED, RENDERER_10, Scenario, Setup};
 use crate::tls;
@@ -99,6 +99,35 @@ impl TlsEndpoints {
         self.mariadb.ca_file.to_string_lossy().into_owned()
     }
 
+    /// The Python processes' `AWS_CA_BUNDLE`: the roots botocore loads by default (its own bundle,
+    /// or certifi's where installed), and the throwaway CA. Given the throwaway CA alone, botocore would skip the parsing of the
+    /// roots it does on Lambda; the Rust functions trust their compiled-in Amazon roots there and
+    /// here alike.
+    pub fn python_environment(
+        &self,
+        root: &std::path::Path,
+    ) -> anyhow::Result<Vec<(String, String)>> {
+        let python = root.join(".venv-bench/bin/python");
+        let output = std::process::Command::new(&python)
+            .args([
+                "-c",
+                "from botocore.httpsession import get_cert_path; print(get_cert_path(True))",
+            ])
+            .output()
+            .with_context(|| format!("{}", python.display()))?;
+        let default = String::from_utf8(output.stdout)?.trim().to_owned();
+        let mut bundle =
+            std::fs::read(&default).with_context(|| format!("botocore's CA bundle {default:?}"))?;
+        bundle.extend(std::fs::read(&self.mariadb.ca_file)?);
+        let path = root.join("target/bench/python-ca-bundle.pem");
+        std::fs::create_dir_all(root.join("target/bench"))?;
+        std::fs::write(&path, bundle)?;
+        Ok(vec![(
+            "AWS_CA_BUNDLE".into(),
+            path.to_string_lossy().into_owned(),
+        )])
+    }
+
     /// The reader's settings: the deployed form (`DB_*`, the password from Secrets Manager) for
     /// the Rust reader, `DATABASE_URL` for the seed's; both over TLS with the throwaway CA.
     fn reader_environment(&self) -> Vec<(&'static str, String)> {
@@ -144,8 +173,10 @@ pub async fn compare<'a>(
 ) -> anyhow::Result<Vec<(u32, &'a str, Measured, Measured)>> {
     let mut results = Vec::new();
     for &memory_mb in memory_points {
-        let quota = std::rc::Rc::new(CpuQuota::new(memory_mb)?);
-        let (before, after) = (before.sharing(&quota), after.sharing(&quota));
+        let (before, after) = (
+            before.at(memory_mb, Cpu::Share),
+            after.at(memory_mb, Cpu::Share),
+        );
         for scenario in scenarios {
             let (old, new) = measure::compare(&before, &after, scenario, COMPARE_PLAN).await;
             eprintln!(
@@ -166,16 +197,22 @@ pub async fn compare<'a>(
     Ok(results)
 }
 
-/// The cold scenarios at each memory point, Rust then Python, under that point's CPU quota.
+/// The cold scenarios at each memory point, Rust then Python, each process under that point's
+/// CPU quota (`cpu`: `Share`, or `ShareIfPossible` for the quick check).
 pub async fn run<'a>(
     launcher: &Launcher,
     scenarios: &'a [Scenario],
     memory_points: &[u32],
     plan: Plan,
+    cpu: Cpu,
 ) -> anyhow::Result<Vec<(u32, Vec<ScenarioResult<'a>>)>> {
+    // Say it at once when the quota cannot be had, rather than in every process's error.
+    if cpu == Cpu::Share {
+        CpuQuota::new(memory_points[0])?;
+    }
     let mut results = Vec::new();
     for &memory_mb in memory_points {
-        let launcher = launcher.under(CpuQuota::new(memory_mb)?);
+        let launcher = launcher.at(memory_mb, cpu);
         let mut at_this_point = Vec::new();
         for scenario in scenarios {
             at_this_point.push(measure::cold(&launcher, scenario, plan).await);

@@ -59,12 +59,14 @@ async fn main() -> anyhow::Result<()> {
         python,
         handlers_dir: root.join("bench/python"),
         environment: setup.environment(),
+        python_environment: vec![],
         memory_mb: cold::TEMPLATE_MEMORY_MB,
-        quota: None,
+        cpu: measure::Cpu::Full,
     };
     let endpoints = cold::set_up(&setup).await?;
     let cold_launcher = measure::Launcher {
         environment: endpoints.environment(&launcher.environment),
+        python_environment: endpoints.python_environment(&root)?,
         ..launcher.clone()
     };
     let cold_scenarios = endpoints.scenarios(&setup);
@@ -92,6 +94,7 @@ async fn main() -> anyhow::Result<()> {
             &cold_scenarios,
             &cold::QUICK_MEMORY_POINTS,
             cold::QUICK_PLAN,
+            measure::Cpu::ShareIfPossible,
         )
         .await?;
         let quick_json = report::write_quick(&root, &cold)?;
@@ -114,6 +117,7 @@ async fn main() -> anyhow::Result<()> {
         &cold_scenarios,
         &cold::MEMORY_POINTS,
         cold::PLAN,
+        measure::Cpu::Share,
     )
     .await?;
     let run = report::Run {

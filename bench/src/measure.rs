@@ -3,12 +3,10 @@
 //! figures that need no process, the render-only time and the zips' sizes.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::rc::Rc;
 use std::time::Instant;
 
 use crate::quota::CpuQuota;
-use crate::runtime::Instance;
+use crate::runtime::{Instance, Start};
 use crate::scenarios::{self, Scenario};
 
 /// How many processes are started (each one a cold start) and how many events each is fed: the
@@ -79,6 +77,12 @@ impl Measured {
     pub fn billed(&self) -> f64 {
         stats(self.billed_ms.clone()).0
     }
+    /// The mean of the warm invocations as billed, each rounded up to the millisecond: what a
+    /// thousand of them cost, where a median would drop the quota's slow tail.
+    pub fn billed_warm_mean(&self) -> f64 {
+        let billed: Vec<f64> = self.latency_ms.iter().map(|ms| ms.ceil()).collect();
+        billed.iter().sum::<f64>() / billed.len() as f64
+    }
 
     /// `other`'s samples added to these.
     fn absorb(&mut self, other: Measured) {
@@ -112,59 +116,81 @@ pub struct Launcher {
     pub handlers_dir: PathBuf,
     /// Every process's environment (`Setup::environment`).
     pub environment: Vec<(String, String)>,
+    /// The Python processes' environment beside it (their CA bundle in the cold scenario).
+    pub python_environment: Vec<(String, String)>,
     /// The memory setting the processes are told (`AWS_LAMBDA_FUNCTION_MEMORY_SIZE`).
     pub memory_mb: u32,
-    /// The CPU share they start in; none: the full machine.
-    pub quota: Option<Rc<CpuQuota>>,
+    /// The CPU they get.
+    pub cpu: Cpu,
+}
+
+/// The CPU a launcher's processes get.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cpu {
+    /// The whole machine.
+    Full,
+    /// The share of one core that the memory setting buys, in a cgroup of its own per process,
+    /// so that none inherits another's throttling.
+    Share,
+    /// The share where cgroups can be made (root), else the whole machine (`--quick` in CI).
+    ShareIfPossible,
 }
 
 impl Launcher {
-    /// The same processes at `quota`'s memory and CPU share.
-    pub fn under(&self, quota: CpuQuota) -> Self {
-        self.sharing(&Rc::new(quota))
-    }
-
-    /// The same processes in `quota`'s cgroup, which other launchers use too.
-    pub fn sharing(&self, quota: &Rc<CpuQuota>) -> Self {
+    /// The same processes at `memory_mb`, with the CPU that buys (`cpu`: `Share` or
+    /// `ShareIfPossible`).
+    pub fn at(&self, memory_mb: u32, cpu: Cpu) -> Self {
         Self {
-            memory_mb: quota.memory_mb,
-            quota: Some(Rc::clone(quota)),
+            memory_mb,
+            cpu,
             ..self.clone()
         }
     }
 
-    fn command(&self, program: &Path, args: &[&str], env: &[(&str, String)]) -> Command {
-        let mut command = Command::new(program);
-        command
-            .args(args)
+    fn start(
+        &self,
+        program: &Path,
+        args: &[&str],
+        env: &[(&str, String)],
+        extra: &[(String, String)],
+    ) -> anyhow::Result<Start> {
+        let quota = match self.cpu {
+            Cpu::Full => None,
+            Cpu::Share => Some(CpuQuota::new(self.memory_mb)?),
+            Cpu::ShareIfPossible => CpuQuota::new(self.memory_mb)
+                .inspect_err(|e| eprintln!("no CPU quota, full speed instead: {e:#}"))
+                .ok(),
+        };
+        let mut start = Start::held(program, args, quota);
+        start
+            .command
             .current_dir(&self.handlers_dir)
             .envs(self.environment.iter().cloned())
+            .envs(extra.iter().cloned())
             .env(
                 "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
                 self.memory_mb.to_string(),
-            );
-        command.envs(env.iter().map(|(k, v)| (k, v)));
-        if let Some(quota) = &self.quota {
-            quota.apply(&mut command);
-        }
-        command
+            )
+            .envs(env.iter().map(|(k, v)| (k, v)));
+        Ok(start)
     }
 
-    fn floor(&self) -> Command {
-        self.command(&self.release.join("noop"), &[], &[])
+    fn floor(&self) -> anyhow::Result<Start> {
+        self.start(&self.release.join("noop"), &[], &[], &[])
     }
 
-    fn rust(&self, scenario: &Scenario) -> Command {
+    fn rust(&self, scenario: &Scenario) -> anyhow::Result<Start> {
         let program = self.release.join(scenario.function);
-        self.command(&program, &[], &scenario.env)
+        self.start(&program, &[], &scenario.env, &[])
     }
 
-    fn python(&self, scenario: &Scenario) -> Command {
+    fn python(&self, scenario: &Scenario) -> anyhow::Result<Start> {
         let handler = format!("handlers.{}", scenario.python);
-        self.command(
+        self.start(
             &self.python,
             &["-m", "awslambdaric", &handler],
             &scenario.env,
+            &self.python_environment,
         )
     }
 }
@@ -276,8 +302,8 @@ pub async fn compare(
 /// a `floor`, also starts one of those beside each, for its init alone.
 async fn measure(
     plan: Plan,
-    command: impl Fn() -> Command,
-    floor: Option<&dyn Fn() -> Command>,
+    command: impl Fn() -> anyhow::Result<Start>,
+    floor: Option<&dyn Fn() -> anyhow::Result<Start>>,
     event: &dyn Fn(usize) -> Vec<u8>,
 ) -> Measured {
     let mut measured = Measured::default();
@@ -288,7 +314,11 @@ async fn measure(
         if floor_first {
             floor_init(floor, &mut measured).await;
         }
-        match Instance::start(command()).await {
+        let instance = match command() {
+            Ok(start) => Instance::start(start).await,
+            Err(e) => Err(e),
+        };
+        match instance {
             Ok(mut instance) => {
                 let init_ms = instance.init.as_secs_f64() * 1000.0;
                 measured.init_ms.push(init_ms);
@@ -327,9 +357,13 @@ async fn measure(
     measured
 }
 
-async fn floor_init(floor: Option<&dyn Fn() -> Command>, measured: &mut Measured) {
+async fn floor_init(floor: Option<&dyn Fn() -> anyhow::Result<Start>>, measured: &mut Measured) {
     let Some(floor) = floor else { return };
-    match Instance::start(floor()).await {
+    let instance = match floor() {
+        Ok(start) => Instance::start(start).await,
+        Err(e) => Err(e),
+    };
+    match instance {
         Ok(instance) => measured
             .floor_init_ms
             .push(instance.init.as_secs_f64() * 1000.0),

@@ -1,5 +1,5 @@
 //! CPU as Lambda allots it: a share of one core in proportion to the memory setting (1,769 MB
-//! buys one vCPU), applied as a cgroup CPU quota that each measured process starts in.
+//! buys one vCPU), applied as a cgroup CPU quota, one cgroup per measured process.
 //!
 //! The quota is enforced per period: with a period of 20 ms, a 128 MB function may run 1.45 ms
 //! of every 20. A shorter period spreads the share more evenly; the kernel's shortest is 1 ms.
@@ -16,10 +16,9 @@ pub const FULL_CORE_MB: u32 = 1769;
 /// The quota's period, in microseconds.
 const PERIOD_US: u64 = 20_000;
 
-/// A cgroup whose processes share `memory_mb / 1769` of one core; removed when dropped (once
-/// the processes started in it have exited).
+/// A cgroup whose process gets `memory_mb / 1769` of one core; removed when dropped (once the
+/// process started in it has exited).
 pub struct CpuQuota {
-    pub memory_mb: u32,
     dir: PathBuf,
     /// The file a process writes its pid ("0": itself) to, to join the cgroup.
     procs: CString,
@@ -36,12 +35,16 @@ fn hierarchy() -> anyhow::Result<Hierarchy> {
     if v1.join("cpu.cfs_quota_us").exists() {
         return Ok(Hierarchy::V1(v1.into()));
     }
+    // On v2 a child cgroup has the cpu controller only when its parent hands it down.
     let v2 = Path::new("/sys/fs/cgroup");
-    let controllers = std::fs::read_to_string(v2.join("cgroup.controllers")).unwrap_or_default();
-    if controllers.split_whitespace().any(|c| c == "cpu") {
+    let delegated = std::fs::read_to_string(v2.join("cgroup.subtree_control")).unwrap_or_default();
+    if delegated.split_whitespace().any(|c| c == "cpu") {
         return Ok(Hierarchy::V2(v2.into()));
     }
-    bail!("no cgroup cpu controller (v1 at /sys/fs/cgroup/cpu, or v2's cpu in /sys/fs/cgroup)")
+    bail!(
+        "no cgroup cpu controller to use (v1 at /sys/fs/cgroup/cpu, or v2's cpu in \
+         /sys/fs/cgroup/cgroup.subtree_control)"
+    )
 }
 
 /// The quota in microseconds per period for `memory_mb`.
@@ -52,7 +55,10 @@ pub fn quota_us(memory_mb: u32) -> u64 {
 impl CpuQuota {
     pub fn new(memory_mb: u32) -> anyhow::Result<Self> {
         let quota = quota_us(memory_mb);
-        let name = format!("cafe-bench-{}-{memory_mb}mb", std::process::id());
+        // One per process started: a cgroup that ran another process may still owe it runtime.
+        static STARTED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = STARTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let name = format!("cafe-bench-{}-{n}-{memory_mb}mb", std::process::id());
         let (dir, limits) = match hierarchy()? {
             Hierarchy::V1(root) => (
                 root.join(&name),
@@ -77,11 +83,7 @@ impl CpuQuota {
                 .with_context(|| format!("{}: cannot write {value}", dir.join(file).display()))?;
         }
         let procs = CString::new(dir.join("cgroup.procs").to_string_lossy().as_bytes())?;
-        Ok(Self {
-            memory_mb,
-            dir,
-            procs,
-        })
+        Ok(Self { dir, procs })
     }
 
     /// `command`'s process joins the cgroup before it executes anything of its own, so that

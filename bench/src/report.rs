@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use crate::chart::{self, CostPoint};
 use crate::cold;
 use crate::cost;
-use crate::measure::{FULL_SPEED, Measured, RENDERS, ScenarioResult, stats};
+use crate::measure::{FULL_SPEED, Measured, Plan, RENDERS, ScenarioResult, stats};
 use crate::scenarios::{
     BATCH_OF_1, BATCH_OF_10, CONCURRENT_1, CONCURRENT_10, MAILER, NOTIFIER, READER_SEED,
     RENDERER_10, STORE_SERVICE_TIME,
@@ -79,7 +79,8 @@ pub fn write(root: &Path, run: &Run) -> anyhow::Result<PathBuf> {
 /// `cafe-bench --quick`: the cold scenario's figures in target/bench/quick.json.
 pub fn write_quick(root: &Path, cold: &ColdResults) -> anyhow::Result<PathBuf> {
     let quick_json = out_dir(root)?.join("quick.json");
-    std::fs::write(&quick_json, serde_json::to_string_pretty(&cold_json(cold))?)?;
+    let figures = cold_json(cold, cold::QUICK_PLAN);
+    std::fs::write(&quick_json, serde_json::to_string_pretty(&figures)?)?;
     Ok(quick_json)
 }
 
@@ -193,8 +194,8 @@ fn cost_points(cold: &ColdResults) -> Vec<CostPoint> {
             let orders = |rust| {
                 cost::per_1000_orders(
                     *memory_mb,
-                    figure(BATCH_OF_10, Measured::latency, rust),
-                    figure(NOTIFIER, Measured::latency, rust),
+                    figure(BATCH_OF_10, Measured::billed_warm_mean, rust),
+                    figure(NOTIFIER, Measured::billed_warm_mean, rust),
                 )
             };
             let report = |rust| {
@@ -224,7 +225,7 @@ fn cold_measured_json(measured: &Measured) -> Value {
 }
 
 /// The cold scenario, with the ratios taken side by side at each memory point.
-fn cold_json(cold: &ColdResults) -> Value {
+fn cold_json(cold: &ColdResults, plan: Plan) -> Value {
     let points: Vec<Value> = cold
         .iter()
         .map(|(memory_mb, results)| {
@@ -257,14 +258,14 @@ fn cold_json(cold: &ColdResults) -> Value {
         .collect();
     json!({"points": points, "cost": costs, "prices": {"usd_per_gb_second": cost::USD_PER_GB_SECOND,
            "usd_per_request": cost::USD_PER_REQUEST, "source": cost::PRICES_SOURCE},
-           "plan": {"starts": cold::PLAN.starts, "warm": cold::PLAN.measured}})
+           "plan": {"starts": plan.starts, "warm": plan.measured}})
 }
 
 /// The goals of the cold scenario, over one run: at the smallest memory, Rust's billed cold
 /// start against Python's and its first invocation against a warm one (the largest of the
 /// functions'); at every memory point, Rust's cost per 1,000 orders against Python's.
 fn cold_goals(cold: &ColdResults) -> (f64, f64, f64) {
-    let max = |values: Vec<f64>| values.into_iter().fold(f64::NAN, f64::max);
+    let max = largest;
     let smallest = cold.iter().min_by_key(|(memory_mb, _)| *memory_mb);
     let (billed, first) = smallest.map_or((f64::NAN, f64::NAN), |(_, results)| {
         (
@@ -285,6 +286,23 @@ fn cold_goals(cold: &ColdResults) -> (f64, f64, f64) {
     (billed, first, cost)
 }
 
+/// The largest of `values`; NaN if there are none or one is NaN (a function that failed), so that
+/// a target over them cannot read as met.
+fn largest(values: Vec<f64>) -> f64 {
+    if values.is_empty() || values.iter().any(|v| v.is_nan()) {
+        return f64::NAN;
+    }
+    values.into_iter().fold(f64::NEG_INFINITY, f64::max)
+}
+
+/// The smallest of `values`, NaN as for [`largest`].
+fn smallest(values: Vec<f64>) -> f64 {
+    if values.is_empty() || values.iter().any(|v| v.is_nan()) {
+        return f64::NAN;
+    }
+    values.into_iter().fold(f64::INFINITY, f64::min)
+}
+
 /// results.json: the ratios the targets are judged on, then under `raw` everything measured.
 fn summary(run: &Run) -> Value {
     let results = &run.results;
@@ -293,8 +311,8 @@ fn summary(run: &Run) -> Value {
         .iter()
         .filter_map(|f| results.iter().find(|r| r.scenario.function == f))
         .collect();
-    let max = |values: Vec<f64>| values.into_iter().fold(f64::NAN, f64::max);
-    let min = |values: Vec<f64>| values.into_iter().fold(f64::NAN, f64::min);
+    let max = largest;
+    let min = smallest;
     let init_rust_over_noop_max = max(per_function
         .iter()
         .map(|r| r.rust.init_over_floor())
@@ -346,7 +364,7 @@ fn summary(run: &Run) -> Value {
         "rss_rust_over_python_max": rss_rust_over_python_max,
         "render_10k_beans_ms": render_median,
         "zip_bytes_max": zip_bytes_max,
-        "cold": cold_json(&run.cold),
+        "cold": cold_json(&run.cold, cold::PLAN),
         "raw": {"machine": machine(), "starts": FULL_SPEED.starts,
                 "python_writer_batch10_over_batch1": python_writer_batch10_over_batch1,
                 "python_writer_batch10_over_batch1_concurrent_store": python_concurrent_store_ratio,

@@ -4,6 +4,7 @@
 //! are measured the same way.
 
 use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -16,6 +17,8 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use tokio::sync::{Mutex, mpsc, oneshot};
+
+use crate::quota::CpuQuota;
 
 const API: &str = "/2018-06-01/runtime";
 
@@ -34,9 +37,35 @@ struct Shared {
     outcomes: mpsc::Sender<Outcome>,
 }
 
+/// A process to start: `program` with `args`, held by a shell until it is told to go (see
+/// [`Start::held`]), and the CPU quota it runs under, kept until it has exited.
+pub struct Start {
+    pub command: Command,
+    pub quota: Option<CpuQuota>,
+}
+
+/// What the shell runs: it says it is ready, waits for a line, then becomes the process.
+const HOLD: &str = r#"echo ready; read go || exit 1; exec "$0" "$@" </dev/null >/dev/null 2>&1"#;
+
+impl Start {
+    /// `program` started by a shell that waits: the process is created, and moved into its
+    /// cgroup, before the clock starts (a move into a cgroup v1 waits for an RCU grace period,
+    /// which is the benchmark's, not the function's), and it becomes `program` when told.
+    pub fn held(program: &std::path::Path, args: &[&str], quota: Option<CpuQuota>) -> Self {
+        let mut command = Command::new("/bin/sh");
+        command.arg("-c").arg(HOLD).arg(program).args(args);
+        if let Some(quota) = &quota {
+            quota.apply(&mut command);
+        }
+        Self { command, quota }
+    }
+}
+
 /// One function process on a host of its own.
 pub struct Instance {
     child: Child,
+    /// Dropped after the process: its cgroup is removed once empty.
+    _quota: Option<CpuQuota>,
     server: tokio::task::JoinHandle<std::io::Result<()>>,
     events: mpsc::Sender<(String, Vec<u8>)>,
     outcomes: mpsc::Receiver<Outcome>,
@@ -44,8 +73,10 @@ pub struct Instance {
 }
 
 impl Instance {
-    /// Starts `command` against a new host and waits for its first `GET /next`.
-    pub async fn start(mut command: Command) -> anyhow::Result<Self> {
+    /// Starts the process against a new host and waits for its first `GET /next`; init is from
+    /// the moment it is told to go.
+    pub async fn start(start: Start) -> anyhow::Result<Self> {
+        let Start { mut command, quota } = start;
         let (event_tx, event_rx) = mpsc::channel(1);
         let (outcome_tx, outcome_rx) = mpsc::channel(1);
         let (first_tx, first_rx) = oneshot::channel();
@@ -65,7 +96,6 @@ impl Instance {
         let address = listener.local_addr()?;
         let server = tokio::spawn(async move { axum::serve(listener, app).await });
 
-        let started = Instant::now();
         // What Lambda sets for every function; lambda_runtime refuses to start without it.
         let child = command
             .env("AWS_LAMBDA_RUNTIME_API", address.to_string())
@@ -73,25 +103,43 @@ impl Instance {
             .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
             .env("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/bench")
             .env("AWS_LAMBDA_LOG_STREAM_NAME", "bench")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn();
-        let child = match child {
+        let mut child = match child {
             Ok(child) => child,
             Err(e) => {
                 server.abort();
                 return Err(anyhow!("cannot start {command:?}: {e}"));
             }
         };
+        let (stdin, stdout) = (child.stdin.take(), child.stdout.take());
         // From here on, dropping the instance stops both the process and its host.
         let mut instance = Self {
             child,
+            _quota: quota,
             server,
             events: event_tx,
             outcomes: outcome_rx,
             init: Duration::ZERO,
         };
+        let (Some(mut stdin), Some(stdout)) = (stdin, stdout) else {
+            return Err(anyhow!("{command:?}: no pipes to its shell"));
+        };
+        let held = tokio::task::spawn_blocking(move || {
+            let mut ready = String::new();
+            BufReader::new(stdout).read_line(&mut ready).map(|_| ready)
+        });
+        let ready = tokio::time::timeout(Duration::from_secs(60), held)
+            .await
+            .map_err(|_| anyhow!("{command:?}: its shell never got ready"))???;
+        if ready.trim() != "ready" {
+            return Err(anyhow!("{command:?}: its shell ended before it was ready"));
+        }
+        let started = Instant::now();
+        stdin.write_all(b"go\n")?;
+        drop(stdin);
         let first = tokio::time::timeout(Duration::from_secs(60), first_rx)
             .await
             .map_err(|_| anyhow!("{command:?} never asked for an event"))??;

@@ -1,11 +1,16 @@
 //! HTTPS in front of a plain-HTTP server on loopback, as AWS endpoints are reached: each client
 //! connection is a TLS handshake with a certificate from the benchmark's throwaway CA
-//! (`cafe_tests::tls::throwaway_ca`), then its bytes are passed on to the server.
+//! (`cafe_tests::tls::throwaway_ca`), kept alive as AWS endpoints keep it; each request on it is
+//! passed on to the server over a connection of its own (moto closes its connections after every
+//! answer, which would otherwise cost a TLS handshake per request).
 
 use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::Context;
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tokio::net::{TcpListener, TcpStream};
@@ -27,21 +32,48 @@ pub async fn https_in_front_of(backend: String, cert: &Path, key: &Path) -> anyh
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let address = listener.local_addr()?;
     tokio::spawn(async move {
-        while let Ok((client, _)) = listener.accept().await {
+        loop {
+            let client = match listener.accept().await {
+                Ok((client, _)) => client,
+                Err(e) => {
+                    eprintln!("TLS endpoint {address}: accept: {e}");
+                    continue;
+                }
+            };
             let acceptor = acceptor.clone();
             let backend = backend.clone();
             tokio::spawn(async move {
                 let _ = client.set_nodelay(true);
-                let Ok(mut client) = acceptor.accept(client).await else {
-                    return;
+                // A failure shows as the invocation's error; this says where it was.
+                let client = match acceptor.accept(client).await {
+                    Ok(client) => client,
+                    Err(e) => return eprintln!("TLS endpoint {address}: handshake: {e}"),
                 };
-                let Ok(mut server) = TcpStream::connect(&backend).await else {
-                    return;
-                };
-                let _ = server.set_nodelay(true);
-                let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                let forward = service_fn(move |request| forward(backend.clone(), request));
+                let served = hyper::server::conn::http1::Builder::new()
+                    .keep_alive(true)
+                    .serve_connection(TokioIo::new(client), forward)
+                    .await;
+                if let Err(e) = served {
+                    eprintln!("TLS endpoint {address}: {e}");
+                }
             });
         }
     });
     Ok(format!("https://{address}"))
+}
+
+/// `request`, sent to `backend` over a new connection, and its answer.
+async fn forward(
+    backend: String,
+    request: hyper::Request<Incoming>,
+) -> anyhow::Result<hyper::Response<Incoming>> {
+    let stream = TcpStream::connect(&backend).await?;
+    stream.set_nodelay(true)?;
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+    tokio::spawn(connection);
+    let mut response = sender.send_request(request).await?;
+    // moto's `Connection: close` is about its own connection, not the client's.
+    response.headers_mut().remove(hyper::header::CONNECTION);
+    Ok(response)
 }

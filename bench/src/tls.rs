@@ -70,7 +70,8 @@ async fn forward(
 ) -> anyhow::Result<hyper::Response<Incoming>> {
     let stream = TcpStream::connect(&backend).await?;
     stream.set_nodelay(true)?;
-    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+    let (mut sender, connection) =
+        hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
     tokio::spawn(connection);
     let mut response = sender.send_request(request).await?;
     // moto's `Connection: close` is about its own connection, not the client's.

@@ -29,6 +29,10 @@ checks the resources that would be created:
 - gradual rollouts: every function is called (by its event source, by the state machine) through
   its alias, which a CodeDeploy deployment group moves to each new version and moves back when
   the deployment fails or the function's Errors alarm goes off.
+- the report schedule: created only when ReportSchedule is set (its condition), at the time set in
+  CafeTimeZone; it starts this state machine with exactly the input POST /create_report sends,
+  under a role that EventBridge Scheduler of this account alone may assume and that may only
+  start this state machine and park a failed start on the schedule's dead-letter queue.
 
     python deploy/check.py [target/sam]
 """
@@ -444,7 +448,8 @@ def referenced(value):
 
 
 def parking_queues(variant):
-    """Queues where messages wait for a person: dead-letter queues, event sources' on-failure queues."""
+    """Queues where messages wait for a person: dead-letter queues (of queues and of schedules),
+    event sources' on-failure queues."""
     queues = {name for name, _ in variant.resources("AWS::SQS::Queue")}
     parked = set()
     for _, queue in variant.resources("AWS::SQS::Queue"):
@@ -452,6 +457,8 @@ def parking_queues(variant):
     for _, mapping in variant.resources("AWS::Lambda::EventSourceMapping"):
         on_failure = mapping["Properties"].get("DestinationConfig", {}).get("OnFailure", {})
         parked.add(referenced(on_failure.get("Destination")))
+    for _, schedule in variant.resources("AWS::Scheduler::Schedule"):
+        parked.add(referenced(schedule["Properties"].get("Target", {}).get("DeadLetterConfig", {}).get("Arn")))
     return parked & queues
 
 
@@ -806,6 +813,129 @@ def check_dashboards(variant, problems):
             problems.append(f"{name}: the alarms {sorted(missing)} are not on it")
 
 
+SCHEDULER = "scheduler.amazonaws.com"
+
+# The "input" field of a StartExecution request template: a JSON string literal.
+INPUT_FIELD = re.compile(r'"input":\s*("(?:[^"\\]|\\.)*")')
+
+
+def create_report_input(api_body):
+    """The execution input POST /create_report sends, read from its request template in the API's
+    OpenAPI body (`Body` translated, `DefinitionBody` in template.yaml): the template's "input",
+    which must be written in it as it is (no VTL), so that what it sends is what it says."""
+    integration = api_body["paths"]["/create_report"]["post"]["x-amazon-apigateway-integration"]
+    template = integration["requestTemplates"]["application/json"]
+    text = substituted(template)
+    if text is None:
+        raise ValueError(f"POST /create_report: the request template is {template!r}, not a string or a Fn::Sub of one")
+    found = INPUT_FIELD.findall(text)
+    if len(found) != 1:
+        raise ValueError(f'POST /create_report: its request template has {len(found)} "input" fields, not one')
+    if "$" in found[0] or "#" in found[0]:
+        raise ValueError(f"POST /create_report: its execution input {found[0]} is computed (VTL), not written down")
+    return json.loads(found[0])
+
+
+def names_arn(value, logical, by_ref=False):
+    """Whether `value` is the ARN of the resource `logical`: its Fn::GetAtt Arn, or its Ref where
+    that is its ARN (`by_ref`: a state machine's, not a queue's, whose Ref is its URL)."""
+    if by_ref and value == {"Ref": logical}:
+        return True
+    if isinstance(value, dict) and set(value) == {"Fn::GetAtt"}:
+        target = value["Fn::GetAtt"]
+        return list(target.split(".", 1) if isinstance(target, str) else target) == [logical, "Arn"]
+    return False
+
+
+def check_schedule(variant, problems):
+    """The report schedule: there only when ReportSchedule is set, in the café's time zone, starting
+    this state machine with what the API sends, under a role that can do that and nothing else."""
+    schedules = dict(variant.resources("AWS::Scheduler::Schedule"))
+    if not variant.values.get("ReportSchedule"):
+        for name in schedules:
+            problems.append(f"{name}: a schedule is created with ReportSchedule empty (it must be off then)")
+        return
+    if not schedules:
+        problems.append("ReportSchedule is set, and no schedule starts the report")
+    machines = {name for name, _ in variant.resources("AWS::StepFunctions::StateMachine")}
+    roles = dict(variant.resources("AWS::IAM::Role"))
+    apis = [api for _, api in variant.resources("AWS::ApiGateway::RestApi")]
+    off = Variant(
+        variant.name,
+        {**variant.template, "Metadata": {"CafeTranslatedWith": {**variant.values, "ReportSchedule": ""}}},
+    )
+    for name, schedule in schedules.items():
+        condition = variant.template["Resources"][name].get("Condition")
+        if condition is None or off.condition(condition):
+            problems.append(f"{name}: no condition keeps it off when ReportSchedule is empty")
+        properties = schedule["Properties"]
+        if properties.get("ScheduleExpression") != {"Ref": "ReportSchedule"}:
+            problems.append(f"{name}: runs at {properties.get('ScheduleExpression')}, not ReportSchedule")
+        if properties.get("ScheduleExpressionTimezone") != {"Ref": "CafeTimeZone"}:
+            problems.append(
+                f"{name}: runs in the time zone {properties.get('ScheduleExpressionTimezone')}, "
+                "not the café's (CafeTimeZone)"
+            )
+        if properties.get("FlexibleTimeWindow", {}).get("Mode") != "OFF":
+            problems.append(f"{name}: a flexible time window: the report would start some time after the time set")
+        target = properties.get("Target", {})
+        machine = referenced(target.get("Arn"))
+        if machine not in machines or not names_arn(target.get("Arn"), machine, by_ref=True):
+            problems.append(f"{name}: its target is {target.get('Arn')}, not the report's state machine")
+        for api in apis:
+            try:
+                sent = create_report_input(api["Properties"]["Body"])
+            except ValueError as error:
+                problems.append(str(error))
+                continue
+            if target.get("Input") != sent:
+                problems.append(
+                    f"{name}: starts the report with the input {target.get('Input')!r}, "
+                    f"not what POST /create_report sends ({sent!r})"
+                )
+        queue = referenced(target.get("DeadLetterConfig", {}).get("Arn"))
+        role_name = referenced(target.get("RoleArn"))
+        if role_name not in roles:
+            problems.append(f"{name}: its role {target.get('RoleArn')} is not a role of the stack")
+            continue
+        check_schedule_role(role_name, roles[role_name], machine, queue, problems)
+
+
+def check_schedule_role(name, role, machine, queue, problems):
+    """Assumed by EventBridge Scheduler for this account only; may start `machine` and send to the
+    dead-letter `queue`, and nothing else."""
+    properties = role["Properties"]
+    for statement in statements(properties.get("AssumeRolePolicyDocument", {})):
+        if statement.get("Effect") != "Allow":
+            continue
+        principal = statement.get("Principal")
+        services = service_principals(statement)
+        if not isinstance(principal, dict) or set(principal) != {"Service"} or services != [SCHEDULER]:
+            problems.append(f"{name}: assumed by {principal}, not {SCHEDULER} alone")
+        keys = {key.lower() for condition in statement.get("Condition", {}).values() for key in condition}
+        if "aws:sourceaccount" not in keys:
+            problems.append(f"{name}: any account's schedules may assume it (no aws:SourceAccount)")
+    starts = False
+    for document in (p["PolicyDocument"] for p in properties.get("Policies", [])):
+        for statement in statements(document):
+            if statement.get("Effect") != "Allow":
+                continue
+            for action in as_list(statement.get("Action", [])):
+                for resource in as_list(statement.get("Resource", [])):
+                    start = action == "states:StartExecution" and names_arn(resource, machine, by_ref=True)
+                    park = action == "sqs:SendMessage" and queue is not None and names_arn(resource, queue)
+                    if not (start or park):
+                        problems.append(
+                            f"{name}: may {action} on {resource}; the schedule's role may only start "
+                            f"{machine} (states:StartExecution) and park on its dead-letter queue (sqs:SendMessage)"
+                        )
+                    starts |= start
+    if properties.get("ManagedPolicyArns"):
+        problems.append(f"{name}: managed policies on the schedule's role")
+    if not starts:
+        problems.append(f"{name}: may not start {machine}: the schedule would start nothing")
+
+
 CHECKS = [
     check_auth,
     check_callers,
@@ -819,6 +949,7 @@ CHECKS = [
     check_dashboards,
     check_report_budget,
     check_rollouts,
+    check_schedule,
 ]
 
 

@@ -16,6 +16,8 @@ VARIABLES = {
     "ORDERS_DLQ_URL": "OrdersDeadLetterQueueUrl",
     "NOTIFIER_FAILURES_QUEUE_URL": "NotifierFailureQueueUrl",
     "ORDER_NOTIFIER_FUNCTION": "OrderNotifierFunctionName",
+    # Where order-writer logs why it refused a parked order (make dlq-peek DEPLOYED=1).
+    "ORDER_WRITER_LOG_GROUP": "OrderWriterLogGroupName",
 }
 
 

@@ -439,6 +439,83 @@ class EachDefectIsCaught(unittest.TestCase):
         dashboard["DashboardBody"]["Fn::Sub"] = body.replace('"${Api5xx.Arn}",', "")
         self.assertCaught("CafeDashboard: the alarms ['Api5xx'] are not on it")
 
+    def schedule(self):
+        return self.resources["ScheduledReport"]["Properties"]
+
+    def schedule_role(self):
+        return self.resources["ScheduledReportRole"]["Properties"]
+
+    def test_a_schedule_without_its_condition(self):
+        del self.resources["ScheduledReport"]["Condition"]
+        self.assertCaught("[defaults] ScheduledReport: a schedule is created with ReportSchedule empty")
+        self.assertCaught("ScheduledReport: no condition keeps it off when ReportSchedule is empty")
+
+    def test_a_schedule_on_a_condition_that_holds_when_it_is_empty(self):
+        self.resources["ScheduledReport"]["Condition"] = "UseIam"
+        self.assertCaught("ScheduledReport: no condition keeps it off when ReportSchedule is empty")
+
+    def test_a_schedule_starting_something_else(self):
+        self.schedule()["Target"]["Arn"] = {"Fn::GetAtt": ["OrdersQueue", "Arn"]}
+        self.assertCaught("ScheduledReport: its target is {'Fn::GetAtt': ['OrdersQueue', 'Arn']}, not the report's")
+
+    def test_a_schedule_in_utc_whatever_the_cafe_s_time_zone(self):
+        self.schedule()["ScheduleExpressionTimezone"] = "UTC"
+        self.assertCaught("ScheduledReport: runs in the time zone UTC, not the café's (CafeTimeZone)")
+
+    def test_a_schedule_with_a_flexible_window(self):
+        self.schedule()["FlexibleTimeWindow"] = {"Mode": "FLEXIBLE", "MaximumWindowInMinutes": 60}
+        self.assertCaught("ScheduledReport: a flexible time window")
+
+    def test_a_schedule_sending_another_input_than_the_api(self):
+        self.schedule()["Target"]["Input"] = '{"source": "schedule"}'
+        self.assertCaught(
+            """starts the report with the input '{"source": "schedule"}', not what POST /create_report sends ('{}')"""
+        )
+
+    def test_an_api_sending_another_input_than_the_schedule(self):
+        integration = api_body(self.template)["paths"]["/create_report"]["post"]["x-amazon-apigateway-integration"]
+        template = integration["requestTemplates"]["application/json"]
+        template["Fn::Sub"] = template["Fn::Sub"].replace('"input": "{}"', '"input": "{\\"source\\": \\"api\\"}"')
+        self.assertCaught("""input '{}', not what POST /create_report sends ('{"source": "api"}')""")
+
+    def test_an_api_input_computed_by_the_request_template(self):
+        integration = api_body(self.template)["paths"]["/create_report"]["post"]["x-amazon-apigateway-integration"]
+        template = integration["requestTemplates"]["application/json"]
+        template["Fn::Sub"] = template["Fn::Sub"].replace('"input": "{}"', '"input": "$context.requestId"')
+        self.assertCaught('POST /create_report: its execution input "$context.requestId" is computed (VTL)')
+
+    def test_a_schedule_role_anyone_may_assume(self):
+        trust = self.schedule_role()["AssumeRolePolicyDocument"]["Statement"][0]
+        trust["Principal"] = {"Service": ["scheduler.amazonaws.com", "lambda.amazonaws.com"]}
+        self.assertCaught(
+            "ScheduledReportRole: assumed by {'Service': ['scheduler.amazonaws.com', 'lambda.amazonaws.com']}"
+        )
+
+    def test_a_schedule_role_any_account_s_schedules_may_assume(self):
+        del self.schedule_role()["AssumeRolePolicyDocument"]["Statement"][0]["Condition"]
+        self.assertCaught("ScheduledReportRole: any account's schedules may assume it (no aws:SourceAccount)")
+
+    def test_a_schedule_role_that_may_do_more_than_start_the_report(self):
+        statements = self.schedule_role()["Policies"][0]["PolicyDocument"]["Statement"]
+        statements[0]["Action"] = ["states:StartExecution", "states:StopExecution"]
+        statements.append(
+            {"Effect": "Allow", "Action": "lambda:InvokeFunction", "Resource": {"Ref": "ReportMailerAliaslive"}}
+        )
+        self.assertCaught("ScheduledReportRole: may states:StopExecution on {'Ref': 'ReportStateMachine'}")
+        self.assertCaught("ScheduledReportRole: may lambda:InvokeFunction on {'Ref': 'ReportMailerAliaslive'}")
+
+    def test_a_schedule_role_that_may_start_another_state_machine(self):
+        statement = self.schedule_role()["Policies"][0]["PolicyDocument"]["Statement"][0]
+        statement["Resource"] = {
+            "Fn::Sub": "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:*"
+        }
+        self.assertCaught("ScheduledReportRole: may states:StartExecution on {'Fn::Sub'")
+        self.assertCaught("ScheduledReportRole: may not start ReportStateMachine: the schedule would start nothing")
+
+    def test_a_schedule_s_dead_letter_queue_without_an_alarm(self):
+        del self.resources["ScheduledReportNotStarted"]
+        self.assertCaught("ScheduledReportDeadLetterQueue: parks messages, and no alarm goes off")
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -38,6 +38,13 @@ class Outputs(unittest.TestCase):
             self.assertEqual(outputs.deployed_region(config, "prod"), "eu-central-1")
             self.assertIsNone(outputs.deployed_region(config, "dev"))
 
+    def test_the_order_writer_s_log_group_is_exported_for_dlq_peek(self):
+        values = {output: f"value of {output}" for output in outputs.VARIABLES.values()}
+        values["OrderWriterLogGroupName"] = "/aws/lambda/cafe-dev-order-writer"
+        self.assertIn("export ORDER_WRITER_LOG_GROUP=/aws/lambda/cafe-dev-order-writer", outputs.exports(values))
+        declared = parse_yaml_file(str(TEMPLATE))["Outputs"]["OrderWriterLogGroupName"]
+        self.assertEqual(declared["Value"], {"Ref": "OrderWriterLogs"})
+
     def test_a_missing_output_is_named(self):
         with self.assertRaises(SystemExit) as refused:
             outputs.exports({"OrdersQueueUrl": "x"})

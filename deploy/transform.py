@@ -15,6 +15,7 @@ import copy
 import json
 import os
 import pathlib
+import re
 import sys
 
 # The translator asks boto3 for a region (for ARNs and partitions); nothing is called.
@@ -53,6 +54,8 @@ SWITCHES = {
     "CreateS3Endpoint": ["true", "false"],
     "CreateSecretsManagerEndpoint": ["true", "false"],
     "ReaderReservedConcurrency": ["2", "0"],
+    # The report schedule is created only when one is set.
+    "ReportSchedule": ["", "cron(0 7 ? * MON-FRI *)"],
 }
 
 PSEUDO = {
@@ -116,7 +119,13 @@ def variants(template):
     for name, values in SWITCHES.items():
         for value in values:
             if value != defaults[name]:
-                yield f"{name}-{value or 'empty'}", {**defaults, name: value}
+                yield f"{name}-{file_name_part(value)}", {**defaults, name: value}
+
+
+def file_name_part(value):
+    """A parameter value as it names a variant's file: `cron(0 7 ? * MON-FRI *)` as
+    `cron_0_7_MON-FRI`, so that no shell glob or space reaches the file names."""
+    return re.sub(r"[^\w.@-]+", "_", value).strip("_") or "empty"
 
 
 def translate(template, values):

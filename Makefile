@@ -81,6 +81,11 @@ local-up: $(TOOLS) ## start the local stack in the background; returns once ever
 local-down: ## stop what local-up started
 	$(if $(wildcard $(VENV)/bin/python),$(VENV)/bin/python,python3) local/stack.py down
 
+# What the report schedule (template.yaml's ScheduledReport) starts, started on the local stack.
+.PHONY: report
+report: $(TOOLS) ## on the running local stack, start the report as its schedule would (StartExecution with the schedule's input), wait for it, print its status and email
+	$(VENV)/bin/python local/report.py
+
 # The operator's verbs (ops/, cafe-ops): on the local stack, or with DEPLOYED=1 on the deployed
 # stack (its outputs, read with your AWS credentials by deploy/outputs.py).
 OPS = $(if $(DEPLOYED),outputs="$$($(VENV)/bin/python deploy/outputs.py $(STACK_NAME) $(ENV))" && eval "$$outputs" && )cargo run --quiet --package cafe-ops --
@@ -159,7 +164,7 @@ validate: $(TOOLS) $(NODE_TOOLS) $(CHECKOV) ## check the state machine and the t
 	cfn-lint --ignore-checks W2001 -- target/sam/*.json
 	python deploy/check.py target/sam
 	$(CHECKOV_VENV)/bin/checkov --quiet --compact --skip-download --framework cloudformation --skip-check $(CHECKOV_SKIPS) --directory target/sam
-	python -m unittest deploy/test_defects.py deploy/test_outputs.py deploy/test_environment.py deploy/test_build.py scaffold/test_new_function.py
+	python -m unittest deploy/test_defects.py deploy/test_schedule.py deploy/test_outputs.py deploy/test_environment.py deploy/test_build.py scaffold/test_new_function.py
 
 # After CHECKOV is defined: a rule's prerequisites are expanded where it is read.
 test-scaffold: $(TOOLS) $(NODE_TOOLS) $(CHECKOV) ## make new-function in a throwaway copy of the tree, then make validate, make unit and the lint of the new crate there (scaffold/prove.sh)

@@ -1,5 +1,6 @@
 //! The REST API, with the rules of the deployed API: `POST /orders`, `POST /create_report`,
-//! and, for the local stack only, `GET /mailbox`, `GET /ops` and `GET /health`; and the HTTP
+//! and, for the local stack only, `GET /mailbox`, `GET /ops`, `GET /reports/<execution>.html` and
+//! `GET /health`; and the HTTP
 //! server that serves it, with the bounds a server on a developer's machine needs (loopback names
 //! only, header and body timeouts).
 
@@ -9,7 +10,7 @@ use std::time::Duration;
 
 use aws_sdk_sqs::types::MessageAttributeValue;
 use axum::body::{Body, Bytes};
-use axum::extract::{DefaultBodyLimit, FromRequest, Request, State};
+use axum::extract::{DefaultBodyLimit, FromRequest, Path, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
@@ -30,6 +31,8 @@ pub struct Api {
     pub aws: Aws,
     pub queue_url: String,
     pub state_machine_arn: String,
+    /// Where the state machine puts its reports (`reports/<execution name>.html`).
+    pub reports_bucket: String,
     pub mailbox_file: PathBuf,
     /// What `GET /ops` shows.
     pub watched: Watched,
@@ -69,6 +72,7 @@ pub fn router(api: Api, body_timeout: Duration) -> Router {
         .route("/create_report", post(create_report))
         .route("/mailbox", get(read_mailbox))
         .route("/ops", get(ops_page))
+        .route("/reports/{file}", get(report))
         .route("/health", get(health))
         .layer(middleware::from_fn_with_state(
             body_timeout,
@@ -432,11 +436,86 @@ fn wants_html(headers: &HeaderMap) -> bool {
 /// `GET /ops`: JSON for tools, a page for browsers; 200 even when a section could not be
 /// gathered, since that section says so and the rest is still worth reading.
 async fn ops_page(State(api): State<Arc<Api>>, headers: HeaderMap) -> Response {
-    let report = ops_page::gather(&api.aws, &api.state_machine_arn, &api.watched).await;
+    let report = ops_page::gather(
+        &api.aws,
+        &api.state_machine_arn,
+        &api.watched,
+        &api.mailbox_file,
+    )
+    .await;
     if wants_html(&headers) {
         Html(ops_page::html(&report)).into_response()
     } else {
         Json(report).into_response()
+    }
+}
+
+/// The S3 key of the report of the execution named by `file` (`<execution name>.html`), or None
+/// when `file` is not that: the name must be one Step Functions accepts, which has no `/`, `\`,
+/// `%` or control character, so no request reaches a key outside `reports/`.
+pub fn report_key(file: &str) -> Option<String> {
+    let name = file.strip_suffix(".html")?;
+    is_execution_name(name).then(|| format!("reports/{name}.html"))
+}
+
+/// What the browser may do with a served report: show it and its inline styles and pictures,
+/// nothing else. The report has no script and fetches nothing; should a supplier's text ever
+/// get through unescaped, this keeps it inert on the gateway's origin.
+const REPORT_CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'";
+
+/// `GET /reports/<execution>.html`: the report the execution stored, read from the reports bucket,
+/// so the ops page can link every report for as long as it is kept (the emailed link is
+/// presigned and stops working within the hour). 404 when it is not there, 400 for a file name
+/// that cannot be an execution's report.
+async fn report(State(api): State<Arc<Api>>, Path(file): Path<String>) -> Response {
+    let Some(key) = report_key(&file) else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "a report is named <execution name>.html, the execution name as Step Functions takes it",
+        );
+    };
+    let got = api
+        .aws
+        .s3
+        .get_object()
+        .bucket(&api.reports_bucket)
+        .key(&key)
+        .send()
+        .await;
+    let object = match got {
+        Ok(object) => object,
+        Err(e) if e.as_service_error().is_some_and(|e| e.is_no_such_key()) => {
+            return error(
+                StatusCode::NOT_FOUND,
+                format!("no report at s3://{}/{key}", api.reports_bucket),
+            );
+        }
+        Err(e) => {
+            let reason = aws_error_text(&e);
+            warn!(key, reason, "GetObject failed");
+            return error(
+                StatusCode::BAD_GATEWAY,
+                format!("the report could not be read: {reason}"),
+            );
+        }
+    };
+    match object.body.collect().await {
+        Ok(bytes) => (
+            [
+                (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+                (
+                    header::CONTENT_SECURITY_POLICY,
+                    REPORT_CONTENT_SECURITY_POLICY,
+                ),
+                (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            ],
+            bytes.into_bytes(),
+        )
+            .into_response(),
+        Err(e) => error(
+            StatusCode::BAD_GATEWAY,
+            format!("the report could not be read: {e}"),
+        ),
     }
 }
 

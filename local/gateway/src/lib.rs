@@ -2,8 +2,8 @@
 //!
 //! - The REST API of the deployed stack: `POST /orders` (validated, then SQS `SendMessage`),
 //!   `POST /create_report` (Step Functions `StartExecution`), plus `GET /mailbox` (what the email
-//!   subscribers received), `GET /ops` (queues, stream position, report executions, metrics) and
-//!   `GET /health`.
+//!   subscribers received), `GET /ops` (queues, stream position, report executions, metrics),
+//!   `GET /reports/<execution>.html` (a report, from the reports bucket) and `GET /health`.
 //! - The two event-source mappings, with Lambda's semantics: the orders queue → order-writer, and
 //!   the orders table's stream → order-notifier.
 //!
@@ -26,6 +26,7 @@ pub struct Aws {
     pub sqs: aws_sdk_sqs::Client,
     pub sfn: aws_sdk_sfn::Client,
     pub lambda: aws_sdk_lambda::Client,
+    pub s3: aws_sdk_s3::Client,
     pub dynamodb: aws_sdk_dynamodb::Client,
     pub streams: aws_sdk_dynamodbstreams::Client,
 }
@@ -36,6 +37,7 @@ impl Aws {
             sqs: aws_sdk_sqs::Client::new(config),
             sfn: aws_sdk_sfn::Client::new(config),
             lambda: aws_sdk_lambda::Client::new(config),
+            s3: cafe_shared::clients::s3(config),
             dynamodb: aws_sdk_dynamodb::Client::new(config),
             streams: aws_sdk_dynamodbstreams::Client::new(config),
         }

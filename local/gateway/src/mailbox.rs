@@ -32,6 +32,23 @@ pub fn read(path: &Path) -> anyhow::Result<Vec<Letter>> {
         .collect()
 }
 
+/// The id of a letter on the mailbox page, so another page can link `/mailbox#<id>`: `letter-`
+/// and the SNS message id, or, for a letter without a usable one, its place in the mailbox
+/// (1 for the oldest; the file is only ever appended to, so the place does not change).
+pub fn anchor(place: usize, letter: &Letter) -> String {
+    let id = &letter.message_id;
+    let usable = !id.is_empty()
+        && id.len() <= 100
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if usable {
+        format!("letter-{id}")
+    } else {
+        format!("letter-{place}")
+    }
+}
+
 /// The mailbox page (`templates/mailbox.html`).
 #[derive(Template)]
 #[template(path = "mailbox.html", escape = "named")]
@@ -41,6 +58,8 @@ struct MailboxPage<'a> {
 }
 
 struct LetterView<'a> {
+    /// Its [`anchor`].
+    id: String,
     subject: &'a str,
     to: &'a str,
     topic: &'a str,
@@ -58,8 +77,10 @@ struct Piece<'a> {
 pub fn html(letters: &[Letter]) -> String {
     let letters = letters
         .iter()
+        .enumerate()
         .rev()
-        .map(|letter| LetterView {
+        .map(|(index, letter)| LetterView {
+            id: anchor(index + 1, letter),
             subject: &letter.subject,
             to: &letter.to,
             topic: &letter.topic,
@@ -120,6 +141,15 @@ mod tests {
         assert!(page.contains("&lt;script&gt;x&lt;/script&gt;"));
         assert!(page.contains("<h2>Report &lt;ready&gt; &amp; waiting</h2>"));
         assert!(!page.contains("<script>"));
+    }
+
+    #[test]
+    fn every_letter_has_an_id_to_link_to() {
+        let mut odd = letter("second");
+        odd.message_id = "a b\"><x".into();
+        let page = html(&[letter("first"), odd]);
+        assert!(page.contains("<article id=\"letter-m-1\">"), "{page}");
+        assert!(page.contains("<article id=\"letter-2\">"), "{page}");
     }
 
     #[test]

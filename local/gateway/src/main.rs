@@ -9,7 +9,7 @@ use cafe_gateway::api::{self, Api, TIMEOUTS};
 use cafe_gateway::mappings::position::StreamPosition;
 use cafe_gateway::mappings::{SqsMapping, StreamMapping};
 use cafe_gateway::metrics_log::FunctionsLog;
-use cafe_gateway::ops_page::{Watched, WatchedQueue};
+use cafe_gateway::ops_page::{QueueKind, Watched, WatchedQueue};
 use cafe_gateway::settings::*;
 use cafe_shared::{clients, telemetry};
 use tracing::info;
@@ -38,19 +38,24 @@ async fn serve() -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(&address).await?;
     info!(address, "gateway listening");
     let watched_queues = [
-        &resources.orders_queue,
-        &resources.orders_dead_letter_queue,
-        &resources.notifier_failures_queue,
+        (&resources.orders_queue, QueueKind::Work),
+        (&resources.orders_dead_letter_queue, QueueKind::ParkedOrders),
+        (
+            &resources.notifier_failures_queue,
+            QueueKind::ParkedNotifications,
+        ),
     ]
-    .map(|queue| WatchedQueue {
+    .map(|(queue, kind)| WatchedQueue {
         name: queue.name.clone(),
         url: queue.url.clone(),
+        kind,
     })
     .into();
     let api = Api {
         aws,
         queue_url: resources.orders_queue.url,
         state_machine_arn: resources.state_machine.arn,
+        reports_bucket: resources.reports_bucket,
         mailbox_file: PathBuf::from(MAILBOX_FILE.value()),
         watched: Watched {
             queues: watched_queues,

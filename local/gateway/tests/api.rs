@@ -26,6 +26,7 @@ async fn gateway(timeouts: Timeouts) -> SocketAddr {
         queue_url: "http://127.0.0.1:9/123456789012/orders-queue".into(),
         state_machine_arn: "arn:aws:states:us-east-1:123456789012:stateMachine:InventoryReport"
             .into(),
+        reports_bucket: "cafe-reports".into(),
         // No file: an empty mailbox.
         mailbox_file: PathBuf::from(format!(
             "{}/cafe-gateway-api-tests-{}-none.jsonl",

@@ -6,6 +6,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use aws_sdk_dynamodbstreams::types::{Record, StreamRecord};
+use aws_sdk_s3::operation::get_object::{GetObjectError, GetObjectOutput};
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::error::NoSuchKey;
+use aws_sdk_sfn::operation::describe_execution::DescribeExecutionOutput;
 use aws_sdk_sfn::operation::list_executions::{ListExecutionsError, ListExecutionsOutput};
 use aws_sdk_sfn::operation::start_execution::{StartExecutionError, StartExecutionOutput};
 use aws_sdk_sfn::types::{ExecutionListItem, ExecutionStatus};
@@ -22,7 +26,7 @@ use cafe_gateway::Aws;
 use cafe_gateway::api::{Api, SQS_CODES_CAUSED_BY_THE_ORDER, router};
 use cafe_gateway::mappings::position::StreamPosition;
 use cafe_gateway::metrics_log::FunctionsLog;
-use cafe_gateway::ops_page::{Watched, WatchedQueue};
+use cafe_gateway::ops_page::{QueueKind, Watched, WatchedQueue};
 use cafe_tests::unreachable_sdk_config;
 use serde_json::{Value, json};
 use tower::ServiceExt;
@@ -51,16 +55,22 @@ fn api_on(aws: Aws) -> Api {
         aws,
         queue_url: QUEUE_URL.into(),
         state_machine_arn: MACHINE_ARN.into(),
+        reports_bucket: "cafe-reports".into(),
         mailbox_file: PathBuf::from("/nonexistent/cafe-gateway-router-tests/mailbox.jsonl"),
         watched: Watched {
             queues: [
-                ("orders-queue", QUEUE_URL),
-                ("orders-dlq", DLQ_URL),
-                ("notifier-failures", FAILURES_URL),
+                ("orders-queue", QUEUE_URL, QueueKind::Work),
+                ("orders-dlq", DLQ_URL, QueueKind::ParkedOrders),
+                (
+                    "notifier-failures",
+                    FAILURES_URL,
+                    QueueKind::ParkedNotifications,
+                ),
             ]
-            .map(|(name, url)| WatchedQueue {
+            .map(|(name, url, kind)| WatchedQueue {
                 name: name.into(),
                 url: url.into(),
+                kind,
             })
             .into(),
             stream_position: StreamPosition::default(),
@@ -442,6 +452,316 @@ fn stream_record(sequence: &str, written: i64) -> Record {
 
 const STARTED: i64 = 1_700_000_000;
 
+/// Step Functions' answer to DescribeExecution: failed with this error and cause.
+fn described_failure(error: &'static str, cause: &'static str) -> Rule {
+    mock!(aws_sdk_sfn::Client::describe_execution).then_output(move || {
+        DescribeExecutionOutput::builder()
+            .execution_arn("arn:execution:failed")
+            .state_machine_arn(MACHINE_ARN)
+            .status(ExecutionStatus::Failed)
+            .start_date(DateTime::from_secs(STARTED))
+            .error(error)
+            .cause(cause)
+            .build()
+            .unwrap()
+    })
+}
+
+/// A mailbox file of the test's own holding these (subject, body, message id) letters.
+fn mailbox_file(test: &str, letters: &[(&str, &str, &str)]) -> PathBuf {
+    let path = std::env::temp_dir().join(format!(
+        "cafe-gateway-router-{test}-{}.mailbox.jsonl",
+        std::process::id()
+    ));
+    let lines: String = letters
+        .iter()
+        .map(|(subject, body, id)| {
+            let letter = json!({"topic": "EmailReport", "to": "manager@cafe.example",
+                "subject": subject, "body": body, "timestamp": "2026-12-06T00:00:00Z", "messageId": id});
+            format!("{letter}\n")
+        })
+        .collect();
+    std::fs::write(&path, lines).unwrap();
+    path
+}
+
+/// The HTML of the card whose heading is `title`.
+fn card<'a>(page: &'a str, title: &str) -> &'a str {
+    let heading = format!("<h3>{title}</h3>");
+    let at = page
+        .find(&heading)
+        .unwrap_or_else(|| panic!("no card {title}: {page}"));
+    let start = page[..at].rfind("<div class=\"card").unwrap();
+    let end = at + page[at..].find("\n</div>").unwrap();
+    &page[start..end]
+}
+
+/// An API whose SQS client answers by `sqs`; every other client points at a closed port.
+fn queues_only(sqs: &[&Rule]) -> Api {
+    let mut aws = unreachable();
+    aws.sqs = mock_client!(aws_sdk_sqs, RuleMode::MatchAny, sqs);
+    api_on(aws)
+}
+
+#[tokio::test]
+async fn a_parked_order_asks_for_action_and_names_its_verbs_while_an_empty_queue_stays_calm() {
+    let (orders, dlq, failures) = (
+        depth(QUEUE_URL, 3, 0),
+        depth(DLQ_URL, 1, 0),
+        depth(FAILURES_URL, 0, 0),
+    );
+    let (status, page) = ops(queues_only(&[&orders, &dlq, &failures]), "text/html").await;
+    assert_eq!(status, StatusCode::OK);
+    let parked = card(&page, "orders-dlq");
+    assert!(
+        parked.starts_with("<div class=\"card needs-action\">") && parked.contains("needs action"),
+        "{parked}"
+    );
+    let verbs = parked
+        .find("<code>make dlq-peek</code>")
+        .zip(parked.find("<code>make redrive-orders</code>"));
+    assert!(
+        verbs.is_some_and(|(peek, redrive)| peek < redrive),
+        "look first, then redrive: {parked}"
+    );
+    let calm = card(&page, "notifier-failures");
+    assert!(
+        calm.starts_with("<div class=\"card calm\">")
+            && calm.contains("nothing parked")
+            && !calm.contains("needs action")
+            && !calm.contains("<code>"),
+        "{calm}"
+    );
+    let work = card(&page, "orders-queue");
+    assert!(
+        work.starts_with("<div class=\"card \">") && !work.contains("needs action"),
+        "orders waiting on the orders queue are work, not parked: {work}"
+    );
+
+    // Parked notifications name their own verb; a message in flight there counts too.
+    let (orders, dlq, failures) = (
+        depth(QUEUE_URL, 0, 0),
+        depth(DLQ_URL, 0, 0),
+        depth(FAILURES_URL, 0, 2),
+    );
+    let (_, page) = ops(queues_only(&[&orders, &dlq, &failures]), "text/html").await;
+    let parked = card(&page, "notifier-failures");
+    assert!(
+        parked.contains("needs-action")
+            && parked.contains("<code>make replay-notifications</code>"),
+        "{parked}"
+    );
+    assert!(card(&page, "orders-dlq").contains("nothing parked"));
+}
+
+#[tokio::test]
+async fn the_stream_is_caught_up_when_nothing_waits_and_behind_while_a_record_does() {
+    let api = api_on(unreachable());
+    let batch = [
+        stream_record("101", STARTED),
+        stream_record("102", STARTED + 1),
+    ];
+    let position = api.watched.stream_position.clone();
+    position.handed_over("shard-1", &batch);
+    position.settled("shard-1", Some("102"), None, &batch);
+    let (_, page) = ops(api, "text/html").await;
+    let shard = card(&page, "shard-1");
+    assert!(
+        shard.contains("caught up") && !shard.contains("behind"),
+        "{shard}"
+    );
+    assert!(
+        page.contains("parked on the failure queue; caught up"),
+        "{page}"
+    );
+
+    let api = api_on(unreachable());
+    api.watched
+        .stream_position
+        .handed_over("shard-1", &[stream_record("103", STARTED)]);
+    let (_, body) = ops(api, "application/json").await;
+    let answer: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(answer["stream"]["caughtUp"], false, "{answer}");
+    assert!(answer["stream"]["waitingSeconds"].as_f64().unwrap() > 0.0);
+}
+
+#[tokio::test]
+async fn executions_link_their_report_and_email_and_a_failed_one_shows_its_error_and_cause() {
+    let listed = executions(&[
+        (
+            "fine-1",
+            ExecutionStatus::Succeeded,
+            STARTED,
+            Some(STARTED + 2),
+        ),
+        (
+            "broke-1",
+            ExecutionStatus::Failed,
+            STARTED + 10,
+            Some(STARTED + 11),
+        ),
+        (
+            "quiet-1",
+            ExecutionStatus::Succeeded,
+            STARTED + 20,
+            Some(STARTED + 22),
+        ),
+    ]);
+    let described = described_failure(
+        "DatabaseUnavailable",
+        "connection refused by 127.0.0.1:3306",
+    );
+    let mut aws = unreachable();
+    aws.sfn = mock_client!(aws_sdk_sfn, RuleMode::MatchAny, &[&listed, &described]);
+    let mut api = api_on(aws);
+    api.mailbox_file = mailbox_file(
+        "executions",
+        &[
+            (
+                "Café inventory report",
+                "Open it: http://127.0.0.1:4566/cafe-reports/reports/fine-1.html?X-Amz-Signature=1 (works for 1 hour)",
+                "m-fine",
+            ),
+            (
+                "Café inventory report could not be produced",
+                "No report this time. Reference: broke-1.",
+                "",
+            ),
+            (
+                "Café inventory report",
+                "about fine-10, not the others",
+                "m-other",
+            ),
+        ],
+    );
+    let mailbox = api.mailbox_file.clone();
+    let (_, page) = ops(api, "text/html").await;
+    let fine = card(&page, "fine-1");
+    assert!(
+        fine.contains("<a href=\"/reports/fine-1.html\">report</a>")
+            && fine.contains("<a href=\"/mailbox#letter-m-fine\">email</a>"),
+        "{fine}"
+    );
+    let broke = card(&page, "broke-1");
+    assert!(
+        broke.contains("<a href=\"/mailbox#letter-2\">email</a>") && !broke.contains("/reports/"),
+        "the failure notice, which has no message id: the second letter; no report: {broke}"
+    );
+    assert!(
+        broke.contains("DatabaseUnavailable")
+            && broke.contains("<p class=\"cause\">connection refused by 127.0.0.1:3306</p>"),
+        "{broke}"
+    );
+    let quiet = card(&page, "quiet-1");
+    assert!(
+        !quiet.contains("/mailbox#") && quiet.contains("No email of it in the mailbox."),
+        "{quiet}"
+    );
+    assert_eq!(described.num_calls(), 1, "described: the failed one only");
+
+    let request = Request::builder()
+        .uri("/mailbox")
+        .header("host", "127.0.0.1:3000")
+        .header("accept", "text/html")
+        .body(Body::empty())
+        .unwrap();
+    let (_, bytes) = send(api_with_mailbox(mailbox.clone()), request).await;
+    let html = String::from_utf8(bytes.to_vec()).unwrap();
+    for id in ["letter-m-fine", "letter-2", "letter-m-other"] {
+        assert!(
+            html.contains(&format!("<article id=\"{id}\">")),
+            "{id}: {html}"
+        );
+    }
+    std::fs::remove_file(mailbox).unwrap();
+}
+
+fn api_with_mailbox(mailbox_file: PathBuf) -> Api {
+    let mut api = api_on(unreachable());
+    api.mailbox_file = mailbox_file;
+    api
+}
+
+/// `GET path` through the router: status, headers and body text.
+async fn get(api: Api, path: &str) -> (StatusCode, axum::http::HeaderMap, String) {
+    let request = Request::builder()
+        .uri(path)
+        .header("host", "127.0.0.1:3000")
+        .body(Body::empty())
+        .unwrap();
+    let response = router(api, Duration::from_secs(5))
+        .oneshot(request)
+        .await
+        .unwrap();
+    let (status, headers) = (response.status(), response.headers().clone());
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    (
+        status,
+        headers,
+        String::from_utf8_lossy(&bytes).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn a_report_is_served_from_the_bucket_under_its_execution_name_only() {
+    let stored = mock!(aws_sdk_s3::Client::get_object)
+        .match_requests(|get| {
+            get.bucket() == Some("cafe-reports") && get.key() == Some("reports/fine-1.html")
+        })
+        .then_output(|| {
+            GetObjectOutput::builder()
+                .body(ByteStream::from_static(
+                    b"<h1>Caf\xc3\xa9 inventory report</h1>",
+                ))
+                .build()
+        });
+    let missing = mock!(aws_sdk_s3::Client::get_object)
+        .then_error(|| GetObjectError::NoSuchKey(NoSuchKey::builder().build()));
+    let reports = || {
+        let mut aws = unreachable();
+        aws.s3 = mock_client!(aws_sdk_s3, RuleMode::MatchAny, &[&stored, &missing]);
+        api_on(aws)
+    };
+
+    let (status, headers, body) = get(reports(), "/reports/fine-1.html").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body, "<h1>Café inventory report</h1>");
+    assert_eq!(headers["content-type"], "text/html; charset=utf-8");
+    assert!(
+        headers["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .starts_with("default-src 'none'"),
+        "{headers:?}"
+    );
+
+    let (status, _, body) = get(reports(), "/reports/gone-1.html").await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    assert!(
+        body.contains("s3://cafe-reports/reports/gone-1.html"),
+        "{body}"
+    );
+
+    for path in [
+        "/reports/..%2Fsecret.html",
+        "/reports/a%2Fb.html",
+        "/reports/fine-1.htm",
+        "/reports/.html",
+        "/reports/a%00b.html",
+        "/reports/a%20b.html",
+        "/reports/a%5Cb.html",
+    ] {
+        let (status, _, body) = get(reports(), path).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{path}: {body}");
+    }
+    let (status, _, _) = get(reports(), "/reports/a/b.html").await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "no route below /reports/");
+    assert_eq!(stored.num_calls(), 1);
+    assert_eq!(missing.num_calls(), 1, "only the two good names reached S3");
+}
+
 #[tokio::test]
 async fn ops_shows_queue_depths_the_stream_the_executions_and_the_metric_sums() {
     let (orders, dlq, failures) = (
@@ -484,9 +804,14 @@ async fn ops_shows_queue_depths_the_stream_the_executions_and_the_metric_sums() 
     assert_eq!(
         answer["queues"],
         json!({
-            "orders-queue": {"approximateNumberOfMessages": 4, "approximateNumberOfMessagesNotVisible": 2},
-            "orders-dlq": {"approximateNumberOfMessages": 1, "approximateNumberOfMessagesNotVisible": 0},
-            "notifier-failures": {"approximateNumberOfMessages": 0, "approximateNumberOfMessagesNotVisible": 0},
+            "orders-queue": {"kind": "work", "approximateNumberOfMessages": 4, "approximateNumberOfMessagesNotVisible": 2},
+            "orders-dlq": {
+                "kind": "parkedOrders",
+                "approximateNumberOfMessages": 1,
+                "approximateNumberOfMessagesNotVisible": 0,
+                "needsAction": QueueKind::ParkedOrders.remedy().unwrap(),
+            },
+            "notifier-failures": {"kind": "parkedNotifications", "approximateNumberOfMessages": 0, "approximateNumberOfMessagesNotVisible": 0},
         })
     );
     let shard = &answer["stream"]["shards"][0];
@@ -496,6 +821,8 @@ async fn ops_shows_queue_depths_the_stream_the_executions_and_the_metric_sums() 
     assert_eq!(shard["lagFrom"], "lastFinished");
     assert!(shard["lagSeconds"].as_f64().unwrap() > 0.0, "{shard}");
     assert_eq!(answer["stream"]["parked"], 0);
+    assert_eq!(answer["stream"]["caughtUp"], true, "nothing waits");
+    assert_eq!(answer["stream"]["waitingSeconds"], Value::Null);
 
     let executions = answer["executions"].as_array().unwrap();
     assert_eq!(executions.len(), 2);
@@ -505,6 +832,12 @@ async fn ops_shows_queue_depths_the_stream_the_executions_and_the_metric_sums() 
     assert_eq!(executions[1]["status"], "SUCCEEDED");
     assert_eq!(executions[1]["durationSeconds"], 3.0);
     assert_eq!(executions[1]["startDate"], "2023-11-14T22:13:20Z");
+    assert_eq!(executions[1]["report"], "/reports/older.html");
+    assert_eq!(
+        executions[0]["report"],
+        Value::Null,
+        "no report while it runs"
+    );
 
     assert_eq!(
         answer["metrics"]["functions"],
@@ -531,7 +864,8 @@ async fn the_ops_page_refreshes_itself_and_escapes_what_comes_from_data() {
         STARTED,
         Some(STARTED + 1),
     )]);
-    let mut api = api(&[&orders, &dlq, &failures], &[&listed]);
+    let described = described_failure("<b>Boom</b>", "<script>alert(3)</script>");
+    let mut api = api(&[&orders, &dlq, &failures], &[&listed, &described]);
     let hostile = emf("<img src=x onerror=alert(2)>", "OrdersStored", 1);
     let log = functions_log("html", &[&hostile]);
     api.watched.functions_log = log.clone();
@@ -554,6 +888,11 @@ async fn the_ops_page_refreshes_itself_and_escapes_what_comes_from_data() {
     assert!(
         page.contains("&lt;img src=x onerror=alert(2)&gt;"),
         "{page}"
+    );
+    assert!(
+        page.contains("&lt;b&gt;Boom&lt;/b&gt;")
+            && page.contains("&lt;script&gt;alert(3)&lt;/script&gt;"),
+        "the failure's error and cause, escaped: {page}"
     );
     assert!(
         !page.contains("<script") && !page.contains("<img"),

@@ -11,6 +11,7 @@ import os
 import pathlib
 import sys
 import unittest
+import uuid
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "local"))
@@ -58,8 +59,8 @@ class WhatTheScheduleSends(unittest.TestCase):
             report.schedule_input(computed)
 
     def test_make_report_starts_the_execution_the_schedule_starts(self):
-        # On moto's Step Functions: the input is the schedule's, and the execution is named by
-        # Step Functions, as for a scheduled start (no name is sent).
+        # On moto's Step Functions: the input is the schedule's, and the execution is named with a
+        # UUID, as Step Functions names a scheduled start; two starts are two executions.
         import boto3
         from moto import mock_aws
 
@@ -73,9 +74,12 @@ class WhatTheScheduleSends(unittest.TestCase):
                 roleArn="arn:aws:iam::123456789012:role/report",
             )["stateMachineArn"]
             execution = report.start_as_scheduled(sfn, machine, report.schedule_input())
+            again = report.start_as_scheduled(sfn, machine, report.schedule_input())
             described = sfn.describe_execution(executionArn=execution)
         self.assertEqual(described["input"], check.create_report_input(api_body()))
         self.assertEqual(described["stateMachineArn"], machine)
+        self.assertEqual(str(uuid.UUID(described["name"])), described["name"])
+        self.assertNotEqual(again, execution)
 
 
 def api_body():

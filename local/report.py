@@ -5,7 +5,7 @@ for it to end, and print its status and the email it produced.
 The schedule (template.yaml, the `AWS::Scheduler::Schedule`) calls Step Functions' StartExecution
 on the report's state machine with its `Target.Input` and no name; this does the same on the local
 state machine (its ARN from the emulator's ready file), with the input read from the schedule in
-template.yaml, where it is written once. The email is the one the gateway's mailbox shows for this
+template.yaml, where it is written once, and a UUID for a name, as Step Functions names it. The email is the one the gateway's mailbox shows for this
 execution. Exits non-zero if the stack is not running, the execution does not succeed, or no
 email comes.
 
@@ -17,6 +17,7 @@ import os
 import sys
 import time
 import urllib.request
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -45,9 +46,12 @@ def schedule_input(template: dict[str, Any] | None = None) -> str:
 
 
 def start_as_scheduled(sfn: Any, state_machine_arn: str, execution_input: str) -> str:
-    """StartExecution as EventBridge Scheduler's Step Functions target calls it (the input, no
-    name: Step Functions names the execution); returns the execution's ARN."""
-    started = sfn.start_execution(stateMachineArn=state_machine_arn, input=execution_input)
+    """StartExecution as EventBridge Scheduler's Step Functions target calls it: the schedule's
+    input, and no name of the caller's, so Step Functions names the execution with a UUID; returns
+    the execution's ARN. The UUID is sent here: moto 5.2.5's executing backend names a nameless
+    execution None (its `$$.Execution.Name` is null), and a second nameless start with the same
+    input would return the first execution instead of starting another."""
+    started = sfn.start_execution(stateMachineArn=state_machine_arn, input=execution_input, name=str(uuid.uuid4()))
     return str(started["executionArn"])
 
 

@@ -353,3 +353,66 @@ async fn the_ops_page_shows_the_queues_the_stream_and_what_the_functions_counted
     );
     assert!(after["executions"].is_array(), "{after}");
 }
+
+/// `make report` as a user runs it (local/report.py): the state machine started as the deployed
+/// schedule starts it (the schedule's `Target.Input` from template.yaml, a name Step Functions
+/// gives), then the execution's status and its report email printed.
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the local stack: run with `make e2e`"]
+async fn make_report_starts_what_the_schedule_starts_and_prints_its_email() {
+    let root = cafe_tests::workspace_root();
+    let ran = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(root.join(".venv/bin/python"))
+            .arg("local/report.py")
+            .current_dir(&root)
+            .output()
+    })
+    .await
+    .unwrap()
+    .expect("local/report.py runs");
+    let printed = String::from_utf8_lossy(&ran.stdout);
+    assert!(
+        ran.status.success(),
+        "{printed}{}",
+        String::from_utf8_lossy(&ran.stderr)
+    );
+    assert!(printed.contains("execution SUCCEEDED"), "{printed}");
+    let name = printed
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("execution ")?
+                .strip_suffix(" started; waiting for it to end")
+        })
+        .unwrap_or_else(|| panic!("no execution named in {printed}"));
+
+    let machine = &resources().state_machine.arn;
+    let execution = format!(
+        "{}:{name}",
+        machine.replacen(":stateMachine:", ":execution:", 1)
+    );
+    let sfn = aws_sdk_sfn::Client::new(&sdk_config_for(EMULATOR));
+    let described = sfn
+        .describe_execution()
+        .execution_arn(&execution)
+        .send()
+        .await
+        .unwrap();
+    let template = cafe_tests::template::template();
+    let scheduled_input = template["Resources"]
+        .as_mapping()
+        .expect("Resources")
+        .values()
+        .find(|r| r["Type"] == "AWS::Scheduler::Schedule")
+        .and_then(|schedule| schedule["Properties"]["Target"]["Input"].as_str())
+        .expect("template.yaml's schedule and its Target.Input");
+    assert_eq!(described.input(), Some(scheduled_input));
+
+    let output: Value = serde_json::from_str(described.output().unwrap()).unwrap();
+    let (email, link) = report_email(&output).await;
+    assert!(link.contains(&format!("/reports/{name}.html?")), "{link}");
+    assert!(
+        printed.contains(&format!("Subject: {}", email["subject"].as_str().unwrap())),
+        "{printed}"
+    );
+    assert!(printed.contains(&link), "{printed}");
+}

@@ -1,43 +1,256 @@
 #!/usr/bin/env python3
-"""The gateway's ops page in a real browser: screenshots at desktop and phone width, and the page's
-headings as the browser built it. Needs a running local stack (make local-up) and Debian's
-chromium (apt-get install chromium). Stdlib only.
+"""The gateway's ops page, and the newest report it links to, in a real browser at desktop and
+phone width: screenshots, headings, and the layout as Chromium laid it out. Needs a running local
+stack that has done something (make e2e runs this after the end-to-end tests) and Debian's
+chromium (apt-get install chromium). Stdlib only: Chromium is driven over the DevTools protocol
+on a pipe (--remote-debugging-pipe: it reads NUL-terminated JSON on fd 3, writes on fd 4).
 
-    python3 tests/ops_page.py            # writes target/ops/ops-desktop.png and ops-phone.png
+    python3 tests/ops_page.py          # target/ops/{ops,report}-{desktop,phone}.png
+    python3 tests/ops_page.py --docs   # and copies the four into docs/
 
-Exits non-zero, saying why, if chromium is missing, a screenshot is missing or not as wide as
-asked, or a section heading is not on the page.
+Exits non-zero, saying why, if chromium is missing, or the page is not as it should be:
+a heading missing; at 1280x900 the functions' metrics not in the first screen; at 375 px anything
+wider than the screen; a parking queue holding a message without the warning look and its verbs,
+or an empty one without the calm look; the report without its title or its reorder section.
 """
 
+import argparse
+import base64
+import fcntl
+import json
+import os
+import select
 import shutil
-import struct
 import subprocess
 import sys
+import tempfile
+import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
-URL = "http://127.0.0.1:3000/ops"
-OUT = Path(__file__).resolve().parent.parent / "target" / "ops"
+ROOT = Path(__file__).resolve().parent.parent
+GATEWAY = "http://127.0.0.1:3000"
+URL = f"{GATEWAY}/ops"
+OUT = ROOT / "target" / "ops"
+DOCS = ROOT / "docs"
 SIZES = {"desktop": (1280, 900), "phone": (375, 1200)}
 HEADINGS = ["Café ops", "Queues", "Order stream", "Report executions", "Function metrics"]
+# The verbs each parking queue's warning names, in this order.
+VERBS = {"orders-dlq": ["make dlq-peek", "make redrive-orders"], "notifier-failures": ["make replay-notifications"]}
+REPORT_TITLE = "Café inventory report"
 # A browser that hangs on a page must not hang the check.
 TIMEOUT = 60
 
 
-def chromium(*arguments):
-    command = ["chromium", "--headless", "--no-sandbox", "--hide-scrollbars", *arguments]
-    return subprocess.run(command, capture_output=True, encoding="utf-8", errors="replace", timeout=TIMEOUT)
+class Browser:
+    """One headless Chromium, driven over its DevTools pipe, with one page (a flat session)."""
+
+    def __init__(self) -> None:
+        to_chromium, self._writer = os.pipe()
+        self._reader, from_chromium = os.pipe()
+        self._profile = tempfile.TemporaryDirectory(prefix="cafe-ops-chromium-")
+
+        def pipes_on_3_and_4() -> None:
+            # Above 10 first, so that neither lands on 3 or 4 and is overwritten by the other.
+            high_in = fcntl.fcntl(to_chromium, fcntl.F_DUPFD, 10)
+            high_out = fcntl.fcntl(from_chromium, fcntl.F_DUPFD, 10)
+            os.dup2(high_in, 3)
+            os.dup2(high_out, 4)
+
+        command = [
+            "chromium",
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--hide-scrollbars",
+            "--no-first-run",
+            "--remote-debugging-pipe",
+            f"--user-data-dir={self._profile.name}",
+        ]
+        self._process = subprocess.Popen(
+            command,
+            pass_fds=(3, 4),
+            preexec_fn=pipes_on_3_and_4,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        os.close(to_chromium)
+        os.close(from_chromium)
+        self._buffer = b""
+        self._next_id = 0
+        self.events: list[dict[str, Any]] = []
+        target = self.send("Target.createTarget", {"url": "about:blank"})["targetId"]
+        self._session = self.send("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
+        self.page("Page.enable")
+
+    def close(self) -> None:
+        self._process.kill()
+        self._process.wait()
+        os.close(self._writer)
+        os.close(self._reader)
+        self._profile.cleanup()
+
+    def _message(self, deadline: float) -> dict[str, Any]:
+        while b"\0" not in self._buffer:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([self._reader], [], [], left)[0]:
+                raise TimeoutError("chromium did not answer in time")
+            chunk = os.read(self._reader, 1 << 20)
+            if not chunk:
+                raise ConnectionError("chromium closed its DevTools pipe")
+            self._buffer += chunk
+        message, self._buffer = self._buffer.split(b"\0", 1)
+        return json.loads(message)
+
+    def send(self, method: str, params: dict[str, Any] | None = None, session: str | None = None) -> dict[str, Any]:
+        self._next_id += 1
+        request: dict[str, Any] = {"id": self._next_id, "method": method, "params": params or {}}
+        if session:
+            request["sessionId"] = session
+        os.write(self._writer, json.dumps(request).encode() + b"\0")
+        deadline = time.monotonic() + TIMEOUT
+        while True:
+            message = self._message(deadline)
+            if message.get("id") == self._next_id:
+                if "error" in message:
+                    raise RuntimeError(f"{method}: {message['error']}")
+                return message.get("result", {})
+            self.events.append(message)
+
+    def page(self, method: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
+        return self.send(method, params, self._session)
+
+    def open(self, url: str, width: int, height: int) -> None:
+        """`url` at this viewport, a phone's (touch, the page's viewport tag) below 500 px."""
+        self.page(
+            "Emulation.setDeviceMetricsOverride",
+            {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": width < 500},
+        )
+        self.events.clear()
+        self.page("Page.navigate", {"url": url})
+        deadline = time.monotonic() + TIMEOUT
+        while not any(e.get("method") == "Page.loadEventFired" for e in self.events):
+            self.events.append(self._message(deadline))
+
+    def evaluate(self, expression: str) -> Any:
+        answer = self.page("Runtime.evaluate", {"expression": expression, "returnByValue": True})
+        if "exceptionDetails" in answer:
+            raise RuntimeError(f"{expression}: {answer['exceptionDetails']}")
+        return answer["result"].get("value")
+
+    def screenshot(self, path: Path) -> None:
+        shot = self.page("Page.captureScreenshot", {"format": "png"})
+        path.write_bytes(base64.b64decode(shot["data"]))
 
 
-def png_size(path):
-    """Width and height from a PNG's IHDR chunk, which the format puts first."""
-    head = path.read_bytes()[:24]
-    if len(head) < 24 or head[:8] != b"\x89PNG\r\n\x1a\n" or head[12:16] != b"IHDR":
-        raise ValueError(f"{path} is not a PNG")
-    return struct.unpack(">II", head[16:24])
+# What the page shows of each parking queue, from the page as laid out.
+PARKING_CARDS = """
+[...document.querySelectorAll('#queues .card')].map(card => ({
+  name: card.querySelector('h3').textContent,
+  classes: [...card.classList],
+  messages: [...card.querySelectorAll('tr')]
+    .filter(row => ['waiting', 'in flight'].includes(row.querySelector('th').textContent))
+    .reduce((sum, row) => sum + Number(row.querySelector('td').textContent), 0),
+  commands: [...card.querySelectorAll('.action code')].map(code => code.textContent),
+  status: card.querySelector('.status')?.textContent ?? '',
+  background: getComputedStyle(card).backgroundColor,
+  border: getComputedStyle(card).borderColor,
+}))
+"""
 
 
-def main():
+def check_queues(browser: Browser) -> list[str]:
+    """A parking queue that holds a message looks unlike every calm card and names its verbs;
+    an empty one looks calm."""
+    problems = []
+    cards = browser.evaluate(PARKING_CARDS)
+    calm_looks = {(c["background"], c["border"]) for c in cards if "needs-action" not in c["classes"]}
+    for card in cards:
+        verbs = VERBS.get(card["name"])
+        if verbs is None:
+            continue
+        if card["messages"] > 0:
+            look = (card["background"], card["border"])
+            if "needs-action" not in card["classes"] or card["status"] != "needs action" or look in calm_looks:
+                problems.append(f"{card['name']} holds {card['messages']} message(s) but does not stand out: {card}")
+            elif card["commands"] != verbs:
+                problems.append(f"{card['name']} names {card['commands']}, not {verbs}")
+            else:
+                print(f"{card['name']} holds {card['messages']}: needs action, {' then '.join(verbs)}")
+        elif "calm" not in card["classes"] or card["commands"]:
+            problems.append(f"{card['name']} is empty but does not look calm: {card}")
+        else:
+            print(f"{card['name']} is empty: calm")
+    missing = set(VERBS) - {card["name"] for card in cards}
+    if missing:
+        problems.append(f"no card for {sorted(missing)} in the queues")
+    return problems
+
+
+def check_fits(browser: Browser, what: str, width: int) -> list[str]:
+    scroll_width = browser.evaluate("document.documentElement.scrollWidth")
+    if scroll_width > width:
+        return [f"{what} at {width} px is {scroll_width} px wide: it scrolls sideways"]
+    return []
+
+
+def check_ops(browser: Browser, name: str, width: int, height: int) -> list[str]:
+    problems = []
+    browser.open(URL, width, height)
+    headings = browser.evaluate("[...document.querySelectorAll('h1, h2')].map(h => h.textContent)")
+    missing = [heading for heading in HEADINGS if heading not in headings]
+    if missing:
+        problems.append(f"the ops page at {width} px lacks the headings {missing} (has {headings})")
+    if name == "desktop":
+        metrics = browser.evaluate(
+            "(() => { const s = document.getElementById('metrics'); const first = s && s.querySelector('.card, p');"
+            " return s && {top: s.getBoundingClientRect().top,"
+            " firstBottom: first ? first.getBoundingClientRect().bottom : null, screen: innerHeight}; })()"
+        )
+        if metrics is None:
+            problems.append("the ops page has no #metrics section")
+        elif metrics["top"] >= metrics["screen"] or (metrics["firstBottom"] or 0) > metrics["screen"]:
+            problems.append(f"the functions' metrics are below the fold at {width}x{height}: {metrics}")
+        else:
+            print(f"metrics at {metrics['top']:.0f} px, in the first {metrics['screen']} px")
+        problems += check_queues(browser)
+    else:
+        problems += check_fits(browser, "the ops page", width)
+    shot = OUT / f"ops-{name}.png"
+    browser.screenshot(shot)
+    print(f"{shot}: {width}x{height}")
+    return problems
+
+
+def newest_report_link(browser: Browser) -> str | None:
+    """The ops page's link to the newest succeeded execution's report (executions are listed
+    newest first, and only a succeeded one links a report)."""
+    browser.open(URL, *SIZES["desktop"])
+    return browser.evaluate("document.querySelector('#executions a[href^=\"/reports/\"]')?.href ?? null")
+
+
+def check_report(browser: Browser, url: str, name: str, width: int, height: int) -> list[str]:
+    problems = []
+    browser.open(url, width, height)
+    title = browser.evaluate("document.querySelector('h1')?.textContent.trim() ?? ''")
+    if not title.startswith(REPORT_TITLE):
+        problems.append(f"the report's h1 is {title!r}, not one starting {REPORT_TITLE!r}")
+    if not browser.evaluate("document.getElementById('reorder') !== null"):
+        problems.append("the report has no element with id reorder (its reorder-now section)")
+    if name == "phone":
+        problems += check_fits(browser, "the report", width)
+    shot = OUT / f"report-{name}.png"
+    browser.screenshot(shot)
+    print(f"{shot}: {width}x{height}")
+    return problems
+
+
+def main() -> str | None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--docs", action="store_true", help="also copy the four screenshots into docs/")
+    arguments = parser.parse_args()
     if shutil.which("chromium") is None:
         if shutil.which("apt-get") is None:
             # Off Debian `make chromium` installs nothing; the check is skipped, not failed.
@@ -51,26 +264,27 @@ def main():
         return f"{URL} does not answer ({e}); start the stack with make local-up"
 
     OUT.mkdir(parents=True, exist_ok=True)
+    for old in OUT.glob("*.png"):
+        old.unlink()
     problems = []
-    for name, (width, height) in SIZES.items():
-        shot = OUT / f"ops-{name}.png"
-        shot.unlink(missing_ok=True)
-        ran = chromium(f"--window-size={width},{height}", f"--screenshot={shot}", URL)
-        if not shot.exists():
-            problems.append(f"no {name} screenshot: chromium said {ran.stderr.strip()[-500:]}")
-            continue
-        got = png_size(shot)
-        if got[0] != width:
-            problems.append(f"{shot} is {got[0]}x{got[1]}, not {width} wide")
+    browser = Browser()
+    try:
+        for name, (width, height) in SIZES.items():
+            problems += check_ops(browser, name, width, height)
+        report = newest_report_link(browser)
+        if report is None:
+            problems.append("the ops page links no report: no execution has succeeded")
         else:
-            print(f"{shot}: {got[0]}x{got[1]}")
+            print(f"the newest report: {report}")
+            for name, (width, height) in SIZES.items():
+                problems += check_report(browser, report, name, width, height)
+    finally:
+        browser.close()
 
-    dom = chromium("--dump-dom", URL).stdout
-    missing = [heading for heading in HEADINGS if heading not in dom]
-    if missing:
-        problems.append(f"the page as chromium built it lacks {missing}")
-    else:
-        print(f"every heading is on the page: {', '.join(HEADINGS)}")
+    if arguments.docs:
+        for shot in sorted(OUT.glob("*.png")):
+            shutil.copyfile(shot, DOCS / shot.name)
+            print(f"copied {shot.name} into docs/")
     return "\n".join(problems) or None
 
 

@@ -462,8 +462,8 @@ fn seconds(seconds: Option<f64>) -> String {
 }
 
 /// The page (`templates/ops.html`, escaped by askama): four sections, each a card per thing. On a
-/// desktop the queues and the stream sit beside the functions' metrics, so all three are in the
-/// first screen, with the executions below; on a phone everything is one column. It reloads
+/// desktop the functions' metrics sit beside the queues, so both are in the first screen, and the
+/// executions beside the stream below them; on a phone everything is one column. It reloads
 /// itself every 5 s; no script, nothing fetched from elsewhere.
 #[derive(Template)]
 #[template(path = "ops.html", escape = "named")]

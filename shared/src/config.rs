@@ -62,13 +62,22 @@ pub const LOW_STOCK_THRESHOLD: Setting = Setting {
 };
 
 /// The currency the report's prices and stock value are in: an ISO 4217 code, three ASCII
-/// capital letters (any other value is refused at cold start). `USD`, `EUR` and `GBP` are shown
-/// with their symbol before the amount (`$1,234.50`, `€1,234.50`, `£1,234.50`), any other code
-/// after it (`1,234.50 CHF`); always with two decimals and thousands separators. The prices
+/// capital letters that ISO 4217 lists (any other value is refused at cold start). `USD`, `EUR`
+/// and `GBP` are shown with their symbol before the amount (`$1,234.50`, `€1,234.50`,
+/// `£1,234.50`), any other code after it (`1,234.50 CHF`); with as many decimals as the
+/// currency's minor unit (`1,235 JPY`, `1,234.500 KWD`) and thousands separators. The prices
 /// themselves are not converted: this names the currency the database has them in.
 pub const REPORT_CURRENCY: Setting = Setting {
     name: "REPORT_CURRENCY",
     default: "USD",
+};
+
+/// The café's time zone, an IANA name such as `Europe/London` or `America/New_York`: every time
+/// the report and its emails show is in it, with its abbreviation (`09:30 GMT`, `10:30 BST`).
+/// Any name the IANA database does not have is refused at cold start.
+pub const CAFE_TIME_ZONE: Setting = Setting {
+    name: "CAFE_TIME_ZONE",
+    default: "UTC",
 };
 
 /// How long the report link in the email works, in seconds (1 to 3600: the signing session's
@@ -143,13 +152,14 @@ pub const DB_QUERY_TIMEOUT_SECONDS: Setting = Setting {
 
 /// Every setting above. Each constant is named after its variable, so a function's sources show
 /// which settings it reads (the environment test relies on this).
-pub const ALL: [Setting; 22] = [
+pub const ALL: [Setting; 23] = [
     ORDERS_TABLE,
     ORDER_TOPIC_ARN,
     REPORT_TOPIC_ARN,
     REPORTS_BUCKET,
     LOW_STOCK_THRESHOLD,
     REPORT_CURRENCY,
+    CAFE_TIME_ZONE,
     REPORT_LINK_EXPIRY_SECONDS,
     REPORT_WAIT_SECONDS,
     DATABASE_URL,

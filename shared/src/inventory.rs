@@ -8,6 +8,10 @@ use tracing::warn;
 /// Step Functions refuses state payloads over 256 KB; an inventory whose JSON is larger than
 /// this is stored in S3 and passed by reference instead (claim check), leaving room for the
 /// rest of the state.
+/// The report's one name: the page's title and heading, its footer, and the subject of every
+/// email about it (the state machine's failure notice included; a test checks it).
+pub const REPORT_NAME: &str = "Café inventory report";
+
 pub const CLAIM_CHECK_BYTES: usize = 200_000;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

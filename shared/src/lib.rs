@@ -3,6 +3,8 @@
 //! conversions.
 //! No handler logic lives here.
 
+#[cfg(feature = "time-zone")]
+pub mod cafe_time;
 pub mod clients;
 pub mod config;
 #[cfg(feature = "dynamodb")]

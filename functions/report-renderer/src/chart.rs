@@ -18,13 +18,11 @@ const ROW_HEIGHT: usize = 44;
 /// Where the bars of a row start (from the top of the row), and how thick they are.
 const BAR_Y: usize = 21;
 const BAR_HEIGHT: usize = 16;
-/// A supplier name longer than this many columns (a wide character, such as a CJK ideograph,
-/// takes two) is cut, on a character, and ends with an ellipsis; the whole name is the label's
-/// tooltip. Leaves room for the low-stock marker at the end of the line, and where a label is
-/// still wider than estimated (all capitals, say) the template clips it short of the marker.
-pub const LABEL_COLUMNS: usize = 30;
-/// The width left for a label on a row with a low-stock marker: the marker takes the rest.
-const LABEL_CLIP: u32 = WIDTH - 72;
+/// The gap between a label and the low-stock marker after it, in SVG units.
+const MARKER_GAP: f64 = 8.0;
+/// The labels' and markers' font size (the page's CSS sets it), in SVG units: the width of a
+/// wide character such as a CJK ideograph.
+const FONT_SIZE: f64 = 14.0;
 /// Roughly how wide a digit or letter of the figures is at the chart's font size, in SVG units:
 /// whether a bar's figure fits after the bar or goes inside its end.
 const FIGURE_CHAR_WIDTH: f64 = 8.0;
@@ -40,8 +38,7 @@ pub struct Chart {
     /// What the chart shows, in words, for screen readers (the SVG's `<desc>`).
     pub description: String,
     pub bar_height: usize,
-    /// How wide a label beside a low-stock marker may be, and how tall a row is (the clip).
-    pub label_clip: u32,
+    /// How tall a row is: the height of the box each label is drawn in.
     pub row_height: usize,
 }
 
@@ -49,8 +46,12 @@ pub struct Chart {
 pub struct Row {
     /// The row's top edge.
     pub y: usize,
-    /// The supplier's name as shown: cut to [`LABEL_COLUMNS`] when longer.
+    /// The supplier's name as shown: cut, with an ellipsis, only when it is wider than the room
+    /// the row has for it ([`label_room`]).
     pub label: String,
+    /// The width of the box the label is drawn in: the whole row, or what the row's low-stock
+    /// marker leaves. The box clips a label a font draws wider than estimated.
+    pub label_room: String,
     /// The whole name, when the label had to be cut.
     pub full_name: Option<String>,
     /// `1,234 bags`, `0 bags` or `too many bags to total`.
@@ -99,7 +100,9 @@ impl Chart {
                     _ => None,
                 };
                 let (figure_x, figure_inside) = place_figure(width.unwrap_or(0.0), &figure);
-                let cut = truncate(&supplier.name, LABEL_COLUMNS);
+                let low_label = format!("● {} low", count(low));
+                let room = label_room(low, &low_label);
+                let cut = truncate(&supplier.name, room);
                 description.push_str(&format!("; {}: {figure}", one_line(&supplier.name)));
                 if low > 0 {
                     description.push_str(&format!(", {} low on stock", beans(low)));
@@ -108,12 +111,13 @@ impl Chart {
                     y: TOP + i * ROW_HEIGHT,
                     full_name: cut.is_some().then(|| supplier.name.clone()),
                     label: cut.unwrap_or_else(|| one_line(&supplier.name).into_owned()),
+                    label_room: format!("{room:.1}"),
                     figure,
                     bar: width.map(|w| format!("{w:.1}")),
                     figure_x: format!("{figure_x:.1}"),
                     figure_inside,
                     low,
-                    low_label: format!("● {} low", count(low)),
+                    low_label,
                 }
             })
             .collect();
@@ -127,7 +131,6 @@ impl Chart {
             rows,
             description,
             bar_height: BAR_HEIGHT,
-            label_clip: LABEL_CLIP,
             row_height: ROW_HEIGHT,
         })
     }
@@ -167,27 +170,51 @@ fn place_figure(bar: f64, figure: &str) -> (f64, bool) {
     }
 }
 
-/// How many columns `c` takes: two for East Asian wide characters (ideographs, Hangul, kana,
-/// full-width forms, most emoji), none for combining marks and joiners, one otherwise. An
-/// estimate for cutting labels, not a font metric.
-fn columns(c: char) -> usize {
-    match u32::from(c) {
-        0x0300..=0x036F | 0x200B..=0x200F | 0xFE00..=0xFE0F => 0,
-        0x1100..=0x115F
-        | 0x2E80..=0x303E
-        | 0x3041..=0x33FF
-        | 0x3400..=0x4DBF
-        | 0x4E00..=0x9FFF
-        | 0xA000..=0xA4CF
-        | 0xAC00..=0xD7A3
-        | 0xF900..=0xFAFF
-        | 0xFE30..=0xFE4F
-        | 0xFF00..=0xFF60
-        | 0xFFE0..=0xFFE6
-        | 0x1F300..=0x1F64F
-        | 0x1F900..=0x1F9FF
-        | 0x20000..=0x3FFFD => 2,
-        _ => 1,
+/// The room a row has for its label: the chart's width, less the low-stock marker (bold, so a
+/// tenth wider) and a gap when the row has one.
+pub fn label_room(low: usize, low_label: &str) -> f64 {
+    let width = f64::from(WIDTH);
+    if low == 0 {
+        width
+    } else {
+        width - MARKER_GAP - text_width(low_label) * 1.1
+    }
+}
+
+/// Roughly how wide `text` is at the chart's font size, in SVG units.
+pub fn text_width(text: &str) -> f64 {
+    text.chars().map(char_width).sum()
+}
+
+/// Roughly how wide `c` is at the chart's font size, in SVG units: measured on DejaVu Sans, the
+/// widest of the common sans-serif fonts, so a label estimated to fit does fit in the others
+/// too. East Asian wide characters (ideographs, Hangul, kana, full-width forms, most emoji) are
+/// a whole font size wide; combining marks and joiners take nothing. An estimate for cutting
+/// labels, not a font metric: the label's box clips whatever a font draws wider still.
+fn char_width(c: char) -> f64 {
+    match c {
+        'i' | 'j' | 'l' | 'I' | 'J' | '.' | ',' | ':' | ';' | '\'' | '!' | '|' => 4.5,
+        'f' | 'r' | 't' | ' ' | '(' | ')' | '[' | ']' | '-' | '/' => 6.2,
+        'm' | 'w' | 'M' | 'W' | '@' | '%' | '—' => 13.6,
+        'A'..='Z' => 10.6,
+        c => match u32::from(c) {
+            0x0300..=0x036F | 0x200B..=0x200F | 0xFE00..=0xFE0F => 0.0,
+            0x1100..=0x115F
+            | 0x2E80..=0x303E
+            | 0x3041..=0x33FF
+            | 0x3400..=0x4DBF
+            | 0x4E00..=0x9FFF
+            | 0xA000..=0xA4CF
+            | 0xAC00..=0xD7A3
+            | 0xF900..=0xFAFF
+            | 0xFE30..=0xFE4F
+            | 0xFF00..=0xFF60
+            | 0xFFE0..=0xFFE6
+            | 0x1F300..=0x1F64F
+            | 0x1F900..=0x1F9FF
+            | 0x20000..=0x3FFFD => FONT_SIZE,
+            _ => 9.0,
+        },
     }
 }
 
@@ -202,21 +229,20 @@ fn one_line(name: &str) -> Cow<'_, str> {
     }
 }
 
-/// `name` on one line, cut to at most `max` columns on a character boundary and ending with `…`
-/// when longer; `None` when it fits.
-pub fn truncate(name: &str, max: usize) -> Option<String> {
+/// `name` on one line, cut on a character boundary to at most `room` wide (estimated, with
+/// [`text_width`]) and ending with `…` when wider; `None` when it fits.
+pub fn truncate(name: &str, room: f64) -> Option<String> {
     let line = one_line(name);
-    if line.chars().map(columns).sum::<usize>() <= max {
+    if text_width(&line) <= room {
         return None;
     }
     let mut cut = String::new();
-    let mut used = 0;
+    let mut used = char_width('…');
     for c in line.chars() {
-        // One column is kept for the ellipsis.
-        if used + columns(c) > max.saturating_sub(1) {
+        if used + char_width(c) > room {
             break;
         }
-        used += columns(c);
+        used += char_width(c);
         cut.push(c);
     }
     let mut cut = cut.trim_end().to_owned();
@@ -229,9 +255,9 @@ mod tests {
     use super::*;
     use cafe_shared::inventory::Bean;
 
-    /// The label a row shows for `name`: on one line, cut to `max` columns.
-    fn label(name: &str, max: usize) -> Cow<'_, str> {
-        truncate(name, max).map_or_else(|| one_line(name), Cow::Owned)
+    /// The label a row shows for `name`: on one line, cut to `room` wide.
+    fn label(name: &str, room: f64) -> Cow<'_, str> {
+        truncate(name, room).map_or_else(|| one_line(name), Cow::Owned)
     }
 
     fn bean(quantity: i64) -> Bean {
@@ -397,32 +423,54 @@ mod tests {
 
     #[test]
     fn long_names_are_cut_on_a_character_with_an_ellipsis() {
-        assert_eq!(label("Highland Bean Co.", 34), "Highland Bean Co.");
-        assert!(matches!(label("Highland Bean Co.", 34), Cow::Borrowed(_)));
-        assert_eq!(truncate("Highland Bean Co.", 34), None);
+        let room = f64::from(WIDTH);
+        assert_eq!(label("Highland Bean Co.", room), "Highland Bean Co.");
+        assert!(matches!(label("Highland Bean Co.", room), Cow::Borrowed(_)));
+        assert_eq!(truncate("Highland Bean Co.", room), None);
         let long = "The Extraordinarily Long-Named Cooperative of Highland Growers";
-        let cut = label(long, 34);
-        assert_eq!(cut, "The Extraordinarily Long-Named Co…");
-        assert_eq!(cut.chars().count(), 34);
+        let cut = label(long, room);
+        assert_eq!(cut, "The Extraordinarily Long-Named Cooper…");
+        assert!(text_width(&cut) <= room);
         // No trailing space before the ellipsis.
-        assert_eq!(label("Abcdefgh ijklmnop", 10), "Abcdefgh…");
+        assert_eq!(label("Abcdefgh ijklmnop", 90.0), "Abcdefgh…");
         // Multi-byte characters are never split: é is two bytes, the cut is on a char boundary.
         let accents = "é".repeat(50);
-        let cut = label(&accents, 34);
-        assert_eq!(cut, format!("{}…", "é".repeat(33)));
-        // Wide characters take two columns.
+        let cut = label(&accents, room);
+        assert_eq!(cut, format!("{}…", "é".repeat(34)));
+        // Wide characters take a whole font size: 22 of them and the ellipsis in 320.
         let wide = "珈琲".repeat(20);
-        let cut = label(&wide, 34);
-        assert_eq!(cut.chars().count(), 17);
+        let cut = label(&wide, room);
+        assert_eq!(cut.chars().count(), 23);
         assert!(cut.ends_with('…'));
-        // A combining accent stays with its letter.
+        // A combining accent takes no room.
         let combining = "e\u{301}".repeat(40);
-        let cut = label(&combining, 10);
+        let cut = label(&combining, 90.0);
         assert_eq!(cut, format!("{}…", "e\u{301}".repeat(9)));
         // New lines and runs of spaces become one space.
-        assert_eq!(label(" Two\n  lines ", 34), "Two lines");
-        assert_eq!(label("", 34), "");
-        assert_eq!(label("abc", 0), "…");
+        assert_eq!(label(" Two\n  lines ", room), "Two lines");
+        assert_eq!(label("", room), "");
+        assert_eq!(label("abc", 0.0), "…");
+    }
+
+    #[test]
+    fn a_name_is_cut_only_where_the_row_has_no_room_for_it() {
+        // 33 characters: too wide beside a marker, whole on a row without one.
+        let name = "Highland Growers Cooperative Ltd.";
+        let chart = Chart::new(&[supplier(name, &[100]), supplier(name, &[1])], 50).unwrap();
+        assert_eq!(chart.rows[0].label, name);
+        assert_eq!(chart.rows[0].full_name, None);
+        assert_eq!(chart.rows[0].label_room, "320.0");
+        assert!(
+            chart.rows[1].label.ends_with('…'),
+            "{}",
+            chart.rows[1].label
+        );
+        assert_eq!(chart.rows[1].full_name.as_deref(), Some(name));
+        let room: f64 = chart.rows[1].label_room.parse().unwrap();
+        assert!(room < 320.0 - 8.0 && room > 200.0, "{room}");
+        assert!(text_width(&chart.rows[1].label) <= room);
+        // A wider marker leaves less room.
+        assert!(label_room(1_000, "● 1,000 low") < label_room(1, "● 1 low"));
     }
 
     #[test]
@@ -430,7 +478,8 @@ mod tests {
         let long = "N".repeat(200);
         let chart = Chart::new(&[supplier(&long, &[1]), supplier("Short", &[1])], 50).unwrap();
         assert_eq!(chart.rows[0].full_name.as_deref(), Some(long.as_str()));
-        assert_eq!(chart.rows[0].label.chars().count(), LABEL_COLUMNS);
+        assert!(chart.rows[0].label.ends_with('…'));
+        assert!(text_width(&chart.rows[0].label) <= label_room(1, "● 1 low"));
         assert_eq!(chart.rows[1].full_name, None);
         assert!(chart.description.contains(&long));
     }

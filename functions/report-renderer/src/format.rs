@@ -1,43 +1,59 @@
 //! Numbers as the report shows them: counts with thousands separators (`12,345`), prices in the
-//! report's currency (`$1,234.50`, `1,234.50 CHF`).
+//! report's currency (`$1,234.50`, `1,235\u{a0}JPY`, `1,234.500\u{a0}KWD`).
 
-use rust_decimal::Decimal;
+use rust_decimal::{Decimal, RoundingStrategy};
 use std::fmt;
 use std::str::FromStr;
 
-/// The currency prices are shown in, from `REPORT_CURRENCY`: an ISO 4217 code, three ASCII
-/// capital letters. USD, EUR and GBP are written with their symbol before the amount
-/// (`$1,234.50`, `€1,234.50`, `£1,234.50`); any other code after it, joined by a no-break space
-/// (`1,234.50 CHF`). Always two decimals, as the prices are kept (so `1,234.00 JPY`).
+/// The currency prices are shown in, from `REPORT_CURRENCY`: an ISO 4217 code. Amounts have as
+/// many decimals as the currency's minor unit, from the ISO 4217 table the `iso_currency` crate
+/// keeps (USD 2, JPY 0, KWD 3); a code with no minor unit (XAU, XXX) gets 2. USD, EUR and GBP
+/// are written with their symbol before the amount (`$1,234.50`, `€1,234.50`, `£1,234.50`),
+/// where a reader cannot mistake it; any other code after it, joined by a no-break space
+/// (`1,234.50 CHF`), since `$` or `¥` alone names several currencies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Currency([u8; 3]);
+pub struct Currency(iso_currency::Currency);
 
 impl Currency {
-    pub const USD: Self = Self(*b"USD");
+    pub const USD: Self = Self(iso_currency::Currency::USD);
 
     fn symbol(&self) -> Option<&'static str> {
-        match &self.0 {
-            b"USD" => Some("$"),
-            b"EUR" => Some("€"),
-            b"GBP" => Some("£"),
+        match self.0 {
+            iso_currency::Currency::USD => Some("$"),
+            iso_currency::Currency::EUR => Some("€"),
+            iso_currency::Currency::GBP => Some("£"),
             _ => None,
         }
     }
 
-    /// `amount` rounded to cents as the report always has (`round_dp(2)`: half to even), with
-    /// thousands separators and the currency: every digit of the integer part is kept, up to
-    /// the largest decimal.
+    /// How many decimals an amount in this currency has: its ISO 4217 minor unit.
+    pub fn decimals(&self) -> u32 {
+        self.0.exponent().map_or(2, u32::from)
+    }
+
+    /// `amount` rounded to the currency's minor unit (half to even, as the report always has),
+    /// with thousands separators and the currency: every digit of the integer part is kept, up
+    /// to the largest decimal.
     pub fn money(&self, amount: Decimal) -> String {
-        let rounded = amount.round_dp(2);
-        let text = format!("{rounded:.2}");
-        let digits = text.strip_prefix('-').unwrap_or(&text);
+        let decimals = self.decimals();
+        let rounded =
+            amount.round_dp_with_strategy(decimals, RoundingStrategy::MidpointNearestEven);
+        // Written out by hand: rust_decimal's `{:.N}` runs out of room (and panics) for the
+        // largest amounts with three or four decimals.
+        let text = rounded.abs().to_string();
+        let (integer, fraction) = text.split_once('.').unwrap_or((&text, ""));
+        let digits = if decimals == 0 {
+            integer.to_owned()
+        } else {
+            format!("{integer}.{fraction:0<width$}", width = decimals as usize)
+        };
         // A negative amount that rounds to zero is shown as zero, not "-$0.00".
         let sign = if rounded.is_sign_negative() && !rounded.is_zero() {
             "-"
         } else {
             ""
         };
-        let grouped = group_digits(digits);
+        let grouped = group_digits(&digits);
         match self.symbol() {
             Some(symbol) => format!("{sign}{symbol}{grouped}"),
             None => format!("{sign}{grouped}\u{a0}{self}"),
@@ -53,10 +69,7 @@ impl Default for Currency {
 
 impl fmt::Display for Currency {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for byte in self.0 {
-            fmt::Write::write_char(f, char::from(byte))?;
-        }
-        Ok(())
+        f.write_str(self.0.code())
     }
 }
 
@@ -64,12 +77,17 @@ impl FromStr for Currency {
     type Err = String;
 
     fn from_str(code: &str) -> Result<Self, Self::Err> {
-        match code.as_bytes() {
-            &[a, b, c] if [a, b, c].iter().all(u8::is_ascii_uppercase) => Ok(Self([a, b, c])),
-            _ => Err(
-                "a currency is an ISO 4217 code, three capital letters such as USD, EUR or GBP"
-                    .to_owned(),
-            ),
+        let three_capitals = code.len() == 3 && code.bytes().all(|b| b.is_ascii_uppercase());
+        match iso_currency::Currency::from_code(code) {
+            Some(currency) if three_capitals => Ok(Self(currency)),
+            _ => Err(format!(
+                "a currency is an ISO 4217 code, three capital letters such as USD, EUR or GBP{}",
+                if three_capitals {
+                    ", and this one is not in ISO 4217"
+                } else {
+                    ""
+                }
+            )),
         }
     }
 }
@@ -206,8 +224,42 @@ mod tests {
     }
 
     #[test]
-    fn only_three_capital_letters_are_a_currency() {
-        for good in ["USD", "EUR", "JPY", "XXX"] {
+    fn amounts_have_the_decimals_of_their_currencys_minor_unit() {
+        let money = |code: &str, amount: &str| {
+            code.parse::<Currency>()
+                .unwrap()
+                .money(amount.parse().unwrap())
+        };
+        // The yen has no minor unit, the Kuwaiti dinar three, the Chilean unidad de fomento four.
+        assert_eq!(money("JPY", "1234.5"), "1,234\u{a0}JPY");
+        assert_eq!(money("JPY", "1235.5"), "1,236\u{a0}JPY");
+        assert_eq!(money("JPY", "18"), "18\u{a0}JPY");
+        assert_eq!(money("JPY", "-0.4"), "0\u{a0}JPY");
+        assert_eq!(money("KWD", "1234.5"), "1,234.500\u{a0}KWD");
+        assert_eq!(money("KWD", "0.0125"), "0.012\u{a0}KWD");
+        assert_eq!(money("BHD", "7"), "7.000\u{a0}BHD");
+        assert_eq!(money("CLF", "1.23456"), "1.2346\u{a0}CLF");
+        assert_eq!(money("ISK", "999.9"), "1,000\u{a0}ISK");
+        // No minor unit in the table (gold, "no currency"): two decimals.
+        assert_eq!(money("XAU", "1.5"), "1.50\u{a0}XAU");
+        assert_eq!(money("XXX", "3"), "3.00\u{a0}XXX");
+        for (code, decimals) in [("USD", 2), ("JPY", 0), ("KWD", 3), ("EUR", 2), ("XAU", 2)] {
+            assert_eq!(
+                code.parse::<Currency>().unwrap().decimals(),
+                decimals,
+                "{code}"
+            );
+        }
+        // The largest amount keeps every digit at every minor unit.
+        assert_eq!(
+            "KWD".parse::<Currency>().unwrap().money(Decimal::MAX),
+            "79,228,162,514,264,337,593,543,950,335.000\u{a0}KWD"
+        );
+    }
+
+    #[test]
+    fn only_an_iso_4217_code_is_a_currency() {
+        for good in ["USD", "EUR", "JPY", "KWD", "XXX"] {
             assert_eq!(good.parse::<Currency>().unwrap().to_string(), good);
         }
         for bad in [
@@ -215,6 +267,15 @@ mod tests {
         ] {
             let error = bad.parse::<Currency>().unwrap_err();
             assert!(error.contains("ISO 4217"), "{bad:?}: {error}");
+            assert!(!error.contains("not in ISO 4217"), "{bad:?}: {error}");
+        }
+        // Three capitals that no currency has.
+        for unknown in ["ABC", "ZZZ", "EUX"] {
+            let error = unknown.parse::<Currency>().unwrap_err();
+            assert!(
+                error.ends_with("and this one is not in ISO 4217"),
+                "{error}"
+            );
         }
     }
 }

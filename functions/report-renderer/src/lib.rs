@@ -5,8 +5,11 @@
 //! will not help), `InventoryUnavailable` (the claim-checked inventory could not be read) and
 //! `ReportUploadFailed` (S3 refused the report; both worth retrying).
 //!
-//! The page has a chart of the bags in stock per supplier ([`chart`]) and shows prices in the
-//! `REPORT_CURRENCY` and counts with thousands separators ([`mod@format`]).
+//! The page opens with what to reorder now (each bean under the low-stock threshold, with its
+//! supplier's contact), then the totals, a chart of the bags in stock per supplier ([`chart`])
+//! and every supplier's beans with their descriptions. Prices are per bag, in the
+//! `REPORT_CURRENCY` with its minor unit, and counts have thousands separators
+//! ([`mod@format`]); times are in the café's time zone (`CAFE_TIME_ZONE`).
 
 pub mod chart;
 pub mod format;
@@ -14,9 +17,10 @@ pub mod format;
 use askama::Template;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::ServerSideEncryption;
+pub use cafe_shared::cafe_time::CafeTimeZone;
 use cafe_shared::error::aws_error_text;
 use cafe_shared::inventory::{
-    Bean, Inventory, InventoryPayload, S3Location, Supplier, total_quantity,
+    Bean, Inventory, InventoryPayload, REPORT_NAME, S3Location, Supplier, total_quantity,
 };
 use cafe_shared::metrics;
 use chart::Chart;
@@ -30,8 +34,29 @@ use tracing::info;
 pub struct ReportRenderer {
     s3: aws_sdk_s3::Client,
     bucket: String,
-    low_stock_threshold: i64,
-    currency: Currency,
+    settings: ReportSettings,
+}
+
+/// What the café chooses about its report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReportSettings {
+    /// Beans with fewer bags than this are low on stock, and listed under "Reorder now".
+    pub low_stock_threshold: i64,
+    /// The currency the prices are in.
+    pub currency: Currency,
+    /// The zone every time is shown in.
+    pub time_zone: CafeTimeZone,
+}
+
+impl Default for ReportSettings {
+    /// The settings' defaults (cafe_shared::config): under 50 bags, US dollars, UTC.
+    fn default() -> Self {
+        Self {
+            low_stock_threshold: 50,
+            currency: Currency::USD,
+            time_zone: CafeTimeZone::UTC,
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -67,7 +92,7 @@ pub async fn handle(
         InventoryPayload::Inline(inventory) => inventory,
         InventoryPayload::Stored(location) => renderer.fetch(&location).await?,
     };
-    let html = render_in(&inventory, renderer.low_stock_threshold, renderer.currency)
+    let html = render(&inventory, &renderer.settings)
         .map_err(|e| RenderError::InvalidReportRequest(e.to_string()))?;
     let report = renderer.upload(&request.report_key, html).await?;
     metrics::count(metrics::REPORT_BYTES, report.bytes as u64);
@@ -97,19 +122,16 @@ pub fn check_key(key: &str) -> Result<(), RenderError> {
 
 impl ReportRenderer {
     /// A renderer that uploads reports to `bucket` with `s3` (which also reads claim-checked
-    /// inventories from wherever they point), flags beans with fewer bags than
-    /// `low_stock_threshold` as low stock and shows prices in `currency`.
+    /// inventories from wherever they point), rendered with the café's `settings`.
     pub fn new(
         s3: aws_sdk_s3::Client,
         bucket: impl Into<String>,
-        low_stock_threshold: i64,
-        currency: Currency,
+        settings: ReportSettings,
     ) -> Self {
         Self {
             s3,
             bucket: bucket.into(),
-            low_stock_threshold,
-            currency,
+            settings,
         }
     }
 
@@ -158,13 +180,21 @@ impl ReportRenderer {
 #[derive(Template)]
 #[template(path = "report.html")]
 struct ReportPage<'a> {
+    name: &'static str,
     inventory: &'a Inventory,
     low_stock_threshold: i64,
     generated: String,
-    low_stock_count: usize,
+    /// Every bean under the threshold, fewest bags first.
+    reorder: Vec<Reorder<'a>>,
     currency: Currency,
     /// `None` when there are no suppliers.
     chart: Option<Chart>,
+}
+
+/// A bean to reorder, with the supplier to reorder it from.
+struct Reorder<'a> {
+    bean: &'a Bean,
+    supplier: &'a Supplier,
 }
 
 impl ReportPage<'_> {
@@ -186,9 +216,12 @@ impl ReportPage<'_> {
         quantity.map_or_else(|| TOO_LARGE.to_owned(), thousands)
     }
 
-    /// A quantity or the threshold, with thousands separators: `12,345`.
+    /// A quantity or the threshold in bags, with thousands separators: `12,345 bags`, `1 bag`.
     fn bags(&self, quantity: &i64) -> String {
-        thousands(*quantity)
+        match quantity {
+            1 => "1 bag".to_owned(),
+            n => format!("{} bags", thousands(*n)),
+        }
     }
 
     /// A count of suppliers or beans, with thousands separators (askama hands a field by
@@ -221,33 +254,43 @@ impl ReportPage<'_> {
 /// leaves the rest of the report readable.
 const TOO_LARGE: &str = "too large to total";
 
-/// Renders the complete HTML page, prices in US dollars.
-pub fn render(inventory: &Inventory, low_stock_threshold: i64) -> Result<String, askama::Error> {
-    render_in(inventory, low_stock_threshold, Currency::USD)
-}
-
-/// Renders the complete HTML page, prices in `currency`.
-pub fn render_in(
-    inventory: &Inventory,
-    low_stock_threshold: i64,
-    currency: Currency,
-) -> Result<String, askama::Error> {
-    let low_stock_count = inventory
+/// Every bean with fewer bags than `threshold`, with its supplier: fewest bags first, then by
+/// supplier and bean name, so the most urgent order is at the top.
+fn reorder_list(inventory: &Inventory, threshold: i64) -> Vec<Reorder<'_>> {
+    let mut list: Vec<Reorder<'_>> = inventory
         .suppliers
         .iter()
-        .flat_map(|s| &s.beans)
-        .filter(|b| b.quantity < low_stock_threshold)
-        .count();
+        .flat_map(|supplier| {
+            supplier
+                .beans
+                .iter()
+                .map(move |bean| Reorder { bean, supplier })
+        })
+        .filter(|line| line.bean.quantity < threshold)
+        .collect();
+    list.sort_by(|a, b| {
+        (a.bean.quantity, &a.supplier.name, &a.bean.product_name).cmp(&(
+            b.bean.quantity,
+            &b.supplier.name,
+            &b.bean.product_name,
+        ))
+    });
+    list
+}
+
+/// Renders the complete HTML page.
+pub fn render(inventory: &Inventory, settings: &ReportSettings) -> Result<String, askama::Error> {
+    let threshold = settings.low_stock_threshold;
     ReportPage {
+        name: REPORT_NAME,
         inventory,
-        low_stock_threshold,
-        generated: inventory
-            .generated_at
-            .format("%A %-d %B %Y, %H:%M UTC")
-            .to_string(),
-        low_stock_count,
-        currency,
-        chart: Chart::new(&inventory.suppliers, low_stock_threshold),
+        low_stock_threshold: threshold,
+        generated: settings
+            .time_zone
+            .format(inventory.generated_at, "%A %-d %B %Y, %H:%M %Z"),
+        reorder: reorder_list(inventory, threshold),
+        currency: settings.currency,
+        chart: Chart::new(&inventory.suppliers, threshold),
     }
     .render()
 }
@@ -260,6 +303,22 @@ mod tests {
     use chrono::{TimeZone, Utc};
     use lambda_runtime::Context;
     use lambda_runtime::Diagnostic;
+
+    /// The default settings with beans under `threshold` bags low on stock.
+    fn under(threshold: i64) -> ReportSettings {
+        ReportSettings {
+            low_stock_threshold: threshold,
+            ..ReportSettings::default()
+        }
+    }
+
+    /// The default settings in `currency`.
+    fn in_currency(currency: Currency) -> ReportSettings {
+        ReportSettings {
+            currency,
+            ..ReportSettings::default()
+        }
+    }
 
     fn bean(id: i64, kind: &str, name: &str, price: Option<&str>, quantity: i64) -> Bean {
         Bean {
@@ -310,10 +369,10 @@ mod tests {
 
     #[test]
     fn the_report_shows_every_supplier_bean_and_total() {
-        let html = render(&small_inventory(), 50).unwrap();
+        let html = render(&small_inventory(), &under(50)).unwrap();
         assert!(html.starts_with("<!DOCTYPE html>"));
         assert!(html.contains(
-            "<title>Bean quantity report · Saturday 21 November 2026, 09:30 UTC</title>"
+            "<title>Café inventory report · Saturday 21 November 2026, 09:30 UTC</title>"
         ));
         for text in [
             "Highland Bean Co.",
@@ -340,9 +399,145 @@ mod tests {
         );
     }
 
+    /// The page's "Reorder now" section.
+    fn reorder_section(html: &str) -> &str {
+        let start = html
+            .find("<section class=\"reorder\"")
+            .expect("a reorder section");
+        let end = html[start..].find("</section>").unwrap() + start;
+        &html[start..end]
+    }
+
+    #[test]
+    fn the_report_opens_with_what_to_reorder_fewest_bags_first() {
+        let mut inventory = small_inventory();
+        inventory.suppliers[2]
+            .beans
+            .push(bean(4, "Arabica", "Tiny Lot", Some("9"), 3));
+        inventory.suppliers[2].phone = String::new();
+        inventory.suppliers[2].email = String::new();
+        let html = render(&inventory, &under(50)).unwrap();
+        // First in <main>, before the totals and the chart.
+        let main = &html[html.find("<main>").unwrap()..];
+        assert!(
+            main[6..]
+                .trim_start()
+                .starts_with("<section class=\"reorder\" id=\"reorder\"")
+        );
+        let section = reorder_section(&html);
+        assert!(section.contains("<h2 id=\"reorder-title\">Reorder now</h2>"));
+        assert!(section.contains("2 beans are under the low-stock threshold of 50 bags"));
+        // Fewest bags first: Tiny Lot (3) before Ridge Dark Espresso (12); Liberica's 60 is not low.
+        let tiny = section.find("Tiny Lot").unwrap();
+        let ridge = section.find("Ridge Dark Espresso").unwrap();
+        assert!(tiny < ridge);
+        assert!(!section.contains("Smoky"));
+        // Each line: its supplier (linked to the supplier's card), contact, on hand, threshold.
+        assert!(section.contains("<a href=\"#supplier-1\">Highland Bean Co.</a>"));
+        assert!(section.contains("<a href=\"tel:+1 828 555 0101\">+1 828 555 0101</a>"));
+        assert!(section.contains("<a href=\"mailto:orders@example.com\">orders@example.com</a>"));
+        assert!(section.contains("class=\"number on-hand\"><div>12 bags</div></td>"));
+        assert!(section.contains("class=\"number on-hand\"><div>3 bags</div></td>"));
+        assert_eq!(section.matches(">50 bags</div></td>").count(), 2);
+        // A supplier without contact details says so.
+        assert!(section.contains("no contact on file"));
+        // The tile counts them and leads there.
+        assert!(html.contains(
+            "<li class=\"alert\"><a href=\"#reorder\"><b>2</b><span>low on stock (under 50 bags)</span></a></li>"
+        ));
+    }
+
+    #[test]
+    fn nothing_to_reorder_is_said_plainly() {
+        let html = render(&small_inventory(), &under(0)).unwrap();
+        let section = reorder_section(&html);
+        assert!(section.contains("Nothing to reorder: every bean has at least 0 bags in stock."));
+        assert!(!section.contains("<table"));
+        assert!(html.contains("<li class=\"\"><a href=\"#reorder\"><b>0</b>"));
+    }
+
+    #[test]
+    fn one_bag_is_a_bag() {
+        let inventory = inventory_with(vec![bean(10, "Arabica", "Last One", Some("5"), 1)]);
+        let html = render(&inventory, &under(50)).unwrap();
+        assert!(html.contains("class=\"number on-hand\"><div>1 bag</div></td>"));
+        assert!(html.contains("<span class=\"quantity\">1 bag<span class=\"badge\">low</span>"));
+    }
+
+    #[test]
+    fn beans_show_their_description_and_prices_are_per_bag() {
+        let mut inventory = small_inventory();
+        inventory.suppliers[0].beans[0].description =
+            "Bright & fruity, <em>washed</em> at 1,800 m".into();
+        let html = render(&inventory, &under(50)).unwrap();
+        assert!(html.contains(
+            "<p class=\"description\">Bright &#38; fruity, &#60;em&#62;washed&#60;/em&#62; at 1,800 m</p>"
+        ));
+        // Only the bean that has one.
+        assert_eq!(html.matches("class=\"description\"").count(), 1);
+        assert!(
+            html.contains(
+                "<span class=\"price\">$18.00</span> <span class=\"unit\">per bag</span>"
+            )
+        );
+        // No unit beside a price the database did not have.
+        assert!(html.contains("<span><span class=\"price\">—</span></span>"));
+    }
+
+    #[test]
+    fn the_report_has_one_name_and_the_cafes_time() {
+        let settings = ReportSettings {
+            time_zone: "America/New_York".parse().unwrap(),
+            ..under(50)
+        };
+        let html = render(&small_inventory(), &settings).unwrap();
+        // 09:30 UTC is 04:30 in New York in November.
+        let generated = "Saturday 21 November 2026, 04:30 EST";
+        assert!(html.contains(&format!(
+            "<title>Café inventory report · {generated}</title>"
+        )));
+        assert!(html.contains("<h1>Café inventory report</h1>"));
+        assert!(html.contains(&format!("<p>Generated {generated}</p>")));
+        assert!(html.contains(&format!(
+            "<footer>Café inventory report · 3 beans from 3 suppliers · generated {generated}</footer>"
+        )));
+        assert!(!html.contains("UTC"));
+        assert_eq!(REPORT_NAME, "Café inventory report");
+        for other in [
+            "Bean quantity report",
+            "Café inventory ·",
+            "café inventory report",
+        ] {
+            assert!(!html.contains(other), "{other}");
+        }
+    }
+
+    #[test]
+    fn the_page_has_a_print_stylesheet() {
+        let html = render(&small_inventory(), &under(50)).unwrap();
+        let print = &html[html.find("@media print {").expect("a print stylesheet")..];
+        let print = &print[..print.find("\n  }\n").unwrap()];
+        for rule in ["@page", "break-inside: avoid", "print-color-adjust: exact"] {
+            assert!(print.contains(rule), "{rule}");
+        }
+    }
+
+    #[test]
+    fn amounts_follow_the_currencys_minor_unit_on_the_page() {
+        let yen: Currency = "JPY".parse().unwrap();
+        let html = render(&small_inventory(), &in_currency(yen)).unwrap();
+        assert!(html.contains("<span class=\"price\">18\u{a0}JPY</span>"));
+        // 14.5 rounds half to even: 14 yen. The stock value 7,734 has no decimals either.
+        assert!(html.contains("<span class=\"price\">14\u{a0}JPY</span>"));
+        assert!(html.contains("<b>7,734\u{a0}JPY</b><span>stock value</span>"));
+        let dinar: Currency = "KWD".parse().unwrap();
+        let html = render(&small_inventory(), &in_currency(dinar)).unwrap();
+        assert!(html.contains("<span class=\"price\">14.500\u{a0}KWD</span>"));
+    }
+
     #[test]
     fn names_are_shown_as_text_never_as_markup() {
-        let html = render(&small_inventory(), 50).unwrap();
+        let html = render(&small_inventory(), &under(50)).unwrap();
         assert!(!html.contains("<script>alert(1)</script>"));
         assert!(html.contains("<h2>&#60;script&#62;alert(1)&#60;/script&#62;</h2>"));
         assert!(html.contains("&#34;Smoky&#34; &#38; &#60;b&#62;bold&#60;/b&#62;"));
@@ -357,18 +552,18 @@ mod tests {
 
     #[test]
     fn empty_states_are_explained() {
-        let html = render(&small_inventory(), 50).unwrap();
+        let html = render(&small_inventory(), &under(50)).unwrap();
         assert!(html.contains("No beans listed for this supplier."));
         let empty = Inventory::new(Utc::now(), vec![]);
-        let html = render(&empty, 50).unwrap();
+        let html = render(&empty, &under(50)).unwrap();
         assert!(html.contains("There are no suppliers in the database."));
     }
 
     #[test]
     fn the_threshold_decides_what_is_low() {
-        let html = render(&small_inventory(), 500).unwrap();
+        let html = render(&small_inventory(), &under(500)).unwrap();
         assert_eq!(html.matches("class=\"bean low\"").count(), 3);
-        let html = render(&small_inventory(), 0).unwrap();
+        let html = render(&small_inventory(), &under(0)).unwrap();
         assert_eq!(html.matches("class=\"bean low\"").count(), 0);
     }
 
@@ -391,7 +586,7 @@ mod tests {
             })
             .collect();
         let inventory = Inventory::new(Utc::now(), suppliers);
-        let html = render(&inventory, 50).unwrap();
+        let html = render(&inventory, &under(50)).unwrap();
         assert_eq!(html.matches("<li class=\"bean").count(), 10_000);
         assert_eq!(html.matches("class=\"bean low\"").count(), 100 * 50);
         assert!(html.contains("Lot 99-99"));
@@ -409,7 +604,7 @@ mod tests {
         let mut huge = bean(10, "Arabica", "Typo Lot", None, 420);
         huge.price = Some(Decimal::MAX);
         let inventory = inventory_with(vec![huge, bean(11, "Robusta", "Fine Lot", Some("2"), 8)]);
-        let html = render(&inventory, 50).unwrap();
+        let html = render(&inventory, &under(50)).unwrap();
         assert!(html.contains("<b>too large to total</b><span>stock value</span>"));
         // The price is shown as it is, and the bean says why the total is missing.
         assert!(
@@ -432,7 +627,7 @@ mod tests {
             bean(10, "Arabica", "Big Lot", None, i64::MAX),
             bean(11, "Arabica", "One More", None, 1),
         ]);
-        let html = render(&inventory, 50).unwrap();
+        let html = render(&inventory, &under(50)).unwrap();
         assert!(html.contains("<b>too large to total</b><span>bags in stock</span>"));
         assert!(html.contains("aria-label=\"2 beans, too many bags to total\""));
         assert!(html.contains("<span class=\"quantity\">9,223,372,036,854,775,807 bags</span>"));
@@ -482,8 +677,7 @@ mod tests {
         ReportRenderer::new(
             mock_client!(aws_sdk_s3, RuleMode::MatchAny, [upload]),
             "cafe-reports",
-            50,
-            currency,
+            in_currency(currency),
         )
     }
 
@@ -535,7 +729,8 @@ mod tests {
     /// The chart: the page's `<svg>…</svg>`.
     fn svg(html: &str) -> &str {
         let start = html.find("<svg").expect("a chart");
-        let end = html[start..].find("</svg>").expect("the chart's end") + start;
+        // The last end tag: each label is drawn in an <svg> box of its own inside the chart.
+        let end = html.rfind("</svg>").expect("the chart's end");
         &html[start..end + "</svg>".len()]
     }
 
@@ -550,9 +745,9 @@ mod tests {
 
     #[test]
     fn the_chart_has_a_bar_per_supplier_as_long_as_its_bags() {
-        let html = render(&small_inventory(), 50).unwrap();
+        let html = render(&small_inventory(), &under(50)).unwrap();
         let svg = svg(&html);
-        assert_eq!(html.matches("<svg").count(), 1);
+        assert_eq!(html.matches("<svg role=\"img\"").count(), 1);
         // Accessible: an image with a title and a description in words.
         assert!(svg.starts_with(
             "<svg role=\"img\" aria-labelledby=\"chart-title\" aria-describedby=\"chart-desc\" \
@@ -588,16 +783,17 @@ mod tests {
         // Self-contained: no script, no external anything, no fixed pixel size.
         assert!(!svg.contains("<script") && !svg.contains("href") && !svg.contains("http"));
         assert!(!svg.contains("<image") && !svg.contains("<use") && !svg.contains("<foreign"));
-        // The one url() is the labels' clip, in the chart itself.
-        assert_eq!(
-            svg.matches("url(").count(),
-            svg.matches("url(#chart-label-clip)").count()
-        );
-        assert_eq!(
-            svg.matches("url(#chart-label-clip)").count(),
-            1,
-            "Highland has a marker"
-        );
+        // No url() at all; each label is drawn in a box of its own, which clips it: the whole
+        // width on a row without a marker, less beside Highland's marker.
+        assert!(!svg.contains("url("));
+        let boxes: Vec<f64> = svg
+            .split("<svg class=\"label\"")
+            .skip(1)
+            .map(|rest| attributes(rest, "width")[0].parse().unwrap())
+            .collect();
+        assert_eq!(boxes.len(), 3);
+        assert!(boxes[0] < 320.0 - 8.0, "Highland has a marker: {boxes:?}");
+        assert_eq!(&boxes[1..], [320.0, 320.0]);
         let tag = &svg[..svg.find('>').unwrap()];
         assert!(!tag.contains("height="), "{tag}");
         assert_eq!(attributes(tag, "width"), ["100%"]);
@@ -609,7 +805,7 @@ mod tests {
             bean(10, "Arabica", "Big Lot", None, i64::MAX),
             bean(11, "Arabica", "One More", None, 1),
         ]);
-        let html = render(&inventory, 50).unwrap();
+        let html = render(&inventory, &under(50)).unwrap();
         let svg = svg(&html);
         for name in ["width", "height", "x", "y"] {
             for value in attributes(svg, name) {
@@ -634,7 +830,7 @@ mod tests {
     #[test]
     fn no_suppliers_no_chart() {
         let empty = Inventory::new(Utc::now(), vec![]);
-        let html = render(&empty, 50).unwrap();
+        let html = render(&empty, &under(50)).unwrap();
         assert!(!html.contains("<svg"));
         assert!(html.contains("There are no suppliers in the database."));
     }
@@ -652,7 +848,7 @@ mod tests {
                 ),
             ],
         );
-        let html = render(&inventory, 50).unwrap();
+        let html = render(&inventory, &under(50)).unwrap();
         let svg = svg(&html);
         assert_eq!(svg.matches("<g transform=").count(), 2);
         assert_eq!(svg.matches("<rect class=\"bar\"").count(), 0);
@@ -673,7 +869,7 @@ mod tests {
             "totals": {"suppliers": 1, "beans": 1, "quantity": null, "stockValue": null}
         }))
         .unwrap();
-        let html = render(&inventory, 50).unwrap();
+        let html = render(&inventory, &under(50)).unwrap();
         assert!(html.contains("<b>too large to total</b><span>bags in stock</span>"));
         assert!(html.contains("<b>too large to total</b><span>stock value</span>"));
         let svg = svg(&html);
@@ -701,33 +897,54 @@ mod tests {
                     vec![bean(2, "A", "y", None, 9)],
                 ),
                 supplier(3, &long, vec![bean(3, "A", "z", None, 70)]),
-                supplier(4, "</text></svg><img src=x onerror=alert(3)>", vec![]),
+                supplier(
+                    4,
+                    "</text></svg><img src=x onerror=alert(3)>",
+                    vec![bean(4, "A", "w", None, 1)],
+                ),
             ],
         );
-        let html = render(&inventory, 50).unwrap();
+        let html = render(&inventory, &under(50)).unwrap();
         let svg = svg(&html);
         assert!(!html.contains("<script"), "no script anywhere");
         assert!(!html.contains("<img"));
         assert!(svg.contains(">&#60;script&#62;alert(1)&#60;/script&#62;</text>"));
         assert!(svg.contains(">Smith &#38; &#34;Sons&#34; &#39;Roasters&#39;</text>"));
         // Cut before it is escaped, so never inside an entity; whole in the tooltip.
-        assert!(svg.contains(
-            ">&#60;/text&#62;&#60;/svg&#62;&#60;img src=x onerr…<title>&#60;/text&#62;\
-             &#60;/svg&#62;&#60;img src=x onerror=alert(3)&#62;</title></text>"
-        ));
-        // The long name is cut on a character, and whole (escaped) in its tooltip.
-        let cut = format!("{}…", "Ö".repeat(29));
+        let escaped = |text: &str| {
+            text.replace('&', "&#38;")
+                .replace('<', "&#60;")
+                .replace('>', "&#62;")
+                .replace('"', "&#34;")
+                .replace('\'', "&#39;")
+        };
+        let markup = "</text></svg><img src=x onerror=alert(3)>";
+        let cut = chart::truncate(markup, chart::label_room(1, "● 1 low")).expect("cut");
+        assert!(
+            cut.starts_with("</text></svg><img src=x") && cut.ends_with('…'),
+            "{cut}"
+        );
         assert!(svg.contains(&format!(
-            ">{cut}<title>{}&#60;script&#62;alert(2)&#60;/script&#62;</title></text>",
+            ">{}<title>{}</title></text>",
+            escaped(&cut),
+            escaped(markup)
+        )));
+        // The long name is cut on a character, and whole (escaped) in its tooltip.
+        let long_cut = chart::truncate(&long, f64::from(chart::WIDTH)).expect("cut");
+        assert!(long_cut.starts_with(&"Ö".repeat(30)) && long_cut.ends_with('…'));
+        assert!(svg.contains(&format!(
+            ">{long_cut}<title>{}&#60;script&#62;alert(2)&#60;/script&#62;</title></text>",
             "Ö".repeat(40)
         )));
         assert!(svg.contains(&format!(
             "{}&#60;script&#62;alert(2)&#60;/script&#62;: 70 bags",
             "Ö".repeat(40)
         )));
-        // The escaped names did not break the chart: four rows, one svg.
+        // The escaped names did not break the chart: four rows, the chart's svg and a box per
+        // label, every one closed.
         assert_eq!(svg.matches("<g transform=").count(), 4);
-        assert_eq!(html.matches("</svg>").count(), 1);
+        assert_eq!(html.matches("<svg").count(), 5);
+        assert_eq!(html.matches("</svg>").count(), 5);
     }
 
     #[test]
@@ -741,7 +958,7 @@ mod tests {
                 )
             })
             .collect();
-        let html = render(&Inventory::new(Utc::now(), suppliers), 50).unwrap();
+        let html = render(&Inventory::new(Utc::now(), suppliers), &under(50)).unwrap();
         let svg = svg(&html);
         assert_eq!(svg.matches("<g transform=").count(), 100);
         // Supplier 0 has no bags: 99 bars, the longest 990 bags, the shortest 10.
@@ -771,7 +988,7 @@ mod tests {
                 ],
             )],
         );
-        let html = render(&inventory, 2_000).unwrap();
+        let html = render(&inventory, &under(2_000)).unwrap();
         assert!(html.contains("<span class=\"price\">$1,234.50</span>"));
         assert!(html.contains("<span class=\"price\">$999.00</span>"));
         assert!(html.contains("<span class=\"quantity\">12,345 bags</span>"));
@@ -789,20 +1006,20 @@ mod tests {
     #[test]
     fn prices_are_in_the_reports_currency() {
         let euro: Currency = "EUR".parse().unwrap();
-        let html = render_in(&small_inventory(), 50, euro).unwrap();
+        let html = render(&small_inventory(), &in_currency(euro)).unwrap();
         assert!(html.contains("<b>€7,734.00</b><span>stock value</span>"));
         assert!(html.contains("<span class=\"price\">€18.00</span>"));
         assert!(html.contains("<span class=\"price\">€14.50</span>"));
         assert!(html.contains("<span class=\"price\">—</span>"));
         assert!(!html.contains('$'));
         let franc: Currency = "CHF".parse().unwrap();
-        let html = render_in(&small_inventory(), 50, franc).unwrap();
+        let html = render(&small_inventory(), &in_currency(franc)).unwrap();
         assert!(html.contains("<b>7,734.00\u{a0}CHF</b><span>stock value</span>"));
         assert!(html.contains("<span class=\"price\">18.00\u{a0}CHF</span>"));
         // The default, and what `render` uses: dollars.
         assert_eq!(
-            render(&small_inventory(), 50).unwrap(),
-            render_in(&small_inventory(), 50, Currency::USD).unwrap()
+            render(&small_inventory(), &under(50)).unwrap(),
+            render(&small_inventory(), &in_currency(Currency::USD)).unwrap()
         );
     }
 

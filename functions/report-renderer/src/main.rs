@@ -1,7 +1,7 @@
-use cafe_shared::config::{LOW_STOCK_THRESHOLD, REPORT_CURRENCY, REPORTS_BUCKET};
+use cafe_shared::config::{CAFE_TIME_ZONE, LOW_STOCK_THRESHOLD, REPORT_CURRENCY, REPORTS_BUCKET};
 use cafe_shared::{clients, metrics, telemetry};
 use lambda_runtime::{Error, service_fn};
-use report_renderer::{Currency, ReportRenderer, handle};
+use report_renderer::{ReportRenderer, ReportSettings, handle};
 
 // One event at a time (Lambda's model): a single-threaded runtime, which also starts faster.
 #[tokio::main(flavor = "current_thread")]
@@ -11,8 +11,11 @@ async fn main() -> Result<(), Error> {
     let renderer = ReportRenderer::new(
         clients::s3(&aws),
         REPORTS_BUCKET.value(),
-        LOW_STOCK_THRESHOLD.parse()?,
-        REPORT_CURRENCY.parse::<Currency>()?,
+        ReportSettings {
+            low_stock_threshold: LOW_STOCK_THRESHOLD.parse()?,
+            currency: REPORT_CURRENCY.parse()?,
+            time_zone: CAFE_TIME_ZONE.parse()?,
+        },
     );
     let metrics = metrics::init("report-renderer")?;
     telemetry

@@ -4,7 +4,7 @@ use aws_sdk_s3::types::ServerSideEncryption;
 use cafe_shared::inventory::InventoryPayload;
 use cafe_tests::{Moto, sample_event};
 use lambda_runtime::{Context, LambdaEvent};
-use report_renderer::{Currency, RenderRequest, ReportRenderer, handle};
+use report_renderer::{RenderRequest, ReportRenderer, ReportSettings, handle};
 
 async fn renderer(emulator: &Moto) -> ReportRenderer {
     let s3 = emulator.s3();
@@ -13,7 +13,7 @@ async fn renderer(emulator: &Moto) -> ReportRenderer {
         .send()
         .await
         .unwrap();
-    ReportRenderer::new(s3, "cafe-reports", 50, Currency::USD)
+    ReportRenderer::new(s3, "cafe-reports", ReportSettings::default())
 }
 
 #[tokio::test]

@@ -1,11 +1,13 @@
 //! Writes the report for the sample event (the seed data's suppliers and beans) to a file, to
 //! look at in a browser: `cargo test -p report-renderer --test sample -- --ignored`. The file is
 //! `REPORT_SAMPLE_PATH`, or `report-sample.html` in the temporary directory; the inventory is
-//! the JSON file `REPORT_SAMPLE_INVENTORY` when set, and prices are in `REPORT_CURRENCY`.
+//! the JSON file `REPORT_SAMPLE_INVENTORY` when set; prices are in `REPORT_CURRENCY` and times in
+//! `CAFE_TIME_ZONE`, as the deployed function reads them.
 
+use cafe_shared::config::{CAFE_TIME_ZONE, REPORT_CURRENCY};
 use cafe_shared::inventory::{Inventory, InventoryPayload};
 use cafe_tests::sample_event;
-use report_renderer::{Currency, RenderRequest, render_in};
+use report_renderer::{RenderRequest, ReportSettings, render};
 
 #[test]
 #[ignore = "writes a file to look at; run by hand"]
@@ -20,10 +22,12 @@ fn write_the_sample_report() {
             inventory
         }
     };
-    let currency: Currency = std::env::var("REPORT_CURRENCY")
-        .map_or(Ok(Currency::USD), |code| code.parse())
-        .unwrap();
-    let html = render_in(&inventory, 50, currency).unwrap();
+    let settings = ReportSettings {
+        currency: REPORT_CURRENCY.parse().unwrap(),
+        time_zone: CAFE_TIME_ZONE.parse().unwrap(),
+        ..ReportSettings::default()
+    };
+    let html = render(&inventory, &settings).unwrap();
     let path = std::env::var_os("REPORT_SAMPLE_PATH").map_or_else(
         || std::env::temp_dir().join("report-sample.html"),
         Into::into,

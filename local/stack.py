@@ -61,6 +61,8 @@ FUNCTION_ENV = {
     **RESOURCES["environment"],
     "LOW_STOCK_THRESHOLD": "50",
     "REPORT_CURRENCY": "USD",
+    # The template's CafeTimeZone; yours when set (CAFE_TIME_ZONE=Europe/Paris make local-up).
+    "CAFE_TIME_ZONE": os.environ.get("CAFE_TIME_ZONE") or "UTC",
     "REPORT_LINK_EXPIRY_SECONDS": "900",
 }
 

@@ -378,7 +378,8 @@ pub fn render_10k_beans() -> (f64, f64) {
     let render_ms: Vec<f64> = (0..RENDERS)
         .map(|_| {
             let t = Instant::now();
-            let html = report_renderer::render(&big, &report_renderer::ReportSettings::default()).expect("renders");
+            let html = report_renderer::render(&big, &report_renderer::ReportSettings::default())
+                .expect("renders");
             std::hint::black_box(html);
             t.elapsed().as_secs_f64() * 1000.0
         })

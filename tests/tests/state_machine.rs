@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use cafe_shared::NamedError;
 use cafe_tests::workspace_root;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 fn definition() -> Value {
     let path = workspace_root().join("statemachine/report.asl.json");
@@ -71,6 +71,11 @@ fn every_transition_names_a_state_in_its_scope() {
             for catcher in state["Catch"].as_array().into_iter().flatten() {
                 targets.push(catcher["Next"].as_str().expect("a Catch has Next"));
             }
+            // A Choice goes on by its rules or its Default.
+            for rule in state["Choices"].as_array().into_iter().flatten() {
+                targets.push(rule["Next"].as_str().expect("a Choice rule has Next"));
+            }
+            targets.extend(state["Default"].as_str());
             for target in targets {
                 assert!(
                     names.contains(target),
@@ -79,8 +84,9 @@ fn every_transition_names_a_state_in_its_scope() {
             }
             let ends =
                 state["End"] == true || matches!(state["Type"].as_str(), Some("Succeed" | "Fail"));
+            let chooses = state["Type"] == "Choice" && state["Default"].is_string();
             assert!(
-                ends || state["Next"].is_string(),
+                ends || chooses || state["Next"].is_string(),
                 "{name} neither ends nor goes on"
             );
         }
@@ -205,20 +211,66 @@ fn each_task_retries_exactly_the_errors_its_function_marks_retryable() {
     );
 }
 
+/// Each error's name, and whether the function marks it worth retrying.
+fn kinds<E: NamedError>(errors: Vec<E>) -> Vec<(&'static str, bool)> {
+    errors.iter().map(|e| (e.name(), e.retryable())).collect()
+}
+
 #[test]
-fn every_failure_emails_the_manager_then_fails() {
+fn every_failure_emails_the_manager_in_plain_words_then_fails() {
     let states = &definition()["States"];
     for name in ["ReadInventory", "ProcessReport"] {
-        assert_eq!(states[name]["Catch"][0]["Next"], "NotifyFailure", "{name}");
+        assert_eq!(states[name]["Catch"][0]["Next"], "ExplainFailure", "{name}");
     }
-    let notify = &states["NotifyFailure"];
-    assert_eq!(notify["Resource"], "arn:aws:states:::sns:publish");
-    assert_eq!(notify["Parameters"]["TopicArn"], "${ReportTopicArn}");
-    let message = notify["Parameters"]["Message.$"].as_str().unwrap();
-    assert!(
-        message.contains("$$.Execution.Name")
-            && message.contains("$.Error")
-            && message.contains("$.Cause")
+    let choice = &states["ExplainFailure"];
+    assert_eq!(choice["Type"], "Choice");
+    // Errors that pass by themselves: every error a function marks retryable, which its Retry
+    // has already retried, and the Lambda service's own.
+    let passing: Vec<&str> = choice["Choices"][0]["Or"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|rule| {
+            rule["StringEquals"]
+                .as_str()
+                .or(rule["StringMatches"].as_str())
+                .unwrap()
+        })
+        .collect();
+    let kinds = [
+        kinds(inventory_reader::ReadError::every_kind()),
+        kinds(report_renderer::RenderError::every_kind()),
+        kinds(report_mailer::MailError::every_kind()),
+    ];
+    for (name, retryable) in kinds.concat() {
+        assert_eq!(passing.contains(&name), retryable, "{name}");
+    }
+    assert!(passing.contains(&"Lambda.*") && passing.contains(&"States.Timeout"));
+    for (notify, says) in [
+        (&choice["Choices"][0]["Next"], "Nothing needs doing"),
+        (&choice["Default"], "please forward this email"),
+    ] {
+        let notify = &states[notify.as_str().unwrap()];
+        assert_eq!(notify["Resource"], "arn:aws:states:::sns:publish");
+        assert_eq!(notify["Parameters"]["TopicArn"], "${ReportTopicArn}");
+        let subject = notify["Parameters"]["Subject"].as_str().unwrap();
+        assert!(
+            subject.starts_with(cafe_shared::inventory::REPORT_NAME),
+            "{subject}"
+        );
+        let message = notify["Parameters"]["Message.$"].as_str().unwrap();
+        // The reference, and no technical detail: the error and cause stay with the execution.
+        assert!(message.contains(says), "{message}");
+        assert!(message.ends_with("this reference is all they need: {}', $$.Execution.Name)"));
+        assert!(
+            !message.contains("$.Error") && !message.contains("$.Cause"),
+            "{message}"
+        );
+        assert_eq!(states[notify["Next"].as_str().unwrap()]["Type"], "Fail");
+    }
+    let failed = &states["ReportFailed"];
+    assert_eq!(
+        (&failed["ErrorPath"], &failed["CausePath"]),
+        (&json!("$.Error"), &json!("$.Cause"))
     );
-    assert_eq!(states[notify["Next"].as_str().unwrap()]["Type"], "Fail");
 }

@@ -12,6 +12,7 @@ pub mod presign;
 use std::time::{Duration, SystemTime};
 
 use aws_sdk_s3::config::{ProvideCredentials, SharedCredentialsProvider};
+use cafe_shared::cafe_time::CafeTimeZone;
 use cafe_shared::error::aws_error_text;
 use chrono::{DateTime, Utc};
 use lambda_runtime::LambdaEvent;
@@ -41,6 +42,7 @@ pub struct ReportMailer<P = aws_sdk_s3::Client> {
     link_expiry: Duration,
     wait: Duration,
     credentials: Option<SharedCredentialsProvider>,
+    time_zone: CafeTimeZone,
 }
 
 #[derive(Debug, Deserialize)]
@@ -104,7 +106,13 @@ pub async fn handle<P: Presign>(
         .await?;
     let expires_at = Utc::now() + lifetime;
     let message_id = mailer
-        .publish(&email_text(&url, expires_at, lifetime))
+        .publish(&email_text(
+            &url,
+            expires_at,
+            lifetime,
+            mailer.time_zone,
+            &execution,
+        ))
         .await?;
     info!(execution, key = request.report_key, message_id, %expires_at, "report link emailed");
     Ok(MailedReport {
@@ -137,7 +145,13 @@ impl ReportMailer {
             link_expiry,
             wait,
             credentials,
+            time_zone: CafeTimeZone::UTC,
         }
+    }
+
+    /// The same mailer, writing times in the café's `time_zone` (UTC unless given).
+    pub fn in_time_zone(self, time_zone: CafeTimeZone) -> Self {
+        Self { time_zone, ..self }
     }
 
     /// The same mailer, presigning with `presigner` instead of its S3 client.
@@ -151,6 +165,7 @@ impl ReportMailer {
             link_expiry: self.link_expiry,
             wait: self.wait,
             credentials: self.credentials,
+            time_zone: self.time_zone,
         }
     }
 }

@@ -1,5 +1,6 @@
 use cafe_shared::config::{
-    REPORT_LINK_EXPIRY_SECONDS, REPORT_TOPIC_ARN, REPORT_WAIT_SECONDS, REPORTS_BUCKET,
+    CAFE_TIME_ZONE, REPORT_LINK_EXPIRY_SECONDS, REPORT_TOPIC_ARN, REPORT_WAIT_SECONDS,
+    REPORTS_BUCKET,
 };
 use cafe_shared::{clients, metrics, telemetry};
 use lambda_runtime::{Error, service_fn};
@@ -19,7 +20,8 @@ async fn main() -> Result<(), Error> {
         link_expiry(REPORT_LINK_EXPIRY_SECONDS.parse()?)?,
         Duration::from_secs(REPORT_WAIT_SECONDS.parse()?),
         aws.credentials_provider(),
-    );
+    )
+    .in_time_zone(CAFE_TIME_ZONE.parse()?);
     let metrics = metrics::init("report-mailer")?;
     telemetry
         .run(metrics, service_fn(|event| handle(&mailer, event)))

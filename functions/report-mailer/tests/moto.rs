@@ -68,7 +68,7 @@ async fn the_emailed_link_opens_a_report_that_arrived_late() {
             .key("reports/exec-1.html")
             .content_type("text/html; charset=utf-8")
             .body(
-                b"<!DOCTYPE html><h1>Bean quantity report</h1>"
+                b"<!DOCTYPE html><h1>Cafe inventory report</h1>"
                     .to_vec()
                     .into(),
             )
@@ -98,7 +98,7 @@ async fn the_emailed_link_opens_a_report_that_arrived_late() {
     let (status, content_type, body) = http_get(url);
     assert_eq!(status, 200);
     assert_eq!(content_type, "text/html; charset=utf-8");
-    assert!(body.contains("Bean quantity report"));
+    assert!(body.contains("Cafe inventory report"));
 }
 
 #[tokio::test]
@@ -137,7 +137,7 @@ async fn a_link_signed_with_credentials_about_to_expire_says_so() {
     s3.put_object()
         .bucket("cafe-reports")
         .key("reports/exec-2.html")
-        .body(b"<h1>Bean quantity report</h1>".to_vec().into())
+        .body(b"<h1>Cafe inventory report</h1>".to_vec().into())
         .send()
         .await
         .unwrap();

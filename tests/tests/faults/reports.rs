@@ -48,7 +48,7 @@ fn report_emails(name: &str) -> (Vec<Value>, Vec<Value>) {
             l["subject"]
                 .as_str()
                 .unwrap_or_default()
-                .contains("could not be produced")
+                .contains("not produced")
         })
 }
 
@@ -78,11 +78,23 @@ async fn report_fails_under(scenario: &str, target: &str, errors: &[&str]) -> (u
     assert_eq!(status, "FAILED", "{detail}");
     assert_eq!(failures.len(), 1);
     assert!(links.is_empty(), "a link was mailed: {links:?}");
+    // The email is plain words with the reference; the technical error stays with the
+    // execution, found by that reference.
     assert!(
-        errors.iter().any(|e| body.contains(e)),
-        "the failure email names none of {errors:?}: {body}"
+        body.contains(&format!("this reference is all they need: {name}")),
+        "{body}"
     );
-    (hits, body)
+    assert!(body.contains("Nothing needs doing"), "{body}");
+    let recorded = detail.to_string();
+    assert!(
+        errors.iter().any(|e| recorded.contains(e)),
+        "the execution records none of {errors:?}: {recorded}"
+    );
+    assert!(
+        !errors.iter().any(|e| body.contains(e)),
+        "the email carries the technical error: {body}"
+    );
+    (hits, recorded)
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -97,19 +109,19 @@ async fn with_mysql_unreachable_the_report_is_retried_then_fails_with_an_email_s
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "needs the local stack: run with `make test-faults`"]
 async fn with_the_renderer_failing_the_failure_email_goes_out_instead_of_a_link() {
-    let (uploads, email) = report_fails_under(
+    let (uploads, recorded) = report_fails_under(
         "renderer-failing",
         "s3:PUT",
         &["ReportUploadFailed", "ReportNotReady"],
     )
     .await;
     assert!(uploads >= 4, "the renderer tried {uploads} uploads");
-    // The email says what S3 said, in a line, not the SDK's dump of the response.
+    // The execution's cause says what S3 said, in a line, not the SDK's dump of the response.
     assert!(
-        email.contains("ServiceUnavailable: fault injected: s3:PUT"),
-        "{email}"
+        recorded.contains("ServiceUnavailable: fault injected: s3:PUT"),
+        "{recorded}"
     );
-    assert!(!email.contains("raw: Response"), "{email}");
+    assert!(!recorded.contains("raw: Response"), "{recorded}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

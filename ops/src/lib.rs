@@ -7,10 +7,18 @@
 //!   records it names back from the stream and hands them to order-notifier again
 //!   (`make replay-notifications`);
 //! - [`parked::parked`]: what the two parking queues hold, and [`parked::refusal`], why
-//!   `make destroy` must wait (`make parked`).
+//!   `make destroy` must wait (`make parked`);
+//! - [`dlq::peek_described`]: each parked order, when it arrived, whose it is and why the writer
+//!   refused it, none taken (`make dlq-peek`); [`dlq::delete_shown`]: one removed after it is
+//!   shown (`make dlq-delete ID=…`);
+//! - [`cli`]: the command line (`cafe-ops --help`), where every verb has `--dry-run`.
 
+pub mod cli;
+pub mod dlq;
 pub mod parked;
+pub mod peek;
 pub mod redrive;
+pub mod refusals;
 pub mod replay;
 
 use anyhow::{Context, anyhow, bail};
@@ -23,6 +31,43 @@ pub struct Targets {
     pub notifier_failures_url: String,
     /// The function the stream's records are handed to.
     pub order_notifier: String,
+    /// Where the order writer's log lines are, for why it refused a parked order.
+    pub order_writer_log: LogPlace,
+}
+
+/// Where the order writer logs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LogPlace {
+    /// The local stack's functions' log file.
+    File(std::path::PathBuf),
+    /// The deployed writer's CloudWatch Logs log group.
+    Group(String),
+    /// Not known; says why.
+    Unknown(String),
+}
+
+impl LogPlace {
+    /// The log, read with the clients `aws` configures.
+    pub fn reader(&self, aws: &aws_config::SdkConfig) -> refusals::WriterLog {
+        match self {
+            Self::File(path) => refusals::WriterLog::File(path.clone()),
+            Self::Group(group) => refusals::WriterLog::LogGroup {
+                logs: aws_sdk_cloudwatchlogs::Client::new(aws),
+                group: group.clone(),
+            },
+            Self::Unknown(why) => refusals::WriterLog::Unknown(why.clone()),
+        }
+    }
+}
+
+/// The local stack's functions' log, beside its ready file (local/stack.py: every function runs
+/// under one `cargo lambda watch`, whose output is `.local/logs/functions.log`).
+pub fn local_functions_log(ready_file: &std::path::Path) -> std::path::PathBuf {
+    ready_file
+        .parent()
+        .unwrap_or(std::path::Path::new("."))
+        .join("logs")
+        .join("functions.log")
 }
 
 impl Targets {
@@ -36,6 +81,7 @@ impl Targets {
             orders_dlq_url: resources.orders_dead_letter_queue.url,
             notifier_failures_url: resources.notifier_failures_queue.url,
             order_notifier: resources.stream_mapping.function,
+            order_writer_log: LogPlace::File(local_functions_log(ready_file)),
         };
         Ok((targets, config))
     }
@@ -52,6 +98,13 @@ impl Targets {
             orders_dlq_url: get("ORDERS_DLQ_URL")?,
             notifier_failures_url: get("NOTIFIER_FAILURES_QUEUE_URL")?,
             order_notifier: get("ORDER_NOTIFIER_FUNCTION")?,
+            // Only dlq-peek and dlq-delete read it, and they still show the messages without it.
+            order_writer_log: match get("ORDER_WRITER_LOG_GROUP") {
+                Ok(group) => LogPlace::Group(group),
+                Err(e) => LogPlace::Unknown(format!(
+                    "{e} (deploy/outputs.py sets it from the stack's outputs)"
+                )),
+            },
         })
     }
 }
@@ -93,4 +146,49 @@ pub async fn queue_arn(sqs: &aws_sdk_sqs::Client, url: &str) -> anyhow::Result<S
         .and_then(|a| a.get(&QueueAttributeName::QueueArn))
         .cloned()
         .with_context(|| format!("{url} has no QueueArn"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn deployed(extra: &[(&str, &str)]) -> Targets {
+        let mut variables = vec![
+            ("ORDERS_QUEUE_URL", "https://sqs/q"),
+            ("ORDERS_DLQ_URL", "https://sqs/dlq"),
+            ("NOTIFIER_FAILURES_QUEUE_URL", "https://sqs/f"),
+            ("ORDER_NOTIFIER_FUNCTION", "cafe-order-notifier"),
+        ];
+        variables.extend_from_slice(extra);
+        Targets::from_env(|name| {
+            variables
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| (*v).to_owned())
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn the_deployed_writer_log_group_comes_from_the_environment_and_may_be_missing() {
+        let with = deployed(&[("ORDER_WRITER_LOG_GROUP", "/aws/lambda/cafe-order-writer")]);
+        assert_eq!(
+            with.order_writer_log,
+            LogPlace::Group("/aws/lambda/cafe-order-writer".into())
+        );
+        let without = deployed(&[]);
+        let LogPlace::Unknown(why) = without.order_writer_log else {
+            panic!("{without:?}");
+        };
+        assert!(why.contains("ORDER_WRITER_LOG_GROUP is not set"), "{why}");
+        assert_eq!(without.orders_dlq_url, "https://sqs/dlq");
+    }
+
+    #[test]
+    fn the_local_functions_log_is_beside_the_ready_file() {
+        assert_eq!(
+            local_functions_log(std::path::Path::new(".local/emulator.json")),
+            std::path::PathBuf::from(".local/logs/functions.log")
+        );
+    }
 }

@@ -13,7 +13,10 @@ use aws_sdk_sqs::types::{MessageAttributeValue, MessageSystemAttributeName};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use cafe_shared::error::aws_error_text;
 
+use crate::dlq::{PEEK_PATIENCE, describe};
+use crate::peek::peek;
 use crate::queue_arn;
+use crate::refusals::WriterLog;
 
 /// What a redrive did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,6 +66,32 @@ pub async fn redrive_orders(
         }
         Err(e) => bail!("StartMessageMoveTask: {}", aws_error_text(&e)),
     }
+}
+
+/// `redrive-orders --dry-run`: what a redrive would move now, each message as `dlq-peek` shows
+/// it; nothing is moved or taken.
+pub async fn would_move(
+    sqs: &Client,
+    dlq_url: &str,
+    queue_url: &str,
+    log: &WriterLog,
+) -> anyhow::Result<String> {
+    let peeked = peek(sqs, dlq_url, PEEK_PATIENCE).await?;
+    let mut text = format!(
+        "dry run: would move {} message(s) from {dlq_url} to {queue_url}; nothing moved\n",
+        peeked.approximate
+    );
+    for seen in &peeked.messages {
+        text.push('\n');
+        text.push_str(&describe(seen, log).await.render());
+    }
+    if peeked.unseen() > 0 {
+        text.push_str(&format!(
+            "\n{} more not shown (in flight, delayed, or not among what SQS answered)\n",
+            peeked.unseen()
+        ));
+    }
+    Ok(text)
 }
 
 /// Whether the service has no move tasks (the local emulator answers `UnsupportedOperation`), as

@@ -150,6 +150,46 @@ pub async fn replay_notifications(
     }
 }
 
+/// `replay-notifications --dry-run`: the descriptions a replay would hand over now, each with the
+/// range of the stream it names; nothing is read from the stream, invoked or deleted.
+pub async fn would_replay(sqs: &aws_sdk_sqs::Client, failures_url: &str) -> anyhow::Result<String> {
+    let peeked = crate::peek::peek(sqs, failures_url, crate::dlq::PEEK_PATIENCE).await?;
+    let mut text = format!(
+        "dry run: would replay {} failure description(s) from {failures_url}; nothing invoked or deleted\n",
+        peeked.approximate
+    );
+    for seen in &peeked.messages {
+        text.push_str(&format!("\n{}\n", pending_description(seen)));
+    }
+    if peeked.unseen() > 0 {
+        text.push_str(&format!(
+            "\n{} more not shown (in flight, delayed, or not among what SQS answered)\n",
+            peeked.unseen()
+        ));
+    }
+    Ok(text)
+}
+
+/// One description as the dry run lists it: when the stream gave up, and on which records.
+pub fn pending_description(seen: &crate::peek::Seen) -> String {
+    let what = match stream_range(&seen.body) {
+        Ok(range) => format!(
+            "records {}..{} ({} of them) of shard {} of {}",
+            range.start_sequence_number,
+            range.end_sequence_number,
+            range.batch_size,
+            range.shard_id,
+            range.stream_arn
+        ),
+        Err(e) => format!("would be left on the queue: {e}"),
+    };
+    format!(
+        "description {}\n  arrived   {}\n  names     {what}",
+        seen.message_id,
+        seen.arrived()
+    )
+}
+
 /// What became of one description's records.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct HandedOver {
@@ -308,6 +348,30 @@ mod tests {
                 end_sequence_number: "104".into(),
                 batch_size: 3,
             }
+        );
+    }
+
+    #[test]
+    fn a_pending_description_names_its_range_and_when_it_arrived() {
+        let seen = crate::peek::Seen {
+            message_id: "d-1".into(),
+            body: DESCRIPTION.into(),
+            sent_at: chrono::DateTime::from_timestamp_millis(1_796_515_200_000),
+            receive_count: Some(1),
+        };
+        assert_eq!(
+            pending_description(&seen),
+            "description d-1\n  arrived   2026-12-06T00:00:00Z\n  names     records 100..104 (3 of them) of shard shard-1 of arn:stream"
+        );
+        let odd = crate::peek::Seen {
+            body: "hello".into(),
+            ..seen
+        };
+        assert!(
+            pending_description(&odd)
+                .contains("would be left on the queue: not a stream failure description"),
+            "{}",
+            pending_description(&odd)
         );
     }
 

@@ -1,8 +1,8 @@
 //! `cafe-ops parked` against a real SQS API (a private moto server): a message waiting on a parking
 //! queue, visible or already received by someone, stops `make destroy`; empty queues do not.
 
-use cafe_ops::Targets;
 use cafe_ops::parked::{parked, refusal};
+use cafe_ops::{LogPlace, Targets};
 use cafe_tests::{Moto, create_queue};
 
 #[tokio::test]
@@ -14,6 +14,7 @@ async fn a_parked_message_visible_or_in_flight_stops_the_destroy() {
         orders_dlq_url: create_queue(&sqs, "orders-dlq").await,
         notifier_failures_url: create_queue(&sqs, "notifier-failures").await,
         order_notifier: "order-notifier".to_owned(),
+        order_writer_log: LogPlace::Unknown("not read by parked".to_owned()),
     };
 
     let found = parked(&sqs, &targets).await.unwrap();
@@ -56,6 +57,7 @@ async fn an_unreachable_queue_is_an_error_not_an_empty_queue() {
         orders_dlq_url: missing.clone(),
         notifier_failures_url: missing,
         order_notifier: "order-notifier".to_owned(),
+        order_writer_log: LogPlace::Unknown("not read by parked".to_owned()),
     };
     let error = parked(&sqs, &targets).await.unwrap_err().to_string();
     assert!(error.contains("no-such-queue"), "{error}");

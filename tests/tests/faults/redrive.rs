@@ -1,8 +1,10 @@
 //! The operator's verbs after an outage (`cafe-ops`, `make redrive-orders` and
 //! `make replay-notifications`): what was parked comes back, each order stored and notified
-//! exactly once, and running a verb again sends nothing twice.
+//! exactly once, and running a verb again sends nothing twice. And a refused order looked at and
+//! dropped (`make dlq-peek`, `make dlq-delete`): it names its customer and the writer's reason.
 
 use super::common::*;
+use cafe_ops::peek::peek;
 use cafe_ops::redrive::{depth, redrive_orders};
 use cafe_ops::replay::{Clients, Notifier, records_in, replay_notifications, stream_range};
 
@@ -177,4 +179,116 @@ async fn notifications_given_up_on_are_replayed_once_and_a_second_replay_sends_n
     assert_eq!((second.descriptions, second.notified), (0, 0), "{second:?}");
     outcome.assert_exactly_once();
     after_second.assert_exactly_once();
+}
+
+/// `cafe-ops <args> --local`, as `make` runs it (cargo run, the stack's ready file): whether it
+/// succeeded, and what it printed.
+fn cafe_ops(args: &[&str]) -> (bool, String) {
+    let ready = workspace_root().join(".local/emulator.json");
+    let output = std::process::Command::new(env!("CARGO"))
+        .args(["run", "--quiet", "--package", "cafe-ops", "--"])
+        .args(args)
+        .arg("--local")
+        .arg(&ready)
+        .current_dir(workspace_root())
+        .output()
+        .expect("cargo runs");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    println!("$ cafe-ops {} --local\n{text}", args.join(" "));
+    (output.status.success(), text)
+}
+
+/// Whether orders-dlq shows `message_id` to a look that takes nothing.
+async fn parked_now(aws: &Aws, message_id: &str) -> bool {
+    let dlq = &resources().orders_dead_letter_queue.url;
+    peek(&aws.sqs, dlq, Duration::from_secs(10))
+        .await
+        .unwrap()
+        .messages
+        .iter()
+        .any(|m| m.message_id == message_id)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the local stack: run with `make test-faults`"]
+async fn a_refused_order_is_shown_with_its_customer_and_reason_and_deleted_only_when_asked() {
+    let (aws, run) = begin();
+    let dlq = resources().orders_dead_letter_queue.url.clone();
+    let parked_before = depth(&aws.sqs, &dlq).await.unwrap();
+    // The writer refuses an order sent under a key another order is stored under.
+    let key = format!("dlq-peek-{run}");
+    let send = |customer: &str| {
+        let body = json!({"item": "cortado", "customerID": customer}).to_string();
+        let (status, answer) = http_post(
+            &format!("{GATEWAY}/orders"),
+            body.as_bytes(),
+            &[("Idempotency-Key", &key)],
+        );
+        assert_eq!(status, 202, "{answer}");
+        answer["messageId"].as_str().unwrap().to_owned()
+    };
+    let (first, refused) = (format!("{run}-first"), format!("{run}-refused"));
+    send(&first);
+    settle(&aws, std::slice::from_ref(&first), Duration::from_secs(60)).await;
+    let id = send(&refused);
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while !parked_now(&aws, &id).await {
+        assert!(
+            Instant::now() < deadline,
+            "{id} did not reach the DLQ in 90 s"
+        );
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+
+    let (ok, peeked) = cafe_ops(&["dlq-peek"]);
+    assert!(ok, "{peeked}");
+    let shown = &peeked[peeked
+        .find(&format!("message {id}"))
+        .expect("the order is listed")..];
+    assert!(
+        shown.contains(&format!("customer  {refused} (cortado)")),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("already stored with different contents under the same Idempotency-Key"),
+        "the writer's reason: {shown}"
+    );
+    assert!(parked_now(&aws, &id).await, "a peek takes nothing");
+
+    let (ok, dry) = cafe_ops(&["dlq-delete", &id, "--dry-run"]);
+    assert!(ok, "{dry}");
+    assert!(
+        dry.contains(&format!("customer  {refused}")),
+        "shown first: {dry}"
+    );
+    assert!(dry.contains("dry run: not deleted"), "{dry}");
+    assert!(parked_now(&aws, &id).await, "a dry run leaves it, visible");
+
+    let (ok, deleted) = cafe_ops(&["dlq-delete", &id]);
+    assert!(ok, "{deleted}");
+    assert!(
+        deleted.contains("Idempotency-Key"),
+        "shown first: {deleted}"
+    );
+    assert!(deleted.contains("deleted from orders-dlq"), "{deleted}");
+    assert!(!parked_now(&aws, &id).await, "deleted");
+
+    let (_, parked) = cafe_ops(&["parked"]);
+    assert!(
+        parked.contains(&format!("orders-dlq: {parked_before} message(s) parked")),
+        "{parked}"
+    );
+    let (_, again) = cafe_ops(&["dlq-delete", &id]);
+    assert!(
+        again.contains(&format!("holds no message {id}")) && again.contains("make dlq-peek"),
+        "{again}"
+    );
+    record(
+        "dlq-peek-delete",
+        &json!({"message_id": id, "parked_before": parked_before, "peek": peeked, "deleted": deleted}),
+    );
 }

@@ -14,7 +14,7 @@ WATCH_PORT := 9000
 export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
 
 
-.PHONY: help chromium tools build test unit test-api test-deploy e2e test-faults demo local local-up local-down redrive-orders replay-notifications parked db-reader-user logs new-function test-scaffold bench bench-check docs fmt lint validate invoke deploy destroy deploy-fn clean
+.PHONY: help chromium tools build test unit test-api test-deploy e2e test-faults demo local local-up local-down redrive-orders replay-notifications parked dlq-peek dlq-delete db-reader-user logs new-function test-scaffold bench bench-check docs fmt lint validate invoke deploy destroy deploy-fn clean
 
 help: ## list the verbs
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -89,7 +89,7 @@ report: $(TOOLS) ## on the running local stack, start the report as its schedule
 # The operator's verbs (ops/, cafe-ops): on the local stack, or with DEPLOYED=1 on the deployed
 # stack (its outputs, read with your AWS credentials by deploy/outputs.py).
 OPS = $(if $(DEPLOYED),outputs="$$($(VENV)/bin/python deploy/outputs.py $(STACK_NAME) $(ENV))" && eval "$$outputs" && )cargo run --quiet --package cafe-ops --
-OPS_WHERE = $(if $(DEPLOYED),,--local)
+OPS_WHERE = $(if $(DEPLOYED),,--local)$(if $(DRY_RUN), --dry-run)
 
 redrive-orders: $(TOOLS) ## move what orders-dlq holds back onto the orders queue, once the cause is fixed (local stack; DEPLOYED=1 for AWS)
 	$(OPS) redrive-orders $(OPS_WHERE)
@@ -99,6 +99,13 @@ replay-notifications: $(TOOLS) ## hand the records notifier-failures describes b
 
 parked: $(TOOLS) ## what orders-dlq and notifier-failures hold; fails while either holds a message (local stack; DEPLOYED=1 for AWS)
 	$(OPS) parked $(OPS_WHERE)
+
+dlq-peek: $(TOOLS) ## list each order parked in orders-dlq without taking it: when it arrived, its customer, and why the writer refused it (local stack; DEPLOYED=1 for AWS)
+	$(OPS) dlq-peek $(OPS_WHERE)
+
+dlq-delete: $(TOOLS) ## remove one parked order from orders-dlq for good, after showing it: make dlq-delete ID=<message id> [DRY_RUN=1]
+	@test -n "$(ID)" || { echo "usage: make dlq-delete ID=<message id, as make dlq-peek lists it> [DRY_RUN=1] [DEPLOYED=1]" >&2; exit 2; }
+	$(OPS) dlq-delete "$(ID)" $(OPS_WHERE)
 
 db-reader-user: ## create (or reset) inventory-reader's database user, SELECT on suppliers and beans only; prints the secret's JSON: make db-reader-user DB_ADMIN_URL=mysql://admin@host:3306/COFFEE [ARGS="-p --ssl"]
 	@test -n "$(DB_ADMIN_URL)" || { echo "usage: make db-reader-user DB_ADMIN_URL=mysql://admin@host:3306/COFFEE [ARGS='-p --ssl']" >&2; exit 2; }

@@ -148,6 +148,36 @@ pub async fn queue_arn(sqs: &aws_sdk_sqs::Client, url: &str) -> anyhow::Result<S
         .with_context(|| format!("{url} has no QueueArn"))
 }
 
+/// The messages a queue holds now: visible, in flight or delayed.
+pub async fn depth(sqs: &aws_sdk_sqs::Client, url: &str) -> anyhow::Result<u64> {
+    use aws_sdk_sqs::types::QueueAttributeName::{
+        ApproximateNumberOfMessages, ApproximateNumberOfMessagesDelayed,
+        ApproximateNumberOfMessagesNotVisible,
+    };
+    let counts = [
+        ApproximateNumberOfMessages,
+        ApproximateNumberOfMessagesNotVisible,
+        ApproximateNumberOfMessagesDelayed,
+    ];
+    let answer = sqs
+        .get_queue_attributes()
+        .queue_url(url)
+        .set_attribute_names(Some(counts.to_vec()))
+        .send()
+        .await
+        .map_err(|e| {
+            anyhow!(
+                "GetQueueAttributes of {url}: {}",
+                cafe_shared::error::aws_error_text(&e)
+            )
+        })?;
+    let attributes = answer.attributes().cloned().unwrap_or_default();
+    Ok(counts
+        .iter()
+        .filter_map(|name| attributes.get(name)?.parse::<u64>().ok())
+        .sum())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,7 +7,7 @@
 use aws_sdk_sqs::Client;
 
 use crate::Targets;
-use crate::redrive::depth;
+use crate::depth;
 
 /// One parking queue and what it holds now.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -15,7 +15,7 @@ use aws_sdk_sqs::types::{Message, MessageSystemAttributeName};
 use cafe_shared::error::aws_error_text;
 use chrono::{DateTime, SecondsFormat, Utc};
 
-use crate::redrive::depth;
+use crate::depth;
 
 /// One message as a look found it.
 #[derive(Debug, Clone, PartialEq, Eq)]

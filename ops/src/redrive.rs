@@ -15,8 +15,8 @@ use cafe_shared::error::aws_error_text;
 
 use crate::dlq::{PEEK_PATIENCE, describe};
 use crate::peek::peek;
-use crate::queue_arn;
 use crate::refusals::WriterLog;
+use crate::{depth, queue_arn};
 
 /// What a redrive did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -188,29 +188,4 @@ async fn move_one_by_one(sqs: &Client, dlq_url: &str, queue_url: &str) -> anyhow
         }
     }
     Ok(moved)
-}
-
-/// The messages a queue holds now: visible, in flight or delayed.
-pub async fn depth(sqs: &Client, url: &str) -> anyhow::Result<u64> {
-    use aws_sdk_sqs::types::QueueAttributeName::{
-        ApproximateNumberOfMessages, ApproximateNumberOfMessagesDelayed,
-        ApproximateNumberOfMessagesNotVisible,
-    };
-    let counts = [
-        ApproximateNumberOfMessages,
-        ApproximateNumberOfMessagesNotVisible,
-        ApproximateNumberOfMessagesDelayed,
-    ];
-    let answer = sqs
-        .get_queue_attributes()
-        .queue_url(url)
-        .set_attribute_names(Some(counts.to_vec()))
-        .send()
-        .await
-        .map_err(|e| anyhow!("GetQueueAttributes of {url}: {}", aws_error_text(&e)))?;
-    let attributes = answer.attributes().cloned().unwrap_or_default();
-    Ok(counts
-        .iter()
-        .filter_map(|name| attributes.get(name)?.parse::<u64>().ok())
-        .sum())
 }

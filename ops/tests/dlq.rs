@@ -2,9 +2,10 @@
 //! server): a look takes nothing, however often it looks; a delete takes only the message named
 //! and leaves every other one visible at once; a dry run changes nothing.
 
+use cafe_ops::depth;
 use cafe_ops::dlq::{delete_shown, peek_described};
 use cafe_ops::peek::peek;
-use cafe_ops::redrive::{depth, would_move};
+use cafe_ops::redrive::would_move;
 use cafe_ops::refusals::WriterLog;
 use cafe_ops::replay::would_replay;
 use cafe_tests::{Moto, create_queue};

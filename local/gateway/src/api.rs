@@ -25,7 +25,7 @@ use aws_sdk_sqs::error::{ProvideErrorMetadata, SdkError};
 use cafe_shared::error::aws_error_text;
 
 use crate::ops_page::{self, Watched};
-use crate::{Aws, mailbox};
+use crate::{Aws, is_execution_name, mailbox};
 
 pub struct Api {
     pub aws: Aws,
@@ -273,20 +273,6 @@ fn refused_for_the_order<E: ProvideErrorMetadata>(e: &SdkError<E, HttpResponse>)
     matches!(e, SdkError::ServiceError(service)
         if service.raw().status().as_u16() == 400
             && e.code().is_some_and(|code| SQS_CODES_CAUSED_BY_THE_ORDER.contains(&code)))
-}
-
-/// Whether `key` may name a Step Functions execution: 1 to 80 characters, none of them
-/// whitespace, a control character, or one of `< > { } [ ] ? * " # % \ ^ | ~ ` $ & , ; : /`
-/// (StartExecution's rule for `name`; the deployed API passes the key on and maps Step Functions'
-/// InvalidName to the same 400).
-pub fn is_execution_name(key: &str) -> bool {
-    // is_control: U+0000–001F and U+007F–009F, as Step Functions' rule says.
-    const NOT_IN_A_NAME: &str = "<>{}[]?*\"#%\\^|~`$&,;:/";
-    let length = key.chars().count();
-    (1..=80).contains(&length)
-        && !key
-            .chars()
-            .any(|c| c.is_whitespace() || c.is_control() || NOT_IN_A_NAME.contains(c))
 }
 
 /// What the API answers for a repeated `Idempotency-Key`: the execution it named.

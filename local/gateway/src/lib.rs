@@ -43,3 +43,17 @@ impl Aws {
         }
     }
 }
+
+/// Whether `key` may name a Step Functions execution: 1 to 80 characters, none of them
+/// whitespace, a control character, or one of `< > { } [ ] ? * " # % \ ^ | ~ ` $ & , ; : /`
+/// (StartExecution's rule for `name`; the deployed API passes the key on and maps Step Functions'
+/// InvalidName to the same 400).
+pub fn is_execution_name(key: &str) -> bool {
+    // is_control: U+0000–001F and U+007F–009F, as Step Functions' rule says.
+    const NOT_IN_A_NAME: &str = "<>{}[]?*\"#%\\^|~`$&,;:/";
+    let length = key.chars().count();
+    (1..=80).contains(&length)
+        && !key
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || NOT_IN_A_NAME.contains(c))
+}

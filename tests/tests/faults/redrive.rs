@@ -4,8 +4,9 @@
 //! dropped (`make dlq-peek`, `make dlq-delete`): it names its customer and the writer's reason.
 
 use super::common::*;
+use cafe_ops::depth;
 use cafe_ops::peek::peek;
-use cafe_ops::redrive::{depth, redrive_orders};
+use cafe_ops::redrive::redrive_orders;
 use cafe_ops::replay::{Clients, Notifier, records_in, replay_notifications, stream_range};
 
 #[tokio::test(flavor = "multi_thread")]

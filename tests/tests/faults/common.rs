@@ -179,3 +179,16 @@ pub fn now_millis() -> u128 {
         .unwrap()
         .as_millis()
 }
+
+/// Posts an order for `item` by `customer` through the API under `Idempotency-Key: key`; the
+/// message id the API answers with.
+pub fn post_order_with_key(item: &str, customer: &str, key: &str) -> String {
+    let body = json!({"item": item, "customerID": customer}).to_string();
+    let (status, answer) = http_post(
+        &format!("{GATEWAY}/orders"),
+        body.as_bytes(),
+        &[("Idempotency-Key", key)],
+    );
+    assert_eq!(status, 202, "{answer}");
+    answer["messageId"].as_str().unwrap().to_owned()
+}

@@ -113,16 +113,7 @@ async fn orders_at_dynamodbs_limits_go_through_and_those_past_them_are_refused_a
 async fn an_idempotency_key_reused_for_another_order_parks_that_order_in_the_dlq() {
     let (aws, run) = begin();
     let key = format!("key-{run}");
-    let send = |customer: &str| {
-        let body = json!({"item": "filter coffee", "customerID": customer}).to_string();
-        let (status, answer) = http_post(
-            &format!("{GATEWAY}/orders"),
-            body.as_bytes(),
-            &[("Idempotency-Key", &key)],
-        );
-        assert_eq!(status, 202, "{answer}");
-        answer["messageId"].as_str().unwrap().to_owned()
-    };
+    let send = |customer: &str| post_order_with_key("filter coffee", customer, &key);
     let (first, other) = (format!("{run}-first"), format!("{run}-other"));
     send(&first);
     // The key belongs to the order stored under it first. SQS delivers in no particular order

@@ -222,16 +222,7 @@ async fn a_refused_order_is_shown_with_its_customer_and_reason_and_deleted_only_
     let parked_before = depth(&aws.sqs, &dlq).await.unwrap();
     // The writer refuses an order sent under a key another order is stored under.
     let key = format!("dlq-peek-{run}");
-    let send = |customer: &str| {
-        let body = json!({"item": "cortado", "customerID": customer}).to_string();
-        let (status, answer) = http_post(
-            &format!("{GATEWAY}/orders"),
-            body.as_bytes(),
-            &[("Idempotency-Key", &key)],
-        );
-        assert_eq!(status, 202, "{answer}");
-        answer["messageId"].as_str().unwrap().to_owned()
-    };
+    let send = |customer: &str| post_order_with_key("cortado", customer, &key);
     let (first, refused) = (format!("{run}-first"), format!("{run}-refused"));
     send(&first);
     settle(&aws, std::slice::from_ref(&first), Duration::from_secs(60)).await;

@@ -9,7 +9,7 @@ use aws_sdk_sqs::types::{Message, MessageSystemAttributeName};
 use cafe_shared::Order;
 use cafe_shared::error::aws_error_text;
 
-use crate::peek::{Seen, excerpt, peek};
+use crate::peek::{Seen, excerpt, peek, printable};
 use crate::refusals::{WriterLog, refusal_line};
 
 /// How long `dlq-peek` keeps looking for more messages.
@@ -37,9 +37,13 @@ impl Described {
             .receive_count
             .map(|n| format!(" (received {n} times)"))
             .unwrap_or_default();
+        // Every field but the count is someone else's text, printed as text only.
         format!(
             "message {}\n  arrived   {}{received}\n  customer  {}\n  refused   {}\n",
-            self.message_id, self.arrived, self.customer, self.refused
+            printable(&self.message_id),
+            printable(&self.arrived),
+            printable(&self.customer),
+            printable(&self.refused)
         )
     }
 }
@@ -111,11 +115,12 @@ pub async fn peek_described(
 }
 
 /// How long a message `dlq-delete` received stays hidden from others at most; each is made
-/// visible again as soon as the search ends.
-const HOLD_SECONDS: i32 = 30;
+/// visible again as soon as the search ends. Well over the search and the reason's lookup
+/// (up to 30 s in CloudWatch Logs) together, so the held message is still held at its delete.
+const HOLD_SECONDS: i32 = 120;
 
 /// How long `dlq-delete` looks for the message.
-const SEARCH_PATIENCE: Duration = Duration::from_secs(30);
+const SEARCH_PATIENCE: Duration = Duration::from_secs(20);
 
 /// The parked message `message_id`, received and held (hidden for [`HOLD_SECONDS`]) so it can be
 /// shown and then deleted; every other message received on the way is made visible again before
@@ -204,8 +209,25 @@ pub async fn release(sqs: &Client, dlq_url: &str, messages: &[Message]) -> anyho
     }
 }
 
-/// Deletes the held `message`.
+/// Deletes the held `message`. The hold is renewed first: SQS refuses that once the hold has run
+/// out and someone else has received the message, whereas a DeleteMessage with the stale receipt
+/// handle would succeed without deleting anything, and the verb would say "deleted" falsely.
 pub async fn delete(sqs: &Client, dlq_url: &str, message: &Message) -> anyhow::Result<()> {
+    let handle = message.receipt_handle().unwrap_or_default();
+    sqs.change_message_visibility()
+        .queue_url(dlq_url)
+        .receipt_handle(handle)
+        .visibility_timeout(HOLD_SECONDS)
+        .send()
+        .await
+        .map_err(|e| {
+            anyhow!(
+                "{} was no longer held when it was to be deleted ({}): nothing deleted; run make \
+                 dlq-delete again",
+                message.message_id().unwrap_or_default(),
+                aws_error_text(&e)
+            )
+        })?;
     sqs.delete_message()
         .queue_url(dlq_url)
         .receipt_handle(message.receipt_handle().unwrap_or_default())

@@ -124,6 +124,23 @@ pub async fn peek(sqs: &Client, url: &str, patience: Duration) -> anyhow::Result
 
 /// At most `max_chars` characters of `text`, quoted with control characters escaped, and `…`
 /// after it when it was cut: safe to print whatever a message holds.
+/// `text` safe to print on an operator's terminal: control characters (escape sequences, new
+/// lines, carriage returns) and the bidirectional overrides that reorder what is shown are
+/// written as escapes (`\u{1b}`, `\n`, `\u{202e}`). Customer ids, items and logged reasons are
+/// anyone's text: a parked order must not be able to rewrite the screen or forge a line.
+pub fn printable(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            let reorders = matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+            if c.is_control() || reorders {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
 pub fn excerpt(text: &str, max_chars: usize) -> String {
     let cut: String = text.chars().take(max_chars).collect();
     let more = if cut.len() < text.len() { "…" } else { "" };
@@ -133,6 +150,21 @@ pub fn excerpt(text: &str, max_chars: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn text_from_anyone_cannot_drive_the_terminal() {
+        assert_eq!(
+            printable("c-42 (2 × filter coffee)"),
+            "c-42 (2 × filter coffee)"
+        );
+        assert_eq!(printable("\u{1b}[2Jx"), "\\u{1b}[2Jx");
+        assert_eq!(
+            printable("a\n\nmessage forged\r"),
+            "a\\n\\nmessage forged\\r"
+        );
+        assert_eq!(printable("\u{202e}gnp.exe"), "\\u{202e}gnp.exe");
+        assert!(!printable("\u{9b}31m").contains('\u{9b}'));
+    }
 
     #[test]
     fn a_message_says_when_it_arrived_in_utc_and_how_often_it_was_received() {

@@ -184,9 +184,10 @@ pub fn pending_description(seen: &crate::peek::Seen) -> String {
         Err(e) => format!("would be left on the queue: {e}"),
     };
     format!(
-        "description {}\n  arrived   {}\n  names     {what}",
-        seen.message_id,
-        seen.arrived()
+        "description {}\n  arrived   {}\n  names     {}",
+        crate::peek::printable(&seen.message_id),
+        seen.arrived(),
+        crate::peek::printable(&what)
     )
 }
 

@@ -447,7 +447,7 @@ pub fn report_key(file: &str) -> Option<String> {
 /// What the browser may do with a served report: show it and its inline styles and pictures,
 /// nothing else. The report has no script and fetches nothing; should a supplier's text ever
 /// get through unescaped, this keeps it inert on the gateway's origin.
-const REPORT_CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'";
+const REPORT_CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 /// `GET /reports/<execution>.html`: the report the execution stored, read from the reports bucket,
 /// so the ops page can link every report for as long as it is kept (the emailed link is

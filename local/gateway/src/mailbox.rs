@@ -34,7 +34,8 @@ pub fn read(path: &Path) -> anyhow::Result<Vec<Letter>> {
 
 /// The id of a letter on the mailbox page, so another page can link `/mailbox#<id>`: `letter-`
 /// and the SNS message id, or, for a letter without a usable one, its place in the mailbox
-/// (1 for the oldest; the file is only ever appended to, so the place does not change).
+/// after a dot, which no usable id has (`letter.3`; 1 for the oldest; the file is only ever
+/// appended to, so the place does not change).
 pub fn anchor(place: usize, letter: &Letter) -> String {
     let id = &letter.message_id;
     let usable = !id.is_empty()
@@ -45,7 +46,7 @@ pub fn anchor(place: usize, letter: &Letter) -> String {
     if usable {
         format!("letter-{id}")
     } else {
-        format!("letter-{place}")
+        format!("letter.{place}")
     }
 }
 
@@ -149,7 +150,7 @@ mod tests {
         odd.message_id = "a b\"><x".into();
         let page = html(&[letter("first"), odd]);
         assert!(page.contains("<article id=\"letter-m-1\">"), "{page}");
-        assert!(page.contains("<article id=\"letter-2\">"), "{page}");
+        assert!(page.contains("<article id=\"letter.2\">"), "{page}");
     }
 
     #[test]

@@ -644,7 +644,7 @@ async fn executions_link_their_report_and_email_and_a_failed_one_shows_its_error
     );
     let broke = card(&page, "broke-1");
     assert!(
-        broke.contains("<a href=\"/mailbox#letter-2\">email</a>") && !broke.contains("/reports/"),
+        broke.contains("<a href=\"/mailbox#letter.2\">email</a>") && !broke.contains("/reports/"),
         "the failure notice, which has no message id: the second letter; no report: {broke}"
     );
     assert!(
@@ -667,7 +667,7 @@ async fn executions_link_their_report_and_email_and_a_failed_one_shows_its_error
         .unwrap();
     let (_, bytes) = send(api_with_mailbox(mailbox.clone()), request).await;
     let html = String::from_utf8(bytes.to_vec()).unwrap();
-    for id in ["letter-m-fine", "letter-2", "letter-m-other"] {
+    for id in ["letter-m-fine", "letter.2", "letter-m-other"] {
         assert!(
             html.contains(&format!("<article id=\"{id}\">")),
             "{id}: {html}"

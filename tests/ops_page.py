@@ -21,6 +21,7 @@ import json
 import os
 import select
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -49,7 +50,7 @@ class Browser:
     def __init__(self) -> None:
         to_chromium, self._writer = os.pipe()
         self._reader, from_chromium = os.pipe()
-        self._profile = tempfile.TemporaryDirectory(prefix="cafe-ops-chromium-")
+        self._profile = tempfile.mkdtemp(prefix="cafe-ops-chromium-")
 
         def pipes_on_3_and_4() -> None:
             # Above 10 first, so that neither lands on 3 or 4 and is overwritten by the other.
@@ -57,6 +58,9 @@ class Browser:
             high_out = fcntl.fcntl(from_chromium, fcntl.F_DUPFD, 10)
             os.dup2(high_in, 3)
             os.dup2(high_out, 4)
+            # Its own process group, so that close() can end the helpers it forks
+            # (zygote, renderer, crash handler), which go on writing into the profile.
+            os.setsid()
 
         command = [
             "chromium",
@@ -66,7 +70,7 @@ class Browser:
             "--hide-scrollbars",
             "--no-first-run",
             "--remote-debugging-pipe",
-            f"--user-data-dir={self._profile.name}",
+            f"--user-data-dir={self._profile}",
         ]
         self._process = subprocess.Popen(
             command,
@@ -86,11 +90,30 @@ class Browser:
         self.page("Page.enable")
 
     def close(self) -> None:
-        self._process.kill()
+        """Ask Chromium to quit, end every process it started, then remove its profile."""
+        try:
+            os.write(self._writer, json.dumps({"id": 0, "method": "Browser.close"}).encode() + b"\0")
+            self._process.wait(timeout=10)
+        except (OSError, subprocess.TimeoutExpired):
+            pass
+        try:
+            os.killpg(self._process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass  # the whole group has already gone
         self._process.wait()
         os.close(self._writer)
         os.close(self._reader)
-        self._profile.cleanup()
+        # A helper killed a moment ago may still have a file being written: try again briefly.
+        for attempt in range(20):
+            try:
+                shutil.rmtree(self._profile)
+                return
+            except FileNotFoundError:
+                return
+            except OSError:
+                if attempt == 19:
+                    raise
+                time.sleep(0.25)
 
     def _message(self, deadline: float) -> dict[str, Any]:
         while b"\0" not in self._buffer:

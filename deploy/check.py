@@ -360,6 +360,9 @@ def check_permissions(variant, problems):
             problems.append(f"{name}: managed policies {properties['ManagedPolicyArns']}")
         documents = [p["PolicyDocument"] for p in properties.get("Policies", [])]
         for statement in (s for d in documents for s in statements(d)):
+            negated = sorted({"NotAction", "NotResource"} & set(statement))
+            if negated and statement.get("Effect") == "Allow":
+                problems.append(f"{name}: an Allow with {' and '.join(negated)} grants all it does not name")
             actions = as_list(statement.get("Action", []))
             resources = as_list(statement.get("Resource", []))
             for action in actions:
@@ -541,6 +544,14 @@ def service_principals(statement):
     return as_list(principal.get("Service", [])) if isinstance(principal, dict) else []
 
 
+def this_account_only(statement):
+    """Whether a service principal's statement holds only for this stack's account: aws:SourceAccount
+    equal (StringEquals, not a pattern) to AWS::AccountId."""
+    equals = statement.get("Condition", {}).get("StringEquals", {})
+    accounts = [value for key, value in equals.items() if key.lower() == "aws:sourceaccount"]
+    return accounts == [{"Ref": "AWS::AccountId"}]
+
+
 def check_ops_topic(variant, problems):
     resources = dict(variant.resources())
     topic = resources.get(OPS_TOPIC)
@@ -571,9 +582,11 @@ def check_ops_topic(variant, problems):
     if not allowed:
         problems.append(f"{OPS_TOPIC}: no topic policy lets CloudWatch publish to it")
     for statement in allowed:
-        keys = {key.lower() for condition in statement.get("Condition", {}).values() for key in condition}
-        if "aws:sourceaccount" not in keys:
-            problems.append(f"{OPS_TOPIC}: CloudWatch may publish for any account's alarms (no aws:SourceAccount)")
+        if not this_account_only(statement):
+            problems.append(
+                f"{OPS_TOPIC}: CloudWatch may publish for any account's alarms "
+                "(no aws:SourceAccount equal to AWS::AccountId)"
+            )
     # A Deny for everyone else must spare AWS service principals, or it refuses CloudWatch too.
     spares_services = {(op, "aws:principalisawsservice", "false") for op in ("Bool", "BoolIfExists")}
     for statement in (s for s in publishes if s["Effect"] == "Deny"):
@@ -860,6 +873,8 @@ def check_schedule(variant, problems):
     machines = {name for name, _ in variant.resources("AWS::StepFunctions::StateMachine")}
     roles = dict(variant.resources("AWS::IAM::Role"))
     apis = [api for _, api in variant.resources("AWS::ApiGateway::RestApi")]
+    if not apis:
+        problems.append("no RestApi: what POST /create_report sends cannot be set beside the schedule's input")
     off = Variant(
         variant.name,
         {**variant.template, "Metadata": {"CafeTranslatedWith": {**variant.values, "ReportSchedule": ""}}},
@@ -911,15 +926,20 @@ def check_schedule_role(name, role, machine, queue, problems):
         principal = statement.get("Principal")
         services = service_principals(statement)
         if not isinstance(principal, dict) or set(principal) != {"Service"} or services != [SCHEDULER]:
-            problems.append(f"{name}: assumed by {principal}, not {SCHEDULER} alone")
-        keys = {key.lower() for condition in statement.get("Condition", {}).values() for key in condition}
-        if "aws:sourceaccount" not in keys:
-            problems.append(f"{name}: any account's schedules may assume it (no aws:SourceAccount)")
+            problems.append(f"{name}: assumed by {principal or statement.get('NotPrincipal')}, not {SCHEDULER} alone")
+        if not this_account_only(statement):
+            problems.append(
+                f"{name}: any account's schedules may assume it (no aws:SourceAccount equal to AWS::AccountId)"
+            )
     starts = False
     for document in (p["PolicyDocument"] for p in properties.get("Policies", [])):
         for statement in statements(document):
             if statement.get("Effect") != "Allow":
                 continue
+            if {"NotAction", "NotResource"} & set(statement):
+                problems.append(
+                    f"{name}: an Allow by exclusion (NotAction or NotResource) may do more than start {machine}"
+                )
             for action in as_list(statement.get("Action", [])):
                 for resource in as_list(statement.get("Resource", [])):
                     start = action == "states:StartExecution" and names_arn(resource, machine, by_ref=True)

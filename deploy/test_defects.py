@@ -493,7 +493,37 @@ class EachDefectIsCaught(unittest.TestCase):
 
     def test_a_schedule_role_any_account_s_schedules_may_assume(self):
         del self.schedule_role()["AssumeRolePolicyDocument"]["Statement"][0]["Condition"]
-        self.assertCaught("ScheduledReportRole: any account's schedules may assume it (no aws:SourceAccount)")
+        self.assertCaught("ScheduledReportRole: any account's schedules may assume it (no aws:SourceAccount")
+
+    def test_a_schedule_role_for_another_account_or_any_account_like_a_pattern(self):
+        trust = self.schedule_role()["AssumeRolePolicyDocument"]["Statement"][0]
+        trust["Condition"] = {"StringEquals": {"aws:SourceAccount": "111122223333"}}
+        self.assertCaught("ScheduledReportRole: any account's schedules may assume it (no aws:SourceAccount")
+        trust["Condition"] = {"StringLike": {"aws:SourceAccount": "*"}}
+        self.assertCaught("ScheduledReportRole: any account's schedules may assume it (no aws:SourceAccount")
+
+    def test_a_schedule_role_allowed_by_exclusion(self):
+        statement = self.schedule_role()["Policies"][0]["PolicyDocument"]["Statement"][0]
+        statement["NotAction"] = statement.pop("Action")
+        self.assertCaught("ScheduledReportRole: an Allow with NotAction grants all it does not name")
+        self.assertCaught("ScheduledReportRole: an Allow by exclusion (NotAction or NotResource) may do more")
+
+    def test_a_schedule_beside_no_api_to_compare_its_input_with(self):
+        # Only a translated template can lose its RestApi: SAM makes it from CafeApi, which the
+        # functions' events need.
+        name, values = next((n, v) for n, v in transform.variants(self.template) if v.get("ReportSchedule"))
+        translated = transform.translate(self.template, values)
+        for api in [n for n, r in translated["Resources"].items() if r["Type"] == "AWS::ApiGateway::RestApi"]:
+            del translated["Resources"][api]
+        found = []
+        check.check_schedule(check.Variant(name, translated), found)
+        self.assertIn("no RestApi: what POST /create_report sends cannot be set beside the schedule's input", found)
+
+    def test_cloudwatch_publishing_for_another_account_s_alarms(self):
+        for statement in self.resources["OpsTopicPolicy"]["Properties"]["PolicyDocument"]["Statement"]:
+            if "aws:SourceAccount" in statement.get("Condition", {}).get("StringEquals", {}):
+                statement["Condition"]["StringEquals"]["aws:SourceAccount"] = "111122223333"
+        self.assertCaught("OpsTopic: CloudWatch may publish for any account's alarms (no aws:SourceAccount equal")
 
     def test_a_schedule_role_that_may_do_more_than_start_the_report(self):
         statements = self.schedule_role()["Policies"][0]["PolicyDocument"]["Statement"]

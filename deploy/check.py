@@ -691,6 +691,37 @@ def rolls_back_on_new_version(alarm, function, alias):
     )
 
 
+def shortest_step(variant):
+    """The seconds of the shortest traffic step a DeploymentType allows (Linear10PercentEvery1Minute:
+    60), or None when every allowed type moves all traffic at once."""
+    allowed = variant.template.get("Parameters", {}).get("DeploymentType", {}).get("AllowedValues", [])
+    minutes = [int(m) for value in allowed for m in re.findall(r"(\d+)Minutes?$", value)]
+    return 60 * min(minutes) if minutes else None
+
+
+def rollback_timing_faults(alarm, step):
+    """Why a new version's errors alarm would not roll back in time, or would roll back for nothing:
+    it must go off on the first error (Sum or Maximum), within the shortest traffic step, and stay
+    quiet while the new version has no calls yet."""
+    properties = alarm["Properties"]
+    faults = []
+    if properties.get("Statistic") not in ("Sum", "Maximum"):
+        faults.append(
+            f"the {properties.get('Statistic') or properties.get('ExtendedStatistic')} of Errors: not Sum or "
+            "Maximum, which go off on the first error"
+        )
+    window = int(properties.get("Period", 0)) * int(
+        properties.get("DatapointsToAlarm") or properties.get("EvaluationPeriods", 1)
+    )
+    if step is not None and window > step:
+        faults.append(f"needs {window} s of errors; a DeploymentType's step bakes for {step} s, and moves on before it")
+    if properties.get("TreatMissingData") == "breaching":
+        faults.append(
+            "TreatMissingData breaching: a new version not called yet has no data, and that would roll it back"
+        )
+    return faults
+
+
 def named_in(value, qualified=False):
     """The logical ids a value names: by Ref or Fn::GetAtt, or inside a Fn::Sub string (its
     variables' values too), not a pseudo parameter (`${AWS::Region}`). In a Fn::Sub string a
@@ -748,6 +779,8 @@ def check_rollouts(variant, problems):
                     f"{group_name}: {a} watches every version: in ALARM while the old one fails, it stops the "
                     "deploy of the fix"
                 )
+            else:
+                problems += [f"{a}: {fault}" for fault in rollback_timing_faults(alarms[a], shortest_step(variant))]
     live = {name for name, _ in aliases.values()}
     for name, mapping in variant.resources("AWS::Lambda::EventSourceMapping"):
         if referenced(mapping["Properties"]["FunctionName"]) not in live:

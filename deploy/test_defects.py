@@ -230,6 +230,22 @@ class EachDefectIsCaught(unittest.TestCase):
         dimensions[2]["Value"] = "1"
         self.assertCaught("OrderWriterDeploymentGroup: no alarm on the errors of OrderWriter's new version")
 
+    def test_a_rollback_alarm_on_a_statistic_that_misses_the_first_error(self):
+        self.resources["OrderWriterNewVersionErrors"]["Properties"]["Statistic"] = "Minimum"
+        self.assertCaught("OrderWriterNewVersionErrors: the Minimum of Errors: not Sum or Maximum")
+
+    def test_a_rollback_alarm_slower_than_a_rollout_step(self):
+        # Linear10PercentEvery1Minute moves on after 60 s: five minutes of errors would come too late.
+        self.resources["OrderWriterNewVersionErrors"]["Properties"]["Period"] = 300
+        self.assertCaught("OrderWriterNewVersionErrors: needs 300 s of errors; a DeploymentType's step bakes for 60 s")
+        self.resources["OrderWriterNewVersionErrors"]["Properties"]["Period"] = 60
+        self.resources["OrderWriterNewVersionErrors"]["Properties"]["EvaluationPeriods"] = 2
+        self.assertCaught("OrderWriterNewVersionErrors: needs 120 s of errors")
+
+    def test_a_rollback_alarm_that_counts_no_calls_as_errors(self):
+        self.resources["OrderWriterNewVersionErrors"]["Properties"]["TreatMissingData"] = "breaching"
+        self.assertCaught("OrderWriterNewVersionErrors: TreatMissingData breaching")
+
     def test_a_function_wide_errors_alarm_narrowed_to_the_alias(self):
         dimensions = self.resources["OrderWriterErrors"]["Properties"]["Dimensions"]
         dimensions.append({"Name": "Resource", "Value": {"Fn::Sub": "${OrderWriter}:live"}})

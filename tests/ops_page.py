@@ -16,6 +16,7 @@ or an empty one without the calm look; the report without its title or its reord
 
 import argparse
 import base64
+import contextlib
 import fcntl
 import json
 import os
@@ -91,15 +92,11 @@ class Browser:
 
     def close(self) -> None:
         """Ask Chromium to quit, end every process it started, then remove its profile."""
-        try:
+        with contextlib.suppress(OSError, subprocess.TimeoutExpired):
             os.write(self._writer, json.dumps({"id": 0, "method": "Browser.close"}).encode() + b"\0")
             self._process.wait(timeout=10)
-        except (OSError, subprocess.TimeoutExpired):
-            pass
-        try:
+        with contextlib.suppress(ProcessLookupError):  # the whole group has already gone
             os.killpg(self._process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass  # the whole group has already gone
         self._process.wait()
         os.close(self._writer)
         os.close(self._reader)

@@ -59,8 +59,9 @@ class Browser:
             high_out = fcntl.fcntl(from_chromium, fcntl.F_DUPFD, 10)
             os.dup2(high_in, 3)
             os.dup2(high_out, 4)
-            # Its own process group, so that close() can end the helpers it forks
-            # (zygote, renderer, crash handler), which go on writing into the profile.
+            # Its own process group, so that close() can end the helpers it forks (zygote,
+            # renderers), which go on writing into the profile. (The crash handler leaves the
+            # group, but it keeps its files elsewhere and ends with the browser.)
             os.setsid()
 
         command = [
@@ -86,31 +87,37 @@ class Browser:
         self._buffer = b""
         self._next_id = 0
         self.events: list[dict[str, Any]] = []
-        target = self.send("Target.createTarget", {"url": "about:blank"})["targetId"]
-        self._session = self.send("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
-        self.page("Page.enable")
+        try:
+            target = self.send("Target.createTarget", {"url": "about:blank"})["targetId"]
+            self._session = self.send("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
+            self.page("Page.enable")
+        except BaseException:
+            self.close()  # no caller will: its processes, pipes and profile would be left
+            raise
 
     def close(self) -> None:
         """Ask Chromium to quit, end every process it started, then remove its profile."""
-        with contextlib.suppress(OSError, subprocess.TimeoutExpired):
+        with contextlib.suppress(OSError):
             os.write(self._writer, json.dumps({"id": 0, "method": "Browser.close"}).encode() + b"\0")
-            self._process.wait(timeout=10)
+        # Waited for without reaping it: while its process is a zombie, the group's id cannot be
+        # given to another process, so the kill below reaches only what Chromium started.
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if os.waitid(os.P_PID, self._process.pid, os.WEXITED | os.WNOWAIT | os.WNOHANG):
+                break
+            time.sleep(0.05)
         with contextlib.suppress(ProcessLookupError):  # the whole group has already gone
             os.killpg(self._process.pid, signal.SIGKILL)
         self._process.wait()
         os.close(self._writer)
         os.close(self._reader)
-        # A helper killed a moment ago may still have a file being written: try again briefly.
-        for attempt in range(20):
-            try:
-                shutil.rmtree(self._profile)
+        # A helper killed a moment ago may still be writing, or deleting its own files: try again.
+        for _ in range(20):
+            shutil.rmtree(self._profile, ignore_errors=True)
+            if not os.path.exists(self._profile):
                 return
-            except FileNotFoundError:
-                return
-            except OSError:
-                if attempt == 19:
-                    raise
-                time.sleep(0.25)
+            time.sleep(0.25)
+        print(f"warning: could not remove chromium's profile {self._profile}", file=sys.stderr)
 
     def _message(self, deadline: float) -> dict[str, Any]:
         while b"\0" not in self._buffer:

@@ -28,15 +28,19 @@ checks the resources that would be created:
   task's TimeoutSeconds stops it first;
 - gradual rollouts: every function is called (by its event source, by the state machine) through
   its alias, which a CodeDeploy deployment group moves to each new version and moves back when
-  the deployment fails or the function's Errors alarm goes off.
+  the deployment fails or the errors alarm of that new version goes off; that alarm goes off on
+  one error, in a period no longer than a DeploymentType's traffic step, and not on a version
+  with no calls yet; no role allows by NotAction or NotResource;
 - the report schedule: created only when ReportSchedule is set (its condition), at the time set in
   CafeTimeZone; it starts this state machine with exactly the input POST /create_report sends,
-  under a role that EventBridge Scheduler of this account alone may assume and that may only
+  under a role that EventBridge Scheduler of this account alone (StringEquals aws:SourceAccount)
+  may assume and that may only
   start this state machine and park a failed start on the schedule's dead-letter queue.
 
     python deploy/check.py [target/sam]
 """
 
+import fnmatch
 import json
 import math
 import pathlib
@@ -544,12 +548,20 @@ def service_principals(statement):
     return as_list(principal.get("Service", [])) if isinstance(principal, dict) else []
 
 
+THIS_ACCOUNT = ({"Ref": "AWS::AccountId"}, {"Fn::Sub": "${AWS::AccountId}"})
+
+
 def this_account_only(statement):
     """Whether a service principal's statement holds only for this stack's account: aws:SourceAccount
-    equal (StringEquals, not a pattern) to AWS::AccountId."""
+    equal (StringEquals, not a pattern, not IfExists) to AWS::AccountId, alone or as a list of one."""
     equals = statement.get("Condition", {}).get("StringEquals", {})
     accounts = [value for key, value in equals.items() if key.lower() == "aws:sourceaccount"]
-    return accounts == [{"Ref": "AWS::AccountId"}]
+    return len(accounts) == 1 and len(as_list(accounts[0])) == 1 and as_list(accounts[0])[0] in THIS_ACCOUNT
+
+
+def allows_action(statement, action):
+    """Whether the statement's Action names `action`, as IAM matches it: case aside, wildcards too."""
+    return any(fnmatch.fnmatchcase(action.lower(), named.lower()) for named in as_list(statement.get("Action", [])))
 
 
 def check_ops_topic(variant, problems):
@@ -577,7 +589,7 @@ def check_ops_topic(variant, problems):
         if {"Ref": OPS_TOPIC} in policy["Properties"]["Topics"]
         for statement in statements(policy["Properties"]["PolicyDocument"])
     ]
-    publishes = [s for s in document if "sns:Publish" in as_list(s.get("Action"))]
+    publishes = [s for s in document if allows_action(s, "sns:Publish")]
     allowed = [s for s in publishes if s["Effect"] == "Allow" and CLOUDWATCH in service_principals(s)]
     if not allowed:
         problems.append(f"{OPS_TOPIC}: no topic policy lets CloudWatch publish to it")
@@ -700,21 +712,27 @@ def shortest_step(variant):
 
 
 def rollback_timing_faults(alarm, step):
-    """Why a new version's errors alarm would not roll back in time, or would roll back for nothing:
-    it must go off on the first error (Sum or Maximum), within the shortest traffic step, and stay
-    quiet while the new version has no calls yet."""
+    """Why a new version's errors alarm would roll back too late, or for nothing. CodeDeploy stops a
+    rollout only while it runs, and a DeploymentType moves more traffic every `step` seconds: the
+    alarm must go off on one error (Sum, Maximum or Average above 0, in one period no longer than a
+    step), and stay quiet while the new version has no calls yet."""
     properties = alarm["Properties"]
     faults = []
-    if properties.get("Statistic") not in ("Sum", "Maximum"):
-        faults.append(
-            f"the {properties.get('Statistic') or properties.get('ExtendedStatistic')} of Errors: not Sum or "
-            "Maximum, which go off on the first error"
-        )
-    window = int(properties.get("Period", 0)) * int(
-        properties.get("DatapointsToAlarm") or properties.get("EvaluationPeriods", 1)
-    )
-    if step is not None and window > step:
-        faults.append(f"needs {window} s of errors; a DeploymentType's step bakes for {step} s, and moves on before it")
+    statistic = properties.get("Statistic") or properties.get("ExtendedStatistic")
+    if statistic not in ("Sum", "Maximum", "Average"):
+        faults.append(f"the {statistic} of Errors: not Sum, Maximum or Average, which are above 0 on the first error")
+    period = properties.get("Period")
+    needed = properties.get("DatapointsToAlarm") or properties.get("EvaluationPeriods", 1)
+    if not all(isinstance(value, (int, str)) and str(value).isdigit() for value in (period, needed)):
+        faults.append(f"Period {period} and datapoints {needed}: not fixed numbers, so no one can say when it goes off")
+    else:
+        if int(needed) != 1:
+            faults.append(f"needs {needed} periods with errors: one error must be enough to roll back")
+        if step is not None and int(period) > step:
+            faults.append(
+                f"counts errors over {period} s; a DeploymentType moves more traffic every {step} s, "
+                "so more would move (or the rollout end) before it went off"
+            )
     if properties.get("TreatMissingData") == "breaching":
         faults.append(
             "TreatMissingData breaching: a new version not called yet has no data, and that would roll it back"

@@ -232,15 +232,18 @@ class EachDefectIsCaught(unittest.TestCase):
 
     def test_a_rollback_alarm_on_a_statistic_that_misses_the_first_error(self):
         self.resources["OrderWriterNewVersionErrors"]["Properties"]["Statistic"] = "Minimum"
-        self.assertCaught("OrderWriterNewVersionErrors: the Minimum of Errors: not Sum or Maximum")
+        self.assertCaught("OrderWriterNewVersionErrors: the Minimum of Errors: not Sum, Maximum or Average")
 
     def test_a_rollback_alarm_slower_than_a_rollout_step(self):
-        # Linear10PercentEvery1Minute moves on after 60 s: five minutes of errors would come too late.
-        self.resources["OrderWriterNewVersionErrors"]["Properties"]["Period"] = 300
-        self.assertCaught("OrderWriterNewVersionErrors: needs 300 s of errors; a DeploymentType's step bakes for 60 s")
-        self.resources["OrderWriterNewVersionErrors"]["Properties"]["Period"] = 60
-        self.resources["OrderWriterNewVersionErrors"]["Properties"]["EvaluationPeriods"] = 2
-        self.assertCaught("OrderWriterNewVersionErrors: needs 120 s of errors")
+        # Linear10PercentEvery1Minute moves more traffic every 60 s.
+        alarm = self.resources["OrderWriterNewVersionErrors"]["Properties"]
+        alarm["Period"] = 300
+        self.assertCaught("OrderWriterNewVersionErrors: counts errors over 300 s; a DeploymentType moves more")
+
+    def test_a_rollback_alarm_that_needs_more_than_one_error(self):
+        alarm = self.resources["OrderWriterNewVersionErrors"]["Properties"]
+        alarm.update({"Period": 30, "EvaluationPeriods": 2, "DatapointsToAlarm": 2})
+        self.assertCaught("OrderWriterNewVersionErrors: needs 2 periods with errors")
 
     def test_a_rollback_alarm_that_counts_no_calls_as_errors(self):
         self.resources["OrderWriterNewVersionErrors"]["Properties"]["TreatMissingData"] = "breaching"
@@ -518,6 +521,17 @@ class EachDefectIsCaught(unittest.TestCase):
         trust["Condition"] = {"StringLike": {"aws:SourceAccount": "*"}}
         self.assertCaught("ScheduledReportRole: any account's schedules may assume it (no aws:SourceAccount")
 
+    def test_a_schedule_role_for_this_account_written_otherwise_passes(self):
+        trust = self.schedule_role()["AssumeRolePolicyDocument"]["Statement"][0]
+        for account in ([{"Ref": "AWS::AccountId"}], {"Fn::Sub": "${AWS::AccountId}"}):
+            trust["Condition"] = {"StringEquals": {"aws:SourceAccount": account}}
+            self.assertEqual([p for p in problems(self.template) if "ScheduledReportRole" in p], [])
+
+    def test_a_role_allowed_everything_but_a_resource(self):
+        statement = self.schedule_role()["Policies"][0]["PolicyDocument"]["Statement"][1]
+        statement["NotResource"] = statement.pop("Resource")
+        self.assertCaught("ScheduledReportRole: an Allow with NotResource grants all it does not name")
+
     def test_a_schedule_role_allowed_by_exclusion(self):
         statement = self.schedule_role()["Policies"][0]["PolicyDocument"]["Statement"][0]
         statement["NotAction"] = statement.pop("Action")
@@ -534,6 +548,21 @@ class EachDefectIsCaught(unittest.TestCase):
         found = []
         check.check_schedule(check.Variant(name, translated), found)
         self.assertIn("no RestApi: what POST /create_report sends cannot be set beside the schedule's input", found)
+
+    def test_cloudwatch_publishing_by_another_spelling_for_any_account(self):
+        # IAM reads actions without case and with wildcards: SNS:Publish and sns:* are sns:Publish.
+        statements = self.resources["OpsTopicPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+        for action in ("SNS:Publish", "sns:*"):
+            statements.append(
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                    "Action": action,
+                    "Resource": {"Ref": "OpsTopic"},
+                }
+            )
+            self.assertCaught("OpsTopic: CloudWatch may publish for any account's alarms")
+            statements.pop()
 
     def test_cloudwatch_publishing_for_another_account_s_alarms(self):
         for statement in self.resources["OpsTopicPolicy"]["Properties"]["PolicyDocument"]["Statement"]:

@@ -987,10 +987,6 @@ def check_schedule_role(name, role, machine, queue, problems):
         for statement in statements(document):
             if statement.get("Effect") != "Allow":
                 continue
-            if {"NotAction", "NotResource"} & set(statement):
-                problems.append(
-                    f"{name}: an Allow by exclusion (NotAction or NotResource) may do more than start {machine}"
-                )
             for action in as_list(statement.get("Action", [])):
                 for resource in as_list(statement.get("Resource", [])):
                     start = action == "states:StartExecution" and names_arn(resource, machine, by_ref=True)

@@ -536,7 +536,7 @@ class EachDefectIsCaught(unittest.TestCase):
         statement = self.schedule_role()["Policies"][0]["PolicyDocument"]["Statement"][0]
         statement["NotAction"] = statement.pop("Action")
         self.assertCaught("ScheduledReportRole: an Allow with NotAction grants all it does not name")
-        self.assertCaught("ScheduledReportRole: an Allow by exclusion (NotAction or NotResource) may do more")
+        self.assertCaught("ScheduledReportRole: may not start ReportStateMachine: the schedule would start nothing")
 
     def test_a_schedule_beside_no_api_to_compare_its_input_with(self):
         # Only a translated template can lose its RestApi: SAM makes it from CafeApi, which the
